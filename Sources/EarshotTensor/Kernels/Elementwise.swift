@@ -114,12 +114,13 @@ extension Kernels {
         for i in 0..<count { x[i] *= inv }
     }
 
-    /// Exact GELU in place: 0.5 * x * (1 + erf(x / sqrt(2))).
+    /// Exact GELU in place: 0.5 * x * (1 + erf(x / sqrt(2))), evaluated as 0.5 * x * erfc(-x / sqrt(2))
+    /// so that large negative x keeps full relative accuracy.
     public static func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
         let r: Float = 0.70710678118654752440
         for i in 0..<count {
             let v = x[i]
-            x[i] = 0.5 * v * (1 + Foundation.erf(v * r))
+            x[i] = 0.5 * v * Foundation.erfc(-v * r)
         }
     }
 
