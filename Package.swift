@@ -24,6 +24,7 @@ let package = Package(
         .library(name: "EarshotAudio", targets: ["EarshotAudio"]),
         .library(name: "EarshotTokenizer", targets: ["EarshotTokenizer"]),
         .library(name: "EarshotModels", targets: ["EarshotModels"]),
+        .library(name: "EarshotRuntime", targets: ["EarshotRuntime"]),
         .executable(name: "earshot", targets: ["earshot"]),
     ],
     dependencies: [
@@ -40,10 +41,12 @@ let package = Package(
         .target(name: "EarshotAudio", dependencies: ["EarshotTensor"], swiftSettings: strict),
         .target(name: "EarshotTokenizer", swiftSettings: strict),
         .target(name: "EarshotModels", dependencies: ["EarshotTensor", "EarshotTokenizer"], swiftSettings: strict),
+        .target(name: "EarshotRuntime", dependencies: ["EarshotModels", "EarshotAudio", "EarshotTokenizer", "EarshotTensor"],
+                swiftSettings: strict),
         .executableTarget(
             name: "earshot",
             dependencies: [
-                "EarshotTensor", "EarshotAudio", "EarshotTokenizer", "EarshotModels",
+                "EarshotTensor", "EarshotAudio", "EarshotTokenizer", "EarshotModels", "EarshotRuntime",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -53,6 +56,7 @@ let package = Package(
         .testTarget(name: "EarshotTensorTests", dependencies: ["EarshotTensor", "EarshotTestSupport"], swiftSettings: strict),
         .testTarget(name: "EarshotAudioTests", dependencies: ["EarshotAudio", "EarshotTestSupport"], swiftSettings: strict),
         .testTarget(name: "EarshotModelsTests", dependencies: ["EarshotModels", "EarshotAudio", "EarshotTestSupport"], swiftSettings: strict),
+        .testTarget(name: "EarshotRuntimeTests", dependencies: ["EarshotRuntime", "EarshotTestSupport"], swiftSettings: strict),
         .testTarget(name: "EarshotTokenizerTests", dependencies: ["EarshotTokenizer", "EarshotTestSupport"], swiftSettings: strict),
     ]
 )

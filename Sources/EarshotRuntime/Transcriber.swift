@@ -1,0 +1,168 @@
+import EarshotAudio
+import EarshotModels
+import EarshotTensor
+import EarshotTokenizer
+import Foundation
+
+/// Turns audio into text with one loaded model: features -> encoder -> prompt -> greedy decode
+/// -> parsed (language, text).
+///
+/// A transcriber is a session: it owns the decoder state (KV cache and scratch), sized on first
+/// use and reused by every later request, so the steady state allocates nothing per request
+/// beyond the audio-sized feature buffers. Use one transcriber from one task at a time; make one
+/// per concurrent stream (they share the model's weights).
+public final class Transcriber {
+    public let model: Qwen3ASRModel
+    let mel: MelSpectrogram
+    private var state: DecoderState?
+
+    public init(model: Qwen3ASRModel) throws(RuntimeError) {
+        self.model = model
+        do {
+            mel = try MelSpectrogram(bins: model.config.thinkerConfig.audioConfig.numMelBins)
+        } catch {
+            throw .audio(error)
+        }
+    }
+
+    /// Decodes and transcribes an audio file (WAV natively; other formats through ffmpeg).
+    public func transcribe(path: String, options: TranscriptionOptions = .init(),
+                           onText: ((String) -> Void)? = nil) throws(RuntimeError) -> TranscriptionResult {
+        let samples: AudioSamples
+        do { samples = try AudioDecoder.load(path: path) } catch { throw .audio(error) }
+        return try transcribe(samples, options: options, onText: onText)
+    }
+
+    /// Transcribes 16 kHz mono samples. `onText` receives transcript text as it is decoded.
+    public func transcribe(_ samples: AudioSamples, options: TranscriptionOptions = .init(),
+                           onText: ((String) -> Void)? = nil) throws(RuntimeError) -> TranscriptionResult {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var language: String?
+        if let requested = options.language {
+            guard let l = Qwen3ASRPrompt.normalizeLanguage(requested, supported: model.supportedLanguages) else {
+                throw .model(.unknownLanguage(requested, supported: model.supportedLanguages))
+            }
+            language = l
+        }
+        guard samples.count >= mel.hop else { throw .model(.audioTooShort(samples: samples.count)) }
+        let ranges = samples.withUnsafeSamples { LongAudio.pieces($0, sampleRate: samples.sampleRate) }
+        var result = TranscriptionResult(text: "", language: "", tokenIDs: [], audioSeconds: samples.duration,
+                                         audioTokens: 0, timings: Timings())
+        var texts: [String] = [], languages: [String] = []
+        for range in ranges {
+            let piece = try pass(samples, range: range, padTo: ranges.count > 1 ? Int(LongAudio.minPieceSeconds * 16_000) : 0,
+                                 language: language, options: options, start: start, result: &result, onText: onText)
+            texts.append(piece.text)
+            languages.append(piece.language)
+        }
+        result.text = texts.filter { !$0.isEmpty }.joined(separator: " ")
+        result.language = LongAudio.mergeLanguages(languages)
+        let total = milliseconds(clock.now - start)
+        if result.tokenIDs.count > 1, result.timings.decodeMs > 0 {
+            result.timings.tokensPerSecond = Double(result.tokenIDs.count - 1) / (result.timings.decodeMs / 1000)
+        }
+        result.timings.rtf = samples.duration > 0 ? total / 1000 / samples.duration : 0
+        return result
+    }
+
+    /// One pass over `range` (at most ~20 minutes).
+    private func pass(_ samples: AudioSamples, range: Range<Int>, padTo: Int, language: String?,
+                      options: TranscriptionOptions, start: ContinuousClock.Instant,
+                      result: inout TranscriptionResult, onText: ((String) -> Void)?) throws(RuntimeError) -> (language: String, text: String) {
+        let clock = ContinuousClock()
+        let passStart = clock.now
+        // Features.
+        let computed: Result<LogMel, AudioError> = samples.withUnsafeSamples { all in
+            let slice = UnsafeBufferPointer(rebasing: all[range])
+            guard slice.count < padTo else { return Result { () throws(AudioError) in try mel.compute(slice) } }
+            var padded = [Float](repeating: 0, count: padTo)
+            padded.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: slice.baseAddress!, count: slice.count) }
+            return padded.withUnsafeBufferPointer { p in Result { () throws(AudioError) in try mel.compute(p) } }
+        }
+        let features: LogMel
+        switch computed {
+        case .success(let f): features = f
+        case .failure(let e): throw .audio(e)
+        }
+        defer { features.storage.close() }
+        // Encoder.
+        let n = model.audioTokenCount(frames: features.frames)
+        let hidden = model.config.thinkerConfig.textConfig.hiddenSize
+        let embeds: PageBuffer
+        do { embeds = try PageBuffer(byteCount: max(n, 1) * hidden * 4, owner: .scratch) } catch { throw .model(.weights(error)) }
+        defer { embeds.close() }
+        let encoded: Result<Void, ModelError> = features.withUnsafeValues { v in
+            Result { () throws(ModelError) in try model.encode(mel: v.baseAddress!, frames: features.frames, into: embeds.floats()) }
+        }
+        if case .failure(let e) = encoded { throw .model(e) }
+        result.timings.encodeMs += milliseconds(clock.now - passStart)
+        result.audioTokens += n
+
+        // Prompt and prefill.
+        let prompt: [Int]
+        do { prompt = try model.promptTokens(context: options.context, language: language, audioTokens: n) } catch { throw .model(error) }
+        let state = try session(capacity: prompt.count + options.maxNewTokens)
+        state.reset()
+        do { try model.prefill(tokens: prompt, audio: embeds.floats(), audioCount: n, state: state) } catch { throw .model(error) }
+
+        // Greedy decoding.
+        let vocab = model.config.thinkerConfig.textConfig.vocabSize
+        var generated: [Int] = []
+        var stream = TranscriptStream(tokenizer: model.tokenizer, forcedLanguage: language != nil, onText: onText)
+        var loop = LoopGuard(repeats: options.loopGuardRepeats)
+        var decodeStart = clock.now
+        while generated.count < options.maxNewTokens {
+            let next = Kernels.argmax(state.logitsPointer, count: vocab)
+            if generated.isEmpty {
+                decodeStart = clock.now
+                if result.timings.ttftMs == 0 { result.timings.ttftMs = milliseconds(decodeStart - start) }
+            }
+            if model.eosIDs.contains(next) { break }
+            generated.append(next)
+            stream.push(next)
+            if loop.shouldStop(after: generated) { break }
+            guard generated.count < options.maxNewTokens else { break }
+            do { try model.step(token: next, state: state) } catch { throw .model(error) }
+        }
+        stream.finish()
+        result.timings.decodeMs += milliseconds(clock.now - decodeStart)
+        result.tokenIDs += generated
+        let raw = model.tokenizer.decode(generated, skipSpecial: true)
+        return Qwen3ASROutput.parse(raw, forcedLanguage: language)
+    }
+
+    /// The session's decoder state, grown (never per token) when a request needs more positions.
+    private func session(capacity: Int) throws(RuntimeError) -> DecoderState {
+        if let state, state.maxTokens >= capacity { return state }
+        state?.close()
+        state = nil
+        // Round up so nearby lengths reuse the same state; untouched pages cost no memory.
+        let rounded = (capacity + 1023) / 1024 * 1024
+        do {
+            let s = try model.makeState(maxTokens: rounded)
+            state = s
+            return s
+        } catch {
+            throw .model(error)
+        }
+    }
+
+    /// Forgets decoded context (the session's `restart`), keeping its buffers.
+    public func reset() { state?.reset() }
+
+    /// Releases the session's buffers now (the model stays loaded).
+    public func close() {
+        state?.close()
+        state = nil
+    }
+
+    deinit { state?.close() }
+
+    /// Bytes mapped by this session's state.
+    public var mappedBytes: Int { state?.mappedBytes ?? 0 }
+}
+
+func milliseconds(_ d: Duration) -> Double {
+    Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+}

@@ -1,0 +1,62 @@
+import EarshotTokenizer
+import Foundation
+
+/// Streams transcript text as tokens arrive: the `language X<asr_text>` header is held back (unless
+/// the language was forced, when everything is transcript), and incomplete UTF-8 sequences wait
+/// for their remaining bytes.
+struct TranscriptStream {
+    private var decoder: StreamingDecoder
+    private var header = ""
+    private var inText: Bool
+    private let onText: ((String) -> Void)?
+
+    init(tokenizer: Qwen2Tokenizer, forcedLanguage: Bool, onText: ((String) -> Void)?) {
+        decoder = StreamingDecoder(tokenizer: tokenizer, skipSpecial: true)
+        inText = forcedLanguage
+        self.onText = onText
+    }
+
+    mutating func push(_ id: Int) {
+        guard onText != nil else { return }
+        emit(decoder.push(id))
+    }
+
+    mutating func finish() {
+        guard onText != nil else { return }
+        emit(decoder.finish())
+    }
+
+    private mutating func emit(_ piece: String) {
+        guard !piece.isEmpty else { return }
+        if inText { onText?(piece); return }
+        header += piece
+        if let r = header.range(of: "<asr_text>") {
+            inText = true
+            let rest = String(header[r.upperBound...])
+            header = ""
+            if !rest.isEmpty { onText?(rest) }
+        }
+    }
+}
+
+/// Stops runaway repetition (spec §11.14): a pattern of 1...16 tokens repeated `repeats` times
+/// in a row at the end of the output.
+struct LoopGuard {
+    let repeats: Int
+    init(repeats: Int) { self.repeats = repeats }
+
+    func shouldStop(after ids: [Int]) -> Bool {
+        guard repeats > 1 else { return false }
+        let n = ids.count
+        for period in 1...16 where period * repeats <= n {
+            var same = true
+            var i = n - period * (repeats - 1)
+            while i < n && same {
+                if ids[i] != ids[i - period] { same = false }
+                i += 1
+            }
+            if same { return true }
+        }
+        return false
+    }
+}

@@ -1,0 +1,53 @@
+/// What a caller asks of one transcription.
+public struct TranscriptionOptions: Sendable {
+    /// Force the output language (one of the model's supported names, any case); nil detects it.
+    public var language: String?
+    /// Background text put in the system turn (names, terms); the model uses it as context.
+    public var context: String
+    /// Cap on generated tokens per 20-minute pass.
+    public var maxNewTokens: Int
+    /// Stop when a short token pattern repeats this many times (runaway loop guard); 0 disables.
+    public var loopGuardRepeats: Int
+
+    public init(language: String? = nil, context: String = "", maxNewTokens: Int = 1024, loopGuardRepeats: Int = 20) {
+        self.language = language
+        self.context = context
+        self.maxNewTokens = maxNewTokens
+        self.loopGuardRepeats = loopGuardRepeats
+    }
+}
+
+/// Wall-clock costs of one transcription, in milliseconds.
+public struct Timings: Sendable, Codable, Equatable {
+    public var loadMs: Double = 0
+    /// Features + encoder.
+    public var encodeMs: Double = 0
+    /// From the start of the request to the first generated token (features, encoder, prefill, first step).
+    public var ttftMs: Double = 0
+    /// Generating every token after the first.
+    public var decodeMs: Double = 0
+    public var tokensPerSecond: Double = 0
+    /// Total processing time / audio duration.
+    public var rtf: Double = 0
+
+    enum CodingKeys: String, CodingKey {
+        case loadMs = "load_ms", encodeMs = "encode_ms", ttftMs = "ttft_ms", decodeMs = "decode_ms"
+        case tokensPerSecond = "tokens_per_second", rtf
+    }
+}
+
+/// The outcome of one transcription.
+public struct TranscriptionResult: Sendable, Codable, Equatable {
+    public var text: String
+    /// Detected (or forced) language; empty when none was detected.
+    public var language: String
+    /// Generated ids before parsing, across all passes.
+    public var tokenIDs: [Int]
+    public var audioSeconds: Double
+    public var audioTokens: Int
+    public var timings: Timings
+
+    enum CodingKeys: String, CodingKey {
+        case text, language, tokenIDs = "token_ids", audioSeconds = "audio_seconds", audioTokens = "audio_tokens", timings
+    }
+}

@@ -1,0 +1,62 @@
+import ArgumentParser
+import EarshotTokenizer
+import Foundation
+
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Benchmarks.", subcommands: [BenchTokenizer.self])
+}
+
+struct BenchTokenizer: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tokenizer", abstract: "Encode about 1 MB of mixed text and report MB/s (one core).")
+
+    @Option(name: .long, help: "Directory with vocab.json, merges.txt, tokenizer_config.json.")
+    var model: String = Defaults.bundledModel
+
+    @Option(name: .long, help: "Megabytes of text to encode.")
+    var megabytes: Double = 1
+
+    @Option(name: .long, help: "Runs (the best is reported).")
+    var runs: Int = 3
+
+    func run() throws {
+        let clock = ContinuousClock()
+        let loadStart = clock.now
+        let tokenizer: Qwen2Tokenizer
+        do { tokenizer = try Qwen2Tokenizer(directory: URL(fileURLWithPath: model)) } catch { throw fail("earshot: \(error)") }
+        let loadTime = clock.now - loadStart
+        let text = Self.mixedText(bytes: Int(megabytes * 1_000_000))
+        let bytes = Double(text.utf8.count)
+        var best = Duration.seconds(1_000_000)
+        var tokens = 0
+        for _ in 0..<max(1, runs) {
+            let t0 = clock.now
+            tokens = tokenizer.encode(text).count
+            best = min(best, clock.now - t0)
+        }
+        let seconds = Double(best.components.seconds) + Double(best.components.attoseconds) / 1e18
+        print(String(format: "tokenizer: load %.0f ms; encoded %.2f MB into %d tokens in %.3f s: %.2f MB/s (best of %d)",
+                     Double(loadTime.components.attoseconds) / 1e15 + Double(loadTime.components.seconds) * 1000,
+                     bytes / 1e6, tokens, seconds, bytes / 1e6 / seconds, runs))
+    }
+
+    /// English prose, code, digits, CJK, Arabic, Devanagari and emoji, repeated to `bytes`.
+    static func mixedText(bytes: Int) -> String {
+        let parts = [
+            "The quick brown fox jumps over the lazy dog; it's 12:45 and we've 3,210 items left. ",
+            "func transcribe(_ audio: [Float]) -> String { return model.decode(tokens) }\n",
+            "语音识别模型将音频转换为文本。今天天气很好。",
+            "التعرف على الكلام يحول الصوت إلى نص. ",
+            "वाक् पहचान ऑडियो को पाठ में बदलती है। ",
+            "Emoji 🎙️🔊 and accents: café, naïve, Zürich.  \t Tabs and  double  spaces.\n\n",
+        ]
+        var s = ""
+        var i = 0
+        while s.utf8.count < bytes {
+            s += parts[i % parts.count]
+            i += 1
+        }
+        return s
+    }
+}

@@ -1,0 +1,59 @@
+import ArgumentParser
+import EarshotModels
+import Foundation
+
+struct MakeRandomCheckpoint: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "make-random-checkpoint",
+        abstract: "Write a Qwen3-ASR checkpoint with random weights at the real tensor names, shapes and layout.")
+
+    @Option(name: .long, help: "0.6b, 1.7b or tiny.")
+    var shape: String
+
+    @Option(name: .long, help: "Directory to copy tokenizer and preprocessor files from.")
+    var tokenizerFrom: String = Defaults.bundledModel
+
+    @Option(name: .long, help: "Random seed.")
+    var seed: UInt64 = 1
+
+    @Argument(help: "Output directory.")
+    var output: String
+
+    func run() throws {
+        guard let s = RandomCheckpoint.Shape(rawValue: shape.lowercased()) else {
+            throw fail("earshot: unknown shape '\(shape)'; use 0.6b, 1.7b or tiny")
+        }
+        guard FileManager.default.fileExists(atPath: tokenizerFrom + "/vocab.json") else {
+            throw fail("earshot: \(tokenizerFrom) has no vocab.json to copy")
+        }
+        do {
+            try RandomCheckpoint.write(shape: s, to: output, tokenizerFrom: tokenizerFrom, seed: seed) { line in
+                FileHandle.standardError.write(Data("\r\(line)   ".utf8))
+            }
+            FileHandle.standardError.write(Data("\n".utf8))
+        } catch {
+            throw fail("earshot: \(error)")
+        }
+        print(output)
+    }
+}
+
+enum Defaults {
+    /// The tiny parity checkpoint bundled with the repository (random weights, real tokenizer).
+    static var bundledModel: String { repoPath("Tests/Fixtures/qwen3-asr-tiny/model") }
+    static var bundledAudio: String { repoPath("Tests/Fixtures/qwen3-asr-tiny/audio/fox.wav") }
+
+    /// Resolves a path inside the checkout: from the working directory, else relative to the binary
+    /// (`.build/<config>/earshot`).
+    static func repoPath(_ relative: String) -> String {
+        let fm = FileManager.default
+        if fm.fileExists(atPath: relative) { return relative }
+        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<5 {
+            let candidate = dir.appendingPathComponent(relative).path
+            if fm.fileExists(atPath: candidate) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return relative
+    }
+}

@@ -1,0 +1,80 @@
+import ArgumentParser
+import EarshotModels
+import EarshotRuntime
+import EarshotTensor
+import Foundation
+
+struct Transcribe: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Transcribe audio files with a Qwen3-ASR model directory.")
+
+    @Argument(help: "Audio files (WAV; other formats need ffmpeg on PATH).")
+    var audio: [String]
+
+    @Option(name: .long, help: "Model directory as published (config.json, safetensors, tokenizer files).")
+    var model: String
+
+    @Option(name: .long, help: "Force the language (e.g. English); detected when omitted.")
+    var language: String?
+
+    @Option(name: .long, help: "Context text for the system turn (names, terms).")
+    var context: String = ""
+
+    @Option(name: .long, help: "Maximum generated tokens per 20-minute pass.")
+    var maxTokens: Int = 1024
+
+    @Option(name: .long, help: "Compute threads (default: all cores).")
+    var threads: Int?
+
+    @Flag(name: .long, help: "Print one JSON object per file: text, language, token_ids, audio_seconds, timings.")
+    var json = false
+
+    func run() throws {
+        if let threads { Kernels.setThreadCount(max(1, threads)) }
+        let clock = ContinuousClock()
+        let loadStart = clock.now
+        let loaded: Qwen3ASRModel
+        do {
+            switch try ModelRegistry.load(directory: model) {
+            case .qwen3ASR(let m): loaded = m
+            }
+        } catch {
+            throw fail("earshot: \(error)")
+        }
+        let loadMs = Double((clock.now - loadStart).components.attoseconds) / 1e15
+            + Double((clock.now - loadStart).components.seconds) * 1000
+        defer { loaded.close() }
+        let transcriber: Transcriber
+        do { transcriber = try Transcriber(model: loaded) } catch { throw fail("earshot: \(error)") }
+        defer { transcriber.close() }
+        let options = TranscriptionOptions(language: language, context: context, maxNewTokens: maxTokens)
+        let streaming = !json && isatty(STDOUT_FILENO) != 0
+        var failed = false
+        for (i, file) in audio.enumerated() {
+            do {
+                var result = try transcriber.transcribe(path: file, options: options,
+                                                        onText: streaming ? { FileHandle.standardOutput.write(Data($0.utf8)) } : nil)
+                if i == 0 { result.timings.loadMs = loadMs }
+                if json {
+                    print(try jsonLine(result, file: file))
+                } else if streaming {
+                    print("")
+                } else {
+                    print(result.text)
+                }
+            } catch {
+                FileHandle.standardError.write(Data("earshot: \(file): \(error)\n".utf8))
+                failed = true
+            }
+        }
+        if failed { throw ExitCode.failure }
+    }
+
+    private func jsonLine(_ result: TranscriptionResult, file: String) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var obj = try JSONSerialization.jsonObject(with: encoder.encode(result)) as! [String: Any]
+        obj["file"] = file
+        let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes])
+        return String(decoding: data, as: UTF8.self)
+    }
+}
