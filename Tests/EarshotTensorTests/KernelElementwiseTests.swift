@@ -57,6 +57,15 @@ import EarshotTestSupport
             Kernels.softmax(xb.p, count: n)
             expectClose(xb.array, e.map { $0 / s }, tol: 1e-5, scale: 1e-7, "softmax \(n)")
         }
+        // Masked entries on the vector path (count >= 8) become exact zeros.
+        var wide = r.floats(19)
+        for i in stride(from: 0, to: 19, by: 3) { wide[i] = -.infinity }
+        let wm = wide.map { $0 == -.infinity ? -Double.infinity : Double($0) }.max()!
+        let we = wide.map { $0 == -.infinity ? 0 : Foundation.exp(Double($0) - wm) }
+        let wb = Buffer(wide)
+        Kernels.softmax(wb.p, count: 19)
+        expectClose(wb.array, we.map { $0 / we.reduce(0, +) }, tol: 1e-5, scale: 1e-7, "masked wide softmax")
+        for i in stride(from: 0, to: 19, by: 3) { #expect(wb[i] == 0) }
         let masked = Buffer<Float>([-.infinity, 0, -.infinity, 1])
         Kernels.softmax(masked.p, count: 4)
         #expect(masked[0] == 0 && masked[2] == 0)

@@ -19,101 +19,66 @@ extension Kernels {
     @inline(__always)
     static func bf16(_ v: UInt16) -> Float { Float(bitPattern: UInt32(v) &<< 16) }
 
+    // Row kernels walk one weight row at a time: a single sequential stream per thread measured
+    // 2-3x faster on large matrices than interleaving 2 or 4 rows (which read several streams at once).
+
     /// y[r] = W[r, :] · x (+ bias[r]) for r in `range`; W f32.
     static func matvecRowsF32(_ w: UnsafePointer<Float>, cols: Int, x: UnsafePointer<Float>,
                               bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, range: Range<Int>) {
-        var r = range.lowerBound
-        let end = range.upperBound
-        let vecEnd = cols & ~7
-        while r + 4 <= end {
-            let w0 = w + r * cols, w1 = w0 + cols, w2 = w1 + cols, w3 = w2 + cols
+        let end32 = cols & ~31
+        let end8 = cols & ~7
+        for r in range {
+            let row = w + r * cols
             var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
             var j = 0
-            while j < vecEnd {
-                let xv = load8(x + j)
-                a0 += load8(w0 + j) * xv
-                a1 += load8(w1 + j) * xv
-                a2 += load8(w2 + j) * xv
-                a3 += load8(w3 + j) * xv
+            while j < end32 {
+                a0 += load8(row + j) * load8(x + j)
+                a1 += load8(row + j + 8) * load8(x + j + 8)
+                a2 += load8(row + j + 16) * load8(x + j + 16)
+                a3 += load8(row + j + 24) * load8(x + j + 24)
+                j += 32
+            }
+            while j < end8 {
+                a0 += load8(row + j) * load8(x + j)
                 j += 8
             }
-            var s0 = a0.sum(), s1 = a1.sum(), s2 = a2.sum(), s3 = a3.sum()
+            var s = ((a0 + a1) + (a2 + a3)).sum()
             while j < cols {
-                let xj = x[j]
-                s0 += w0[j] * xj; s1 += w1[j] * xj; s2 += w2[j] * xj; s3 += w3[j] * xj
+                s += row[j] * x[j]
                 j += 1
             }
-            if let bias {
-                s0 += bias[r]; s1 += bias[r + 1]; s2 += bias[r + 2]; s3 += bias[r + 3]
-            }
-            y[r] = s0; y[r + 1] = s1; y[r + 2] = s2; y[r + 3] = s3
-            r += 4
-        }
-        while r < end {
-            let w0 = w + r * cols
-            var a0 = SIMD8<Float>()
-            var j = 0
-            while j < vecEnd {
-                a0 += load8(w0 + j) * load8(x + j)
-                j += 8
-            }
-            var s0 = a0.sum()
-            while j < cols {
-                s0 += w0[j] * x[j]
-                j += 1
-            }
-            if let bias { s0 += bias[r] }
-            y[r] = s0
-            r += 1
+            if let bias { s += bias[r] }
+            y[r] = s
         }
     }
 
     /// y[r] = W[r, :] · x (+ bias[r]) for r in `range`; W bf16.
     static func matvecRowsBF16(_ w: UnsafePointer<UInt16>, cols: Int, x: UnsafePointer<Float>,
                                bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, range: Range<Int>) {
-        var r = range.lowerBound
-        let end = range.upperBound
-        let vecEnd = cols & ~7
-        while r + 4 <= end {
-            let w0 = w + r * cols, w1 = w0 + cols, w2 = w1 + cols, w3 = w2 + cols
+        let end32 = cols & ~31
+        let end8 = cols & ~7
+        for r in range {
+            let row = w + r * cols
             var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
             var j = 0
-            while j < vecEnd {
-                let xv = load8(x + j)
-                a0 += loadBF16x8(w0 + j) * xv
-                a1 += loadBF16x8(w1 + j) * xv
-                a2 += loadBF16x8(w2 + j) * xv
-                a3 += loadBF16x8(w3 + j) * xv
+            while j < end32 {
+                a0 += loadBF16x8(row + j) * load8(x + j)
+                a1 += loadBF16x8(row + j + 8) * load8(x + j + 8)
+                a2 += loadBF16x8(row + j + 16) * load8(x + j + 16)
+                a3 += loadBF16x8(row + j + 24) * load8(x + j + 24)
+                j += 32
+            }
+            while j < end8 {
+                a0 += loadBF16x8(row + j) * load8(x + j)
                 j += 8
             }
-            var s0 = a0.sum(), s1 = a1.sum(), s2 = a2.sum(), s3 = a3.sum()
+            var s = ((a0 + a1) + (a2 + a3)).sum()
             while j < cols {
-                let xj = x[j]
-                s0 += bf16(w0[j]) * xj; s1 += bf16(w1[j]) * xj; s2 += bf16(w2[j]) * xj; s3 += bf16(w3[j]) * xj
+                s += bf16(row[j]) * x[j]
                 j += 1
             }
-            if let bias {
-                s0 += bias[r]; s1 += bias[r + 1]; s2 += bias[r + 2]; s3 += bias[r + 3]
-            }
-            y[r] = s0; y[r + 1] = s1; y[r + 2] = s2; y[r + 3] = s3
-            r += 4
-        }
-        while r < end {
-            let w0 = w + r * cols
-            var a0 = SIMD8<Float>()
-            var j = 0
-            while j < vecEnd {
-                a0 += loadBF16x8(w0 + j) * load8(x + j)
-                j += 8
-            }
-            var s0 = a0.sum()
-            while j < cols {
-                s0 += bf16(w0[j]) * x[j]
-                j += 1
-            }
-            if let bias { s0 += bias[r] }
-            y[r] = s0
-            r += 1
+            if let bias { s += bias[r] }
+            y[r] = s
         }
     }
 
@@ -127,7 +92,7 @@ extension Kernels {
             return
         }
         parallelFor(parts) { p in
-            matvecRowsF32(w, cols: cols, x: x, bias: bias, y: y, range: split(rows, parts: parts, index: p, align: 4))
+            matvecRowsF32(w, cols: cols, x: x, bias: bias, y: y, range: split(rows, parts: parts, index: p, align: 1))
         }
     }
 
@@ -141,7 +106,7 @@ extension Kernels {
             return
         }
         parallelFor(parts) { p in
-            matvecRowsBF16(w, cols: cols, x: x, bias: bias, y: y, range: split(rows, parts: parts, index: p, align: 4))
+            matvecRowsBF16(w, cols: cols, x: x, bias: bias, y: y, range: split(rows, parts: parts, index: p, align: 1))
         }
     }
 
