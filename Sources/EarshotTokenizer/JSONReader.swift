@@ -188,6 +188,13 @@ struct JSONReader {
             }
         }
         guard position > digitsStart else { throw failure("invalid number") }
+        // Fast path for the common case, small integers (every vocabulary id): no String.
+        if isInteger, position - digitsStart <= 18 {
+            var value = 0
+            for byte in bytes[digitsStart..<position] { value = value * 10 + Int(byte - UInt8(ascii: "0")) }
+            if bytes[start] == UInt8(ascii: "-") { value = -value }
+            return .number(Double(value), integer: value)
+        }
         let text = String(decoding: bytes[start..<position], as: UTF8.self)
         guard let double = Double(text) else { throw failure("invalid number \(text)") }
         return .number(double, integer: isInteger ? Int(text) : nil)

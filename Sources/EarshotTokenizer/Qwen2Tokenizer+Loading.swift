@@ -37,29 +37,29 @@ extension Qwen2Tokenizer {
         for (token, _) in source.added { size = max(size, token.id + 1) }
 
         // Vocabulary: token <-> id, rejecting two tokens with one id.
-        var tokenToID = [String: Int](minimumCapacity: source.vocab.count + source.added.count)
+        var tokenToID = [TokenKey: Int](minimumCapacity: source.vocab.count + source.added.count)
         var idToToken = [String?](repeating: nil, count: size)
         for entry in source.vocab {
-            if let existing = idToToken[entry.id], existing != entry.token {
+            if let existing = idToToken[entry.id], !existing.utf8.elementsEqual(entry.token.utf8) {
                 throw .duplicateID(path: source.vocabPath, line: entry.line, id: entry.id,
                                    first: existing, second: entry.token)
             }
             idToToken[entry.id] = entry.token
-            tokenToID[entry.token] = entry.id
+            tokenToID[TokenKey(entry.token)] = entry.id
         }
 
         // Merges are resolved against the BPE vocabulary only, before added tokens join it.
         var rules: [(left: Int32, right: Int32, merged: Int32)] = []
         rules.reserveCapacity(source.merges.count)
         for merge in source.merges {
-            guard let left = tokenToID[merge.left] else {
+            guard let left = tokenToID[TokenKey(merge.left)] else {
                 throw .unknownMergeToken(path: source.mergesPath, line: merge.line, token: merge.left)
             }
-            guard let right = tokenToID[merge.right] else {
+            guard let right = tokenToID[TokenKey(merge.right)] else {
                 throw .unknownMergeToken(path: source.mergesPath, line: merge.line, token: merge.right)
             }
             let joined = merge.left + merge.right
-            guard let merged = tokenToID[joined] else {
+            guard let merged = tokenToID[TokenKey(joined)] else {
                 throw .unknownMergeToken(path: source.mergesPath, line: merge.line, token: joined)
             }
             rules.append((Int32(left), Int32(right), Int32(merged)))
@@ -68,7 +68,7 @@ extension Qwen2Tokenizer {
         // Initial BPE symbols: the id of each byte's character (-1 if the vocabulary lacks it,
         // in which case that byte is dropped, as BPE without an unknown token does).
         let byteIDs = ByteLevel.scalarForByte.map { scalar in
-            tokenToID[String(scalar)].map { Int32($0) } ?? -1
+            tokenToID[TokenKey(String(scalar))].map { Int32($0) } ?? -1
         }
 
         // Added tokens may reuse the id of an identical vocabulary entry, nothing else.
@@ -76,12 +76,12 @@ extension Qwen2Tokenizer {
         var isSpecial = [Bool](repeating: false, count: size)
         var addedTokens: [AddedToken] = []
         for (token, line) in source.added {
-            if let existing = idToToken[token.id], existing != token.content {
+            if let existing = idToToken[token.id], !existing.utf8.elementsEqual(token.content.utf8) {
                 throw .duplicateID(path: source.addedPath, line: line, id: token.id,
                                    first: existing, second: token.content)
             }
             idToToken[token.id] = token.content
-            tokenToID[token.content] = token.id
+            tokenToID[TokenKey(token.content)] = token.id
             if !isAdded[token.id] { addedTokens.append(token) }
             isAdded[token.id] = true
             isSpecial[token.id] = token.special

@@ -2,15 +2,15 @@ import Foundation
 
 /// The Qwen2 byte-level BPE tokenizer (as `Qwen2TokenizerFast` in HF transformers).
 ///
-/// Encoding: NFC-normalise, cut out added tokens (leftmost-longest), split the remaining
-/// text with the Qwen pre-tokenizer pattern, turn each piece into UTF-8 bytes, start from one
-/// token per byte and apply BPE merges by rank.
+/// Encoding: NFC-normalise (see `NFCQuickCheck`), cut out added tokens (leftmost-longest),
+/// split the remaining text with the Qwen pre-tokenizer pattern, turn each piece into UTF-8
+/// bytes, start from one token per byte and apply BPE merges by rank.
 ///
 /// The value is immutable and `Sendable`; share one instance across tasks. The word cache used
 /// while encoding lives inside each `encode` call, so there is no shared mutable state and no
 /// lock: long texts still benefit (words repeat), and short calls pay nothing for it.
 public struct Qwen2Tokenizer: Sendable {
-    let tokenToID: [String: Int]
+    let tokenToID: [TokenKey: Int]
     /// Vocabulary spelling (or added-token content) per id; nil for unused ids.
     let idToToken: [String?]
     /// Bytes of id `i` are `tokenBytes[tokenOffsets[i]..<tokenOffsets[i + 1]]`.
@@ -28,7 +28,7 @@ public struct Qwen2Tokenizer: Sendable {
     public let specialIDs: Set<Int>
 
     init(
-        tokenToID: [String: Int], idToToken: [String?], tokenBytes: [UInt8], tokenOffsets: [Int],
+        tokenToID: [TokenKey: Int], idToToken: [String?], tokenBytes: [UInt8], tokenOffsets: [Int],
         byteIDs: [Int32], merger: BPEMerger, addedTokens: [AddedToken], isSpecial: [Bool]
     ) {
         self.tokenToID = tokenToID
@@ -47,7 +47,7 @@ public struct Qwen2Tokenizer: Sendable {
     public var vocabularySize: Int { idToToken.count }
 
     /// The id of a vocabulary token (byte-level spelling, e.g. `"Ġhello"`) or added token.
-    public func id(for token: String) -> Int? { tokenToID[token] }
+    public func id(for token: String) -> Int? { tokenToID[TokenKey(token)] }
 
     /// The byte-level spelling of a vocabulary token, or an added token's content.
     public func token(for id: Int) -> String? {
@@ -59,10 +59,7 @@ public struct Qwen2Tokenizer: Sendable {
     /// - Parameter matchAddedTokens: when false, added tokens such as `<|im_end|>` in the
     ///   text are not recognised and are tokenised as ordinary text (useful for untrusted input).
     public func encode(_ text: String, matchAddedTokens: Bool = true) -> [Int] {
-        // NFC leaves ASCII unchanged; skipping Foundation for it saves a copy.
-        let isASCII = text.utf8.allSatisfy { $0 < 0x80 }
-        let normalized = isASCII ? text : text.precomposedStringWithCanonicalMapping
-        let scalars = Array(normalized.unicodeScalars)
+        let scalars = NFCQuickCheck.nfcScalars(text)
         let classes = scalars.map(ScalarClass.of)
         var state = EncodeState()
         state.output.reserveCapacity(scalars.count / 3)
@@ -84,7 +81,7 @@ public struct Qwen2Tokenizer: Sendable {
         var output: [Int] = []
         var bytes: [UInt8] = []
         var symbols: [Int32] = []
-        var cache: [[UInt8]: [Int32]] = [:]
+        var cache: [ByteKey: [Int32]] = [:]
         /// Bound on cached words, so one huge call cannot grow memory without limit.
         static let cacheLimit = 50_000
     }
@@ -102,7 +99,7 @@ public struct Qwen2Tokenizer: Sendable {
                 if id >= 0 { state.output.append(Int(id)) }
                 return
             }
-            if let cached = state.cache[state.bytes] {
+            if let cached = state.cache[ByteKey(bytes: state.bytes)] {
                 for id in cached { state.output.append(Int(id)) }
                 return
             }
@@ -112,7 +109,7 @@ public struct Qwen2Tokenizer: Sendable {
             state.symbols.removeAll { $0 < 0 }
             for id in state.symbols { state.output.append(Int(id)) }
             if state.cache.count >= EncodeState.cacheLimit { state.cache.removeAll(keepingCapacity: true) }
-            state.cache[state.bytes] = state.symbols
+            state.cache[ByteKey(bytes: state.bytes)] = state.symbols
         }
     }
 
