@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "EarshotTensor", targets: ["EarshotTensor"]),
         .library(name: "EarshotAudio", targets: ["EarshotAudio"]),
         .library(name: "EarshotTokenizer", targets: ["EarshotTokenizer"]),
+        .library(name: "EarshotModels", targets: ["EarshotModels"]),
         .executable(name: "earshot", targets: ["earshot"]),
     ],
     dependencies: [
@@ -38,10 +39,11 @@ let package = Package(
                 linkerSettings: [.linkedFramework("Accelerate", .when(platforms: [.macOS]))]),
         .target(name: "EarshotAudio", dependencies: ["EarshotTensor"], swiftSettings: strict),
         .target(name: "EarshotTokenizer", swiftSettings: strict),
+        .target(name: "EarshotModels", dependencies: ["EarshotTensor", "EarshotTokenizer"], swiftSettings: strict),
         .executableTarget(
             name: "earshot",
             dependencies: [
-                "EarshotTensor", "EarshotAudio", "EarshotTokenizer",
+                "EarshotTensor", "EarshotAudio", "EarshotTokenizer", "EarshotModels",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -50,6 +52,7 @@ let package = Package(
                 swiftSettings: strict),
         .testTarget(name: "EarshotTensorTests", dependencies: ["EarshotTensor", "EarshotTestSupport"], swiftSettings: strict),
         .testTarget(name: "EarshotAudioTests", dependencies: ["EarshotAudio", "EarshotTestSupport"], swiftSettings: strict),
+        .testTarget(name: "EarshotModelsTests", dependencies: ["EarshotModels", "EarshotAudio", "EarshotTestSupport"], swiftSettings: strict),
         .testTarget(name: "EarshotTokenizerTests", dependencies: ["EarshotTokenizer", "EarshotTestSupport"], swiftSettings: strict),
     ]
 )

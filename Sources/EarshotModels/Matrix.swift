@@ -1,0 +1,52 @@
+import EarshotTensor
+
+/// A weight matrix in PyTorch layout `[out, in]`, used in place from its mapping.
+///
+/// bf16 weights stay bf16 in the file mapping and are computed in f32: single rows go through
+/// a bf16 matrix-vector product, batches through sgemm after converting the matrix into the
+/// caller's scratch (one layer's matrix at a time, never the whole model).
+public struct Matrix: @unchecked Sendable {
+    // @unchecked: points into read-only weight mappings owned by the model's `WeightStore`.
+    public enum Storage {
+        case f32(UnsafePointer<Float>)
+        case bf16(UnsafePointer<UInt16>)
+    }
+
+    public let storage: Storage
+    public let rows: Int   // out features
+    public let cols: Int   // in features
+
+    public init(storage: Storage, rows: Int, cols: Int) {
+        self.storage = storage
+        self.rows = rows
+        self.cols = cols
+    }
+
+    /// Floats of scratch `apply` needs for batches (`count > 1`).
+    public var scratchFloats: Int {
+        if case .bf16 = storage { return rows * cols }
+        return 0
+    }
+
+    /// y[count, rows] = x[count, cols] · W^T (+ bias).
+    @inline(__always)
+    public func apply(_ x: UnsafePointer<Float>, count: Int, bias: UnsafePointer<Float>?,
+                      into y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        switch storage {
+        case .f32(let w):
+            Kernels.linear(x, rows: count, inFeatures: cols, weight: w, outFeatures: rows, bias: bias, y: y)
+        case .bf16(let w):
+            Kernels.linearBF16(x, rows: count, inFeatures: cols, weight: w, outFeatures: rows, bias: bias, y: y,
+                               scratch: scratch)
+        }
+    }
+
+    /// Copies row `i` as f32 into `dst[cols]` (embedding lookup).
+    @inline(__always)
+    public func copyRow(_ i: Int, into dst: UnsafeMutablePointer<Float>) {
+        switch storage {
+        case .f32(let w): dst.update(from: w + i * cols, count: cols)
+        case .bf16(let w): Kernels.bf16ToF32(w + i * cols, dst, count: cols)
+        }
+    }
+}

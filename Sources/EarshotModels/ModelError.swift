@@ -1,0 +1,38 @@
+import EarshotTensor
+
+/// Errors from loading and running models. Each names the file, tensor or value at fault.
+public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
+    case notAModelDirectory(path: String, reason: String)
+    case unsupportedModelType(path: String, modelType: String, supported: [String])
+    case invalidConfig(path: String, reason: String)
+    case missingTensor(name: String)
+    case unexpectedTensor(name: String)
+    case shapeMismatch(tensor: String, expected: [Int], actual: [Int])
+    case unsupportedDType(tensor: String, dtype: String)
+    case weights(TensorError)
+    case unknownLanguage(String, supported: [String])
+    case audioTooShort(samples: Int)
+    case promptTooLong(tokens: Int, limit: Int)
+    case placeholderMismatch(expected: Int, found: Int)
+    case tokenizer(String)
+
+    public var description: String {
+        switch self {
+        case .notAModelDirectory(let p, let r): return "\(p) is not a model directory: \(r)"
+        case .unsupportedModelType(let p, let t, let s):
+            return "\(p): model_type '\(t)' is not supported (supported: \(s.joined(separator: ", ")))"
+        case .invalidConfig(let p, let r): return "\(p): invalid config: \(r)"
+        case .missingTensor(let n): return "checkpoint is missing tensor '\(n)'"
+        case .unexpectedTensor(let n): return "checkpoint has unexpected tensor '\(n)'"
+        case .shapeMismatch(let t, let e, let a): return "tensor '\(t)' has shape \(a), expected \(e)"
+        case .unsupportedDType(let t, let d): return "tensor '\(t)' has unsupported dtype \(d)"
+        case .weights(let e): return e.description
+        case .unknownLanguage(let l, let s):
+            return "unknown language '\(l)'; supported: \(s.joined(separator: ", "))"
+        case .audioTooShort(let n): return "audio is too short (\(n) samples); need at least one 10 ms frame"
+        case .promptTooLong(let t, let l): return "prompt of \(t) tokens exceeds the session's \(l)-token context"
+        case .placeholderMismatch(let e, let f): return "prompt has \(f) audio placeholders, expected \(e)"
+        case .tokenizer(let m): return "tokenizer: \(m)"
+        }
+    }
+}

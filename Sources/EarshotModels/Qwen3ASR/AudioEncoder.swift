@@ -1,0 +1,183 @@
+import EarshotTensor
+import Foundation
+
+/// The Qwen3-ASR audio encoder ("AuT") and projector, per spec §3.1.
+///
+/// Mel frames are cut into chunks of `2*n_window` (100) frames; each chunk goes through the conv
+/// stem on its own (the tail chunk zero-padded to 100 frames only when there are >= 2 chunks) and
+/// gets sinusoidal positions restarting at 0. Padded rows are dropped, then the transformer layers
+/// attend within block-diagonal windows of `tokensPerChunk * n_window_infer / (2*n_window)` (104)
+/// tokens. Everything but attention is per token, and windows never cross groups of whole windows,
+/// so the clip is processed a group of windows at a time: scratch stays bounded for any length.
+public struct AudioEncoder: @unchecked Sendable {
+    // @unchecked: read-only views of the model's weights.
+    let w: Qwen3ASRWeights
+    let config: Qwen3ASRConfig.AudioConfig
+    let chunkFrames: Int           // 100
+    let tokensPerChunk: Int        // 13
+    let windowChunks: Int          // 8
+    let positions: [Float]         // [tokensPerChunk, d] sinusoidal table
+    static let windowsPerGroup = 8
+
+    init(weights: Qwen3ASRWeights, config: Qwen3ASRConfig.AudioConfig) {
+        w = weights
+        self.config = config
+        chunkFrames = 2 * config.nWindow
+        tokensPerChunk = Self.convolved(chunkFrames)
+        windowChunks = config.nWindowInfer / chunkFrames
+        positions = Self.sinusoids(count: tokensPerChunk, dim: config.dModel)
+    }
+
+    static func convolved(_ n: Int) -> Int {
+        Qwen3ASRWeights.convolvedLength(Qwen3ASRWeights.convolvedLength(Qwen3ASRWeights.convolvedLength(n)))
+    }
+
+    /// Audio tokens produced for `frames` mel frames: 13 per full chunk, ceil(r/8) for the tail.
+    public func tokenCount(frames: Int) -> Int {
+        let full = frames / chunkFrames, rest = frames % chunkFrames
+        return full * tokensPerChunk + (rest > 0 ? Self.convolved(rest) : 0)
+    }
+
+    /// Encodes mel features `[bins, frames]` into `out` `[tokenCount(frames), output_dim]`.
+    func encode(mel: UnsafePointer<Float>, frames: Int, into out: UnsafeMutablePointer<Float>) throws(TensorError) {
+        let bins = config.numMelBins, d = config.dModel, ch = config.downsampleHiddenSize
+        let chunks = (frames + chunkFrames - 1) / chunkFrames
+        let padded = chunks >= 2 ? chunkFrames : frames                 // width of every chunk fed to the stem
+        let paddedTokens = Self.convolved(padded)
+        // Windows: `paddedTokens * windowChunks` tokens (C = 1 gives one window over the whole clip).
+        let windowTokens = paddedTokens * windowChunks
+        let groupChunks = chunks >= 2 ? windowChunks * Self.windowsPerGroup : 1
+        let groupTokens = min(groupChunks * paddedTokens, tokenCount(frames: frames))
+
+        // Scratch for one group, sized once per call.
+        let h1 = Qwen3ASRWeights.convolvedLength(bins), w1 = Qwen3ASRWeights.convolvedLength(padded)
+        let h2 = Qwen3ASRWeights.convolvedLength(h1), w2 = Qwen3ASRWeights.convolvedLength(w1)
+        let h3 = Qwen3ASRWeights.convolvedLength(h2), w3 = Qwen3ASRWeights.convolvedLength(w2)
+        let flat = ch * h3
+        let f = config.encoderFFNDim
+        let matrixScratch = ([w.convOut, w.proj1, w.proj2] + w.encoderLayers.flatMap { [$0.q, $0.fc1, $0.fc2] })
+            .map(\.scratchFloats).max() ?? 0
+        var layout = ScratchLayout()
+        let sChunk = layout.add(bins * padded)                  // [bins, padded] one chunk of mel
+        let sConvA = layout.add(ch * h1 * w1)                   // conv1 out
+        let sConvB = layout.add(ch * h2 * w2)                   // conv2 out
+        let sConvC = layout.add(ch * h3 * w3)                   // conv3 out
+        let sIm2col = layout.add(max(9 * h1 * w1, ch * 9 * max(h2 * w2, h3 * w3)))
+        let sFlat = layout.add(groupTokens * flat)              // [tokens, ch*h3]
+        let sX = layout.add(groupTokens * d)                    // [tokens, d] residual stream
+        let sH = layout.add(groupTokens * d)                    // [tokens, d] normed
+        let sQ = layout.add(groupTokens * d), sK = layout.add(groupTokens * d), sV = layout.add(groupTokens * d)
+        let sA = layout.add(groupTokens * d)                    // attention output
+        let sF = layout.add(groupTokens * f)                    // [tokens, ffn]
+        let sW = layout.add(matrixScratch)
+        let sAttn = layout.add(Kernels.attentionScratchCount(lk: windowTokens))
+        let buffer = try PageBuffer(byteCount: layout.floats * 4, owner: .scratch)
+        defer { buffer.close() }
+        let base = buffer.floats()
+        let scratchW = base + sW
+
+        var chunk = 0, outRow = 0
+        var cu: [Int] = []
+        while chunk < chunks {
+            let end = min(chunk + groupChunks, chunks)
+            // 1. Conv stem per chunk, flattened to [valid, ch*h3] (feature = channel*h3 + freq).
+            var tokens = 0
+            for c in chunk..<end {
+                let start = c * chunkFrames, valid = min(chunkFrames, frames - start)
+                let input = base + sChunk
+                for b in 0..<bins {
+                    let row = input + b * padded
+                    row.update(from: mel + b * frames + start, count: valid)
+                    if padded > valid { (row + valid).update(repeating: 0, count: padded - valid) }
+                }
+                Kernels.conv2d3x3s2(input: input, channels: 1, height: bins, width: padded, weight: w.conv1, bias: w.conv1Bias,
+                                    outChannels: ch, output: base + sConvA, scratch: base + sIm2col)
+                Kernels.gelu(base + sConvA, count: ch * h1 * w1)
+                Kernels.conv2d3x3s2(input: base + sConvA, channels: ch, height: h1, width: w1, weight: w.conv2, bias: w.conv2Bias,
+                                    outChannels: ch, output: base + sConvB, scratch: base + sIm2col)
+                Kernels.gelu(base + sConvB, count: ch * h2 * w2)
+                Kernels.conv2d3x3s2(input: base + sConvB, channels: ch, height: h2, width: w2, weight: w.conv3, bias: w.conv3Bias,
+                                    outChannels: ch, output: base + sConvC, scratch: base + sIm2col)
+                Kernels.gelu(base + sConvC, count: ch * h3 * w3)
+                let keep = Self.convolved(valid)
+                let conv = base + sConvC                         // [ch, h3, w3]
+                for t in 0..<keep {
+                    let dst = base + sFlat + (tokens + t) * flat
+                    for c2 in 0..<ch {
+                        for fr in 0..<h3 { dst[c2 * h3 + fr] = conv[(c2 * h3 + fr) * w3 + t] }
+                    }
+                }
+                tokens += keep
+            }
+            // 2. conv_out, then per-chunk positions (0..<13 restarting every chunk).
+            let x = base + sX
+            w.convOut.apply(base + sFlat, count: tokens, bias: nil, into: x, scratch: scratchW)
+            positions.withUnsafeBufferPointer { pe in
+                for t in 0..<tokens {
+                    Kernels.add(x + t * d, pe.baseAddress! + (t % tokensPerChunk) * d, count: d)
+                }
+            }
+            // 3. Windows inside the group (groups start on window boundaries).
+            cu.removeAll(keepingCapacity: true)
+            var b = 0
+            while b < tokens { cu.append(b); b += windowTokens }
+            cu.append(tokens)
+            // 4. Transformer layers.
+            for layer in w.encoderLayers {
+                let h = base + sH
+                h.update(from: x, count: tokens * d)
+                Kernels.layerNorm(h, rows: tokens, cols: d, weight: layer.attnNormWeight, bias: layer.attnNormBias, eps: 1e-5)
+                layer.q.apply(h, count: tokens, bias: layer.qBias, into: base + sQ, scratch: scratchW)
+                layer.k.apply(h, count: tokens, bias: layer.kBias, into: base + sK, scratch: scratchW)
+                layer.v.apply(h, count: tokens, bias: layer.vBias, into: base + sV, scratch: scratchW)
+                let heads = config.encoderAttentionHeads, hd = d / heads
+                cu.withUnsafeBufferPointer { windows in
+                    Kernels.attention(q: base + sQ, qStride: d, k: base + sK, v: base + sV, kvStride: d,
+                                      out: base + sA, outStride: d, lq: tokens, lk: tokens, qHeads: heads, kvHeads: heads,
+                                      headDim: hd, scale: 1 / Float(hd).squareRoot(), causal: false, queryOffset: 0,
+                                      windows: windows, scratch: base + sAttn)
+                }
+                layer.o.apply(base + sA, count: tokens, bias: layer.oBias, into: h, scratch: scratchW)
+                Kernels.add(x, h, count: tokens * d)
+                h.update(from: x, count: tokens * d)
+                Kernels.layerNorm(h, rows: tokens, cols: d, weight: layer.ffnNormWeight, bias: layer.ffnNormBias, eps: 1e-5)
+                layer.fc1.apply(h, count: tokens, bias: layer.fc1Bias, into: base + sF, scratch: scratchW)
+                Kernels.gelu(base + sF, count: tokens * f)
+                layer.fc2.apply(base + sF, count: tokens, bias: layer.fc2Bias, into: h, scratch: scratchW)
+                Kernels.add(x, h, count: tokens * d)
+            }
+            // 5. Projector: ln_post -> proj1 -> GELU -> proj2.
+            Kernels.layerNorm(x, rows: tokens, cols: d, weight: w.lnPostWeight, bias: w.lnPostBias, eps: 1e-5)
+            w.proj1.apply(x, count: tokens, bias: w.proj1Bias, into: base + sH, scratch: scratchW)
+            Kernels.gelu(base + sH, count: tokens * d)
+            w.proj2.apply(base + sH, count: tokens, bias: w.proj2Bias, into: out + outRow * config.outputDim, scratch: scratchW)
+            outRow += tokens
+            chunk = end
+        }
+    }
+
+    /// Whisper-style sinusoids: first half sin, second half cos, `inc = ln(10000)/(d/2 - 1)`.
+    static func sinusoids(count: Int, dim: Int) -> [Float] {
+        let half = dim / 2
+        let inc = log(10000.0) / Double(max(half - 1, 1))
+        var table = [Float](repeating: 0, count: count * dim)
+        for t in 0..<count {
+            for i in 0..<half {
+                let angle = Double(t) * exp(-inc * Double(i))
+                table[t * dim + i] = Float(sin(angle))
+                table[t * dim + half + i] = Float(cos(angle))
+            }
+        }
+        return table
+    }
+}
+
+/// Carves one scratch allocation into 64-byte-aligned float regions.
+struct ScratchLayout {
+    private(set) var floats = 0
+    mutating func add(_ count: Int) -> Int {
+        let offset = floats
+        floats += (max(count, 0) + 15) / 16 * 16
+        return offset
+    }
+}

@@ -1,0 +1,101 @@
+import EarshotTensor
+import EarshotTokenizer
+import Foundation
+
+/// A loaded Qwen3-ASR model: config, tokenizer and read-only weights mapped from the published
+/// directory layout. Sessions (`DecoderState`) hold everything mutable, so one model serves many
+/// sessions; `close()` unmaps the weights once no session is using them.
+public final class Qwen3ASRModel: @unchecked Sendable {
+    // @unchecked: every stored property is immutable after init; weights are read-only mappings.
+    public let directory: String
+    public let config: Qwen3ASRConfig
+    public let tokenizer: Qwen2Tokenizer
+    public let store: WeightStore
+    let weights: Qwen3ASRWeights
+    public let encoder: AudioEncoder
+    public let decoder: TextDecoder
+
+    public static let modelType = "qwen3_asr"
+    /// `<|im_end|>` and `<|endoftext|>`.
+    public static let defaultEOS: Set<Int> = [151645, 151643]
+    public let eosIDs: Set<Int>
+
+    public init(directory: String, precision: WeightPrecision = .inPlace) throws(ModelError) {
+        self.directory = directory
+        let dir = URL(fileURLWithPath: directory)
+        config = try Qwen3ASRConfig.load(path: dir.appendingPathComponent("config.json").path)
+        guard config.modelType == Self.modelType else {
+            throw .unsupportedModelType(path: directory, modelType: config.modelType, supported: [Self.modelType])
+        }
+        do {
+            tokenizer = try Qwen2Tokenizer(directory: dir)
+        } catch {
+            throw .tokenizer("\(directory): \(error)")
+        }
+        let archive: SafeTensorsArchive
+        do { archive = try SafeTensorsArchive(directory: directory) } catch { throw .weights(error) }
+        do {
+            store = try WeightStore(archive: archive, table: Qwen3ASRWeights.table(config), precision: precision)
+        } catch {
+            archive.close()
+            throw error
+        }
+        weights = Qwen3ASRWeights(store: store, config: config)
+        encoder = AudioEncoder(weights: weights, config: config.thinkerConfig.audioConfig)
+        decoder = TextDecoder(w: weights, config: config.thinkerConfig.textConfig)
+        eosIDs = Self.readEOS(dir.appendingPathComponent("generation_config.json").path) ?? Self.defaultEOS
+    }
+
+    /// Languages this checkpoint names in `support_languages` (else the 30 canonical names).
+    public var supportedLanguages: [String] { config.supportLanguages ?? Qwen3ASRPrompt.languages }
+
+    /// Makes the per-session state: a KV cache for `maxTokens` positions and reusable scratch.
+    public func makeState(maxTokens: Int, blockRows: Int = 256) throws(ModelError) -> DecoderState {
+        let limit = min(maxTokens, config.thinkerConfig.textConfig.maxPositionEmbeddings)
+        do {
+            return try DecoderState(config: config.thinkerConfig.textConfig, maxTokens: limit,
+                                    blockRows: blockRows, matrixScratch: decoder.matrixScratch)
+        } catch {
+            throw .weights(error)
+        }
+    }
+
+    /// Audio tokens for `frames` mel frames.
+    public func audioTokenCount(frames: Int) -> Int { encoder.tokenCount(frames: frames) }
+
+    /// Encodes mel `[bins, frames]` into `out` `[audioTokenCount(frames), hidden]`.
+    public func encode(mel: UnsafePointer<Float>, frames: Int, into out: UnsafeMutablePointer<Float>) throws(ModelError) {
+        guard frames > 0 else { throw .audioTooShort(samples: 0) }
+        do { try encoder.encode(mel: mel, frames: frames, into: out) } catch { throw .weights(error) }
+    }
+
+    /// The prompt ids for `audioTokens` placeholders.
+    public func promptTokens(context: String, language: String?, audioTokens: Int) throws(ModelError) -> [Int] {
+        try Qwen3ASRPrompt.tokens(tokenizer: tokenizer, context: context, language: language, audioTokens: audioTokens,
+                                  audioTokenID: config.thinkerConfig.audioTokenID)
+    }
+
+    /// Prefills `tokens` (audio rows injected at the placeholders); logits land in `state.logitsPointer`.
+    public func prefill(tokens: [Int], audio: UnsafePointer<Float>?, audioCount: Int, state: DecoderState) throws(ModelError) {
+        try decoder.prefill(tokens: tokens, audio: audio, audioCount: audioCount,
+                            audioTokenID: config.thinkerConfig.audioTokenID, state: state)
+    }
+
+    /// Appends one generated token; its logits land in `state.logitsPointer`.
+    public func step(token: Int, state: DecoderState) throws(ModelError) {
+        try decoder.step(token: token, state: state)
+    }
+
+    /// Bytes mapped for this model's weights.
+    public var mappedBytes: Int { store.mappedBytes }
+
+    public func close() { store.close() }
+
+    private static func readEOS(_ path: String) -> Set<Int>? {
+        guard let data = FileManager.default.contents(atPath: path),
+              let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+        if let ids = obj["eos_token_id"] as? [Int], !ids.isEmpty { return Set(ids) }
+        if let id = obj["eos_token_id"] as? Int { return [id] }
+        return nil
+    }
+}

@@ -1,0 +1,101 @@
+import EarshotTensor
+
+/// The Qwen3 text decoder (spec §4): RMSNorm (weight, not 1+weight), q/k per-head RMSNorm before
+/// split-half RoPE, grouped KV heads, SwiGLU MLP, tied output head.
+///
+/// `prefill` runs the prompt in blocks of `state.blockRows` tokens (causal attention over the
+/// cache makes blocks exact), building each block's embeddings on the fly so a 20-minute prompt
+/// never needs a full embedding matrix. `step` appends one token. Both leave the logits of the
+/// last position in `state.logitsPointer`.
+public struct TextDecoder: @unchecked Sendable {
+    // @unchecked: read-only views of the model's weights.
+    let w: Qwen3ASRWeights
+    let config: Qwen3ASRConfig.TextConfig
+
+    /// Largest per-matrix conversion scratch a prefill block needs.
+    var matrixScratch: Int {
+        w.decoderLayers.flatMap { [$0.q, $0.k, $0.o, $0.gate, $0.down] }.map(\.scratchFloats).max() ?? 0
+    }
+
+    /// Runs `tokens` from the state's current length, replacing each `audioTokenID` row, in order,
+    /// with a row of `audio` `[audioCount, hidden]`.
+    func prefill(tokens: [Int], audio: UnsafePointer<Float>?, audioCount: Int, audioTokenID: Int,
+                 state: DecoderState) throws(ModelError) {
+        let placeholders = tokens.reduce(0) { $0 + ($1 == audioTokenID ? 1 : 0) }
+        guard placeholders == audioCount else { throw .placeholderMismatch(expected: audioCount, found: placeholders) }
+        guard state.length + tokens.count <= state.maxTokens else {
+            throw .promptTooLong(tokens: state.length + tokens.count, limit: state.maxTokens)
+        }
+        for id in tokens where id < 0 || id >= config.vocabSize {
+            throw .tokenizer("token id \(id) is outside the vocabulary")
+        }
+        let hidden = config.hiddenSize
+        var audioRow = 0, start = 0
+        while start < tokens.count {
+            let rows = min(state.blockRows, tokens.count - start)
+            let x = state.ptr(state.x)
+            for r in 0..<rows {
+                let id = tokens[start + r]
+                if id == audioTokenID, let audio {
+                    (x + r * hidden).update(from: audio + audioRow * hidden, count: hidden)
+                    audioRow += 1
+                } else {
+                    w.embedTokens.copyRow(id, into: x + r * hidden)
+                }
+            }
+            forward(rows: rows, state: state, computeLogits: start + rows == tokens.count)
+            start += rows
+        }
+    }
+
+    /// Appends one token and computes its logits.
+    func step(token: Int, state: DecoderState) throws(ModelError) {
+        guard state.length < state.maxTokens else { throw .promptTooLong(tokens: state.length + 1, limit: state.maxTokens) }
+        guard token >= 0, token < config.vocabSize else { throw .tokenizer("token id \(token) is outside the vocabulary") }
+        w.embedTokens.copyRow(token, into: state.ptr(state.x))
+        forward(rows: 1, state: state, computeLogits: true)
+    }
+
+    /// The layers over `rows` rows already in `state.x` `[rows, hidden]`, at positions
+    /// `state.length ..< state.length + rows`.
+    private func forward(rows: Int, state s: DecoderState, computeLogits: Bool) {
+        let c = config
+        let hidden = c.hiddenSize, hd = c.headDim, heads = c.numAttentionHeads, kvHeads = c.numKeyValueHeads
+        let qWidth = heads * hd, kvWidth = kvHeads * hd, inter = c.intermediateSize
+        let eps = Float(c.rmsNormEps)
+        let x = s.ptr(s.x), h = s.ptr(s.h), q = s.ptr(s.q), k = s.ptr(s.k), v = s.ptr(s.v), a = s.ptr(s.a)
+        let gate = s.ptr(s.gate), up = s.ptr(s.up), ws = s.ptr(s.weightScratch)
+        let pos = s.length
+        for (l, layer) in w.decoderLayers.enumerated() {
+            // Attention block.
+            Kernels.rmsNorm(x, into: h, rows: rows, cols: hidden, weight: layer.inputNorm, eps: eps)
+            layer.q.apply(h, count: rows, bias: nil, into: q, scratch: ws)             // [rows, heads*hd]
+            let kCache = s.keys(layer: l) + pos * kvWidth, vCache = s.values(layer: l) + pos * kvWidth
+            layer.k.apply(h, count: rows, bias: nil, into: kCache, scratch: ws)        // [rows, kvHeads*hd] straight into the cache
+            layer.v.apply(h, count: rows, bias: nil, into: vCache, scratch: ws)
+            Kernels.rmsNorm(q, rows: rows * heads, cols: hd, weight: layer.qNorm, eps: eps)
+            Kernels.rmsNorm(kCache, rows: rows * kvHeads, cols: hd, weight: layer.kNorm, eps: eps)
+            Kernels.rope(q, tokens: rows, heads: heads, headDim: hd, startPosition: pos, theta: c.ropeTheta)
+            Kernels.rope(kCache, tokens: rows, heads: kvHeads, headDim: hd, startPosition: pos, theta: c.ropeTheta)
+            Kernels.attention(q: q, qStride: qWidth, k: s.keys(layer: l), v: s.values(layer: l), kvStride: kvWidth,
+                              out: a, outStride: qWidth, lq: rows, lk: pos + rows, qHeads: heads, kvHeads: kvHeads,
+                              headDim: hd, scale: 1 / Float(hd).squareRoot(), causal: true, queryOffset: pos,
+                              windows: nil, scratch: s.ptr(s.attention))
+            layer.o.apply(a, count: rows, bias: nil, into: h, scratch: ws)
+            Kernels.add(x, h, count: rows * hidden)
+            // MLP block.
+            Kernels.rmsNorm(x, into: h, rows: rows, cols: hidden, weight: layer.postAttentionNorm, eps: eps)
+            layer.gate.apply(h, count: rows, bias: nil, into: gate, scratch: ws)       // [rows, I]
+            layer.up.apply(h, count: rows, bias: nil, into: up, scratch: ws)
+            Kernels.swiglu(gate: gate, up: up, out: gate, count: rows * inter)
+            layer.down.apply(gate, count: rows, bias: nil, into: h, scratch: ws)
+            Kernels.add(x, h, count: rows * hidden)
+        }
+        s.length = pos + rows
+        guard computeLogits else { return }
+        // Only the last position's logits are needed: final norm and the tied head as one matvec.
+        let last = x + (rows - 1) * hidden
+        Kernels.rmsNorm(last, into: h, rows: 1, cols: hidden, weight: w.finalNorm, eps: eps)
+        w.embedTokens.apply(h, count: 1, bias: nil, into: s.logitsPointer, scratch: ws)
+    }
+}

@@ -1,0 +1,87 @@
+extension Kernels {
+    /// Floats of scratch `attention` needs for `lk` keys: one score row of `lk` floats per thread
+    /// (`threadCount * lk`). Call it right before `attention` if `setThreadCount` may have changed.
+    public static func attentionScratchCount(lk: Int) -> Int { max(1, threadCount) * max(lk, 1) }
+
+    /// Scaled dot-product attention with grouped KV heads.
+    ///
+    /// q [lq, qHeads, headDim] with `qStride` floats between tokens; k, v [lk, kvHeads, headDim] with `kvStride`;
+    /// out [lq, qHeads, headDim] with `outStride` (must not overlap q, k or v). Query head i reads kv head
+    /// i / (qHeads / kvHeads).
+    /// - causal: query t (absolute position queryOffset + t) sees keys 0...queryOffset + t.
+    /// - windows: ascending boundaries [0, w1, ..., lk] of block-diagonal windows (self-attention, lq == lk);
+    ///   query t sees only keys of its own window. Combined with `causal` if both are given.
+    /// A query that sees no key gets a zero output. `scratch` holds `attentionScratchCount(lk:)` floats.
+    public static func attention(q: UnsafePointer<Float>, qStride: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>,
+                                 kvStride: Int, out: UnsafeMutablePointer<Float>, outStride: Int, lq: Int, lk: Int,
+                                 qHeads: Int, kvHeads: Int, headDim: Int, scale: Float, causal: Bool, queryOffset: Int,
+                                 windows: UnsafeBufferPointer<Int>?, scratch: UnsafeMutablePointer<Float>) {
+        if lq <= 0 || qHeads <= 0 || headDim <= 0 { return }
+        let group = max(1, qHeads / max(kvHeads, 1))
+        let items = qHeads * lq
+        var keysPerQuery = lk
+        if let windows, windows.count > 1 { keysPerQuery = max(1, lk / (windows.count - 1)) }
+        let work = items * keysPerQuery * headDim
+        let parts = min(items, threadsFor(work: work, minimumPerThread: 1 << 16))
+
+        parallelFor(parts) { p in
+            let range = split(items, parts: parts, index: p, align: 1)
+            let scores = scratch + p * max(lk, 1)
+            var window = 0
+            for item in range {
+                let h = item / lq
+                let t = item - h * lq
+                let kvh = h / group
+                var start = 0
+                var end = lk
+                if causal { end = min(end, queryOffset + t + 1) }
+                if let windows, windows.count > 1 {
+                    // Items arrive in increasing t within a head; restart the search when t goes back.
+                    if window >= windows.count - 1 || windows[window] > t { window = 0 }
+                    while window + 1 < windows.count - 1 && windows[window + 1] <= t { window += 1 }
+                    start = max(start, windows[window])
+                    end = min(end, windows[window + 1])
+                }
+                let o = out + t * outStride + h * headDim
+                if end <= start {
+                    o.update(repeating: 0, count: headDim)
+                    continue
+                }
+                attendOne(q: q + t * qStride + h * headDim, k: k + kvh * headDim, v: v + kvh * headDim,
+                          kvStride: kvStride, start: start, end: end, headDim: headDim, scale: scale,
+                          scores: scores, out: o)
+            }
+        }
+    }
+
+    /// One query row against keys start..<end.
+    @inline(__always)
+    static func attendOne(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, kvStride: Int,
+                          start: Int, end: Int, headDim: Int, scale: Float, scores: UnsafeMutablePointer<Float>,
+                          out: UnsafeMutablePointer<Float>) {
+        let n = end - start
+        var kp = k + start * kvStride
+        for j in 0..<n {
+            scores[j] = dot(q, kp, headDim) * scale
+            kp += kvStride
+        }
+        softmax(scores, count: n)
+        out.update(repeating: 0, count: headDim)
+        var vp = v + start * kvStride
+        let vecEnd = headDim & ~7
+        for j in 0..<n {
+            let pj = scores[j]
+            let pv = SIMD8<Float>(repeating: pj)
+            var i = 0
+            while i < vecEnd {
+                store8(load8(out + i) + pv * load8(vp + i), out + i)
+                i += 8
+            }
+            while i < headDim {
+                out[i] += pj * vp[i]
+                i += 1
+            }
+            vp += kvStride
+        }
+    }
+}

@@ -1,0 +1,111 @@
+import Dispatch
+import Foundation
+import Synchronization
+
+#if canImport(Accelerate)
+import Accelerate
+#elseif canImport(CEarshotBLAS)
+import CEarshotBLAS
+#endif
+
+/// CPU kernels over raw, row-major `Float` buffers.
+///
+/// Every kernel takes explicit sizes and pointers, allocates nothing, and is safe to call
+/// concurrently from several threads as long as the output buffers do not overlap.
+/// Large matrix-vector products and attention split their work across `threadCount` threads
+/// with `DispatchQueue.concurrentPerform`.
+public enum Kernels {
+    private static let configuredThreads = Atomic<Int>(max(1, ProcessInfo.processInfo.activeProcessorCount))
+
+    /// Number of threads the kernels (and the BLAS library) use for large problems.
+    public static var threadCount: Int { configuredThreads.load(ordering: .relaxed) }
+
+    /// Sets `threadCount` (clamped to at least 1) and the BLAS library's thread count.
+    public static func setThreadCount(_ n: Int) {
+        let count = max(1, n)
+        configuredThreads.store(count, ordering: .relaxed)
+        #if !canImport(Accelerate) && canImport(CEarshotBLAS)
+        openblas_set_num_threads(Int32(count))
+        #endif
+    }
+
+    /// Runs `body(i)` for `i` in `0..<iterations`, in parallel when `iterations > 1`.
+    @inline(__always)
+    static func parallelFor(_ iterations: Int, _ body: (Int) -> Void) {
+        if iterations <= 1 {
+            if iterations == 1 { body(0) }
+            return
+        }
+        // concurrentPerform wants a @Sendable closure, but it is synchronous: `body` (which captures
+        // raw pointers) never outlives this call, and every kernel gives each iteration disjoint output.
+        withoutActuallyEscaping(body) { escapable in
+            let work = UncheckedSendableBox(escapable)
+            DispatchQueue.concurrentPerform(iterations: iterations) { work.value($0) }
+        }
+    }
+
+    /// Splits `0..<count` into `parts` contiguous ranges whose bounds are multiples of `align`
+    /// (except the last end), and returns range `index`.
+    @inline(__always)
+    static func split(_ count: Int, parts: Int, index: Int, align: Int) -> Range<Int> {
+        let units = (count + align - 1) / align
+        let lo = units * index / parts * align
+        let hi = index == parts - 1 ? count : min(count, units * (index + 1) / parts * align)
+        return min(lo, count)..<hi
+    }
+
+    /// How many threads a problem touching `work` elements should use.
+    @inline(__always)
+    static func threadsFor(work: Int, minimumPerThread: Int) -> Int {
+        let t = threadCount
+        if t <= 1 || work < 2 * minimumPerThread { return 1 }
+        return max(1, min(t, work / minimumPerThread))
+    }
+
+    /// C[m,n] = alpha * op(A)[m,k] * op(B)[k,n] + beta * C, row-major, through the system BLAS.
+    /// `lda`, `ldb`, `ldc` are row strides (in floats) of A, B, C as stored.
+    public static func gemm(transA: Bool = false, transB: Bool = false, m: Int, n: Int, k: Int, alpha: Float = 1,
+                            a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                            beta: Float = 0, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if m <= 0 || n <= 0 { return }
+        if k <= 0 {
+            for i in 0..<m {
+                let row = c + i * ldc
+                for j in 0..<n { row[j] = beta == 0 ? 0 : beta * row[j] }
+            }
+            return
+        }
+        #if canImport(Accelerate)
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    __LAPACK_int(m), __LAPACK_int(n), __LAPACK_int(k), alpha, a, __LAPACK_int(lda),
+                    b, __LAPACK_int(ldb), beta, c, __LAPACK_int(ldc))
+        #else
+        cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                    blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda),
+                    b, blasint(ldb), beta, c, blasint(ldc))
+        #endif
+    }
+
+    /// Index of the first maximum of `x[0..<count]` (NaNs are skipped; 0 when count <= 0).
+    public static func argmax(_ x: UnsafePointer<Float>, count: Int) -> Int {
+        if count <= 0 { return 0 }
+        var best = 0
+        var bestValue = x[0]
+        var i = 1
+        while i < count {
+            let v = x[i]
+            if v > bestValue || (bestValue.isNaN && !v.isNaN) {
+                best = i
+                bestValue = v
+            }
+            i += 1
+        }
+        return best
+    }
+}
+
+/// Carries a non-Sendable value into `DispatchQueue.concurrentPerform`; see `Kernels.parallelFor`.
+struct UncheckedSendableBox<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
+}

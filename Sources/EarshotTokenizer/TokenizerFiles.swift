@@ -1,0 +1,175 @@
+import Foundation
+
+/// The raw content of tokenizer files, before tables are built: entries keep the file and
+/// line they came from so later consistency checks can report positions.
+struct TokenizerSource {
+    struct VocabEntry { var token: String; var id: Int; var line: Int }
+    struct Merge { var left: String; var right: String; var line: Int }
+
+    var vocab: [VocabEntry] = []
+    var vocabPath = ""
+    var merges: [Merge] = []
+    var mergesPath = ""
+    var added: [(token: AddedToken, line: Int)] = []
+    var addedPath = ""
+}
+
+extension TokenizerSource {
+    /// Reads the `vocab.json` + `merges.txt` (+ optional `tokenizer_config.json`) layout.
+    static func load(vocab vocabURL: URL, merges mergesURL: URL, config configURL: URL?)
+        throws(TokenizerError) -> TokenizerSource {
+        var source = TokenizerSource()
+        source.vocabPath = vocabURL.path
+        let vocabRoot = try JSONReader.parse(readTokenizerFile(vocabURL), path: vocabURL.path)
+        source.vocab = try parseVocab(vocabRoot, path: vocabURL.path)
+
+        source.mergesPath = mergesURL.path
+        source.merges = try parseMergesText(readTokenizerFile(mergesURL), path: mergesURL.path)
+
+        if let configURL {
+            source.addedPath = configURL.path
+            let config = try JSONReader.parse(readTokenizerFile(configURL), path: configURL.path)
+            if let decoder = config["added_tokens_decoder"] {
+                source.added = try parseAddedTokensDecoder(decoder, path: configURL.path)
+            }
+        }
+        return source
+    }
+
+    /// Reads a HF `tokenizer.json` (model.vocab, model.merges, added_tokens).
+    static func load(tokenizerJSON url: URL) throws(TokenizerError) -> TokenizerSource {
+        let path = url.path
+        let root = try JSONReader.parse(readTokenizerFile(url), path: path)
+        guard let model = root["model"] else {
+            throw .unexpectedJSON(path: path, line: root.line, reason: "no \"model\" object")
+        }
+        if let type = model["type"], type.stringValue != "BPE" {
+            throw .unexpectedJSON(path: path, line: type.line, reason: "model type is not \"BPE\"")
+        }
+        guard let vocab = model["vocab"] else {
+            throw .unexpectedJSON(path: path, line: model.line, reason: "no \"model.vocab\" object")
+        }
+        guard let merges = model["merges"], case .array(let mergeNodes) = merges.value else {
+            throw .unexpectedJSON(path: path, line: model.line, reason: "no \"model.merges\" array")
+        }
+        var source = TokenizerSource()
+        source.vocabPath = path
+        source.mergesPath = path
+        source.addedPath = path
+        source.vocab = try parseVocab(vocab, path: path)
+        source.merges.reserveCapacity(mergeNodes.count)
+        for node in mergeNodes {
+            switch node.value {
+            case .string(let text):
+                guard let merge = splitMerge(text, line: node.line) else {
+                    throw .malformedMerge(path: path, line: node.line, text: text)
+                }
+                source.merges.append(merge)
+            case .array(let parts) where parts.count == 2:
+                guard let left = parts[0].stringValue, let right = parts[1].stringValue,
+                      !left.isEmpty, !right.isEmpty else {
+                    throw .malformedMerge(path: path, line: node.line, text: "\(parts.map(\.value))")
+                }
+                source.merges.append(Merge(left: left, right: right, line: node.line))
+            default:
+                throw .malformedMerge(path: path, line: node.line, text: "\(node.value)")
+            }
+        }
+        if let added = root["added_tokens"] {
+            guard case .array(let entries) = added.value else {
+                throw .unexpectedJSON(path: path, line: added.line, reason: "\"added_tokens\" is not an array")
+            }
+            for entry in entries {
+                guard let idNode = entry["id"], let id = idNode.intValue else {
+                    throw .unexpectedJSON(path: path, line: entry.line, reason: "added token without an integer \"id\"")
+                }
+                guard id >= 0, id <= Int(Int32.max) else {
+                    throw .invalidID(path: path, line: entry.line, id: String(id))
+                }
+                guard let content = entry["content"]?.stringValue else {
+                    throw .unexpectedJSON(path: path, line: entry.line, reason: "added token without \"content\"")
+                }
+                let special = entry["special"]?.boolValue ?? false
+                source.added.append((AddedToken(id: id, content: content, special: special), entry.line))
+            }
+        }
+        return source
+    }
+
+    /// `{"token": id, ...}` in file order.
+    private static func parseVocab(_ node: JSONNode, path: String) throws(TokenizerError) -> [VocabEntry] {
+        guard case .object(let members) = node.value else {
+            throw .unexpectedJSON(path: path, line: node.line, reason: "the vocabulary is not a JSON object")
+        }
+        var entries: [VocabEntry] = []
+        entries.reserveCapacity(members.count)
+        for member in members {
+            guard case .number(let number, let integer) = member.node.value else {
+                throw .unexpectedJSON(path: path, line: member.node.line,
+                                      reason: "the id of \(member.key.debugDescription) is not a number")
+            }
+            guard let id = integer, id >= 0, id <= Int(Int32.max) else {
+                throw .invalidID(path: path, line: member.node.line, id: "\(number)")
+            }
+            entries.append(VocabEntry(token: member.key, id: id, line: member.node.line))
+        }
+        return entries
+    }
+
+    /// `merges.txt`: one `left right` rule per line; a first line `#version...` and blank
+    /// lines are skipped, as the reference loader does. CR before LF is tolerated.
+    private static func parseMergesText(_ bytes: [UInt8], path: String) throws(TokenizerError) -> [Merge] {
+        var merges: [Merge] = []
+        merges.reserveCapacity(bytes.count / 11)
+        var lineStart = 0
+        var line = 0
+        while lineStart < bytes.count {
+            line += 1
+            var lineEnd = lineStart
+            while lineEnd < bytes.count, bytes[lineEnd] != 0x0A { lineEnd += 1 }
+            let next = lineEnd + 1
+            if lineEnd > lineStart, bytes[lineEnd - 1] == 0x0D { lineEnd -= 1 }
+            defer { lineStart = next }
+            guard let text = String(validating: bytes[lineStart..<lineEnd], as: UTF8.self) else {
+                throw .invalidUTF8(path: path, line: line)
+            }
+            if text.isEmpty || (line == 1 && text.hasPrefix("#version")) { continue }
+            guard let merge = splitMerge(text, line: line) else {
+                throw .malformedMerge(path: path, line: line, text: text)
+            }
+            merges.append(merge)
+        }
+        return merges
+    }
+
+    /// Splits `"left right"`; nil unless there is exactly one space with text on both sides.
+    private static func splitMerge(_ text: String, line: Int) -> Merge? {
+        let utf8 = text.utf8
+        guard let space = utf8.firstIndex(of: 0x20) else { return nil }
+        let left = String(text[..<space])
+        let right = String(text[utf8.index(after: space)...])
+        guard !left.isEmpty, !right.isEmpty, !right.utf8.contains(0x20) else { return nil }
+        return Merge(left: left, right: right, line: line)
+    }
+
+    /// `tokenizer_config.json`'s `{"151643": {"content": ..., "special": true}, ...}`.
+    private static func parseAddedTokensDecoder(_ node: JSONNode, path: String)
+        throws(TokenizerError) -> [(token: AddedToken, line: Int)] {
+        guard case .object(let members) = node.value else {
+            throw .unexpectedJSON(path: path, line: node.line, reason: "\"added_tokens_decoder\" is not an object")
+        }
+        var tokens: [(token: AddedToken, line: Int)] = []
+        for member in members {
+            guard let id = Int(member.key), id >= 0, id <= Int(Int32.max) else {
+                throw .invalidID(path: path, line: member.node.line, id: member.key)
+            }
+            guard let content = member.node["content"]?.stringValue else {
+                throw .unexpectedJSON(path: path, line: member.node.line,
+                                      reason: "added token \(id) has no \"content\" string")
+            }
+            let special = member.node["special"]?.boolValue ?? false
+            tokens.append((AddedToken(id: id, content: content, special: special), member.node.line))
+        }
+        return tokens
+    }
+}
