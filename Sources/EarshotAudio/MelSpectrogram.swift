@@ -6,10 +6,11 @@ import EarshotTensor
 /// power of two), power spectrum, last frame dropped (`T = floor(N / hop)`), Slaney mel filters,
 /// `log10(max(mel, 1e-10))`, clamped at (clip max - 8), then `(x + 4) / 4`.
 ///
-/// The DFT is a matrix product: frames `[B, nFFT]` times the windowed basis `[2 * bins, nFFT]`ᵀ
-/// (rows `w[n] cos(2πkn/N)` then `w[n] sin(2πkn/N)`, computed in Double, stored Float). Frames are
-/// processed in blocks of `blockFrames`, so the only per-clip allocation is the output; interior
-/// frames are read in place from the samples (the frame matrix is a strided view, `lda = hop`).
+/// The DFT is a matrix product (`Kernels.gemm`, the system BLAS): frames `[B, nFFT]` times the
+/// windowed basis `[2 * F, nFFT]`ᵀ (rows `w[n] cos(2πkn/N)` then `w[n] sin(2πkn/N)`, computed in
+/// Double, stored Float; F = nFFT/2 + 1 bins) gives `[B, 2 * F]` real and imaginary parts.
+/// Frames are processed in blocks of `blockFrames`, so besides the output the only buffers are
+/// two block-sized scratch matrices — never a whole-clip power spectrogram.
 ///
 /// Immutable after init, so one instance can be shared by all sessions.
 public struct MelSpectrogram: Sendable {
@@ -23,7 +24,7 @@ public struct MelSpectrogram: Sendable {
     /// `[2 * frequencyBins, nFFT]`: windowed cos rows, then windowed sin rows (643 KB for 400,
     /// so it lives in a page buffer, shared read-only by every copy of this value).
     let basis: PageBuffer
-    static let blockFrames = 64
+    static let blockFrames = 256
 
     public init(bins: Int = 128, sampleRate: Int = 16_000, nFFT: Int = 400, hop: Int = 160) throws(AudioError) {
         guard bins >= 1, bins <= 512 else { throw .invalidParameter("mel bins \(bins) out of range 1...512") }
@@ -75,23 +76,17 @@ public struct MelSpectrogram: Sendable {
         let out = try makeFloatBuffer(count: bins * frames)
         let block = Self.blockFrames
         let spectrum = try makeFloatBuffer(count: block * 2 * frequencyBins)   // [B, 2 * F]
-        let edgeFrames = try makeFloatBuffer(count: block * nFFT)              // [B, nFFT]
-        defer { spectrum.close(); edgeFrames.close() }
+        let frameMatrix = try makeFloatBuffer(count: block * nFFT)             // [B, nFFT]
+        defer { spectrum.close(); frameMatrix.close() }
 
         withExtendedLifetime(basis) {
-            let b = UnsafePointer(basis.floats())
             var t0 = 0
             while t0 < frames {
                 let count = min(block, frames - t0)
-                let a: UnsafePointer<Float>, lda: Int
-                if let start = interiorStart(firstFrame: t0, count: count, samples: n) {
-                    (a, lda) = (x + start, hop)
-                } else {
-                    fillFrames(x, n, firstFrame: t0, count: count, into: edgeFrames.floats())
-                    (a, lda) = (UnsafePointer(edgeFrames.floats()), nFFT)
-                }
-                MatMul.multiplyTransposed(m: count, n: 2 * frequencyBins, k: nFFT, a: a, lda: lda,
-                                          b: b, ldb: nFFT, c: spectrum.floats(), ldc: 2 * frequencyBins)
+                fillFrames(x, n, firstFrame: t0, count: count, into: frameMatrix.floats())
+                Kernels.gemm(transB: true, m: count, n: 2 * frequencyBins, k: nFFT,
+                             a: frameMatrix.floats(), lda: nFFT, b: basis.floats(), ldb: nFFT,
+                             c: spectrum.floats(), ldc: 2 * frequencyBins)
                 projectToMel(spectrum.floats(), frames: count, into: out.floats() + t0, stride: frames)
                 t0 += count
             }
@@ -109,15 +104,8 @@ public struct MelSpectrogram: Sendable {
         return try compute(UnsafeBufferPointer(start: samples.storage.floats(), count: samples.count), name: name)
     }
 
-    /// If frames `t0 ..< t0+count` lie wholly inside the signal (no padding needed), the sample
-    /// index where frame t0 starts: frame t covers samples `hop*t - nFFT/2 ..< hop*t + nFFT/2`.
-    func interiorStart(firstFrame t0: Int, count: Int, samples n: Int) -> Int? {
-        let start = hop * t0 - nFFT / 2
-        let end = hop * (t0 + count - 1) + nFFT / 2
-        return start >= 0 && end <= n ? start : nil
-    }
-
-    /// Copies frames into `[count, nFFT]`, reflecting indices outside the signal like numpy
+    /// Copies frames `t0 ..< t0 + count` into `[count, nFFT]`. Frame t covers samples
+    /// `hop*t - nFFT/2 ..< hop*t + nFFT/2`; indices outside the signal are reflected like numpy
     /// `pad(mode: "reflect")` (edge sample not repeated; repeated reflection for short signals).
     func fillFrames(_ x: UnsafePointer<Float>, _ n: Int, firstFrame t0: Int, count: Int,
                     into dst: UnsafeMutablePointer<Float>) {
@@ -125,6 +113,10 @@ public struct MelSpectrogram: Sendable {
         for f in 0..<count {
             let start = hop * (t0 + f) - nFFT / 2
             let row = dst + f * nFFT
+            if start >= 0 && start + nFFT <= n {      // interior frame: a plain copy
+                row.update(from: x + start, count: nFFT)
+                continue
+            }
             for i in 0..<nFFT {
                 var s = start + i
                 if s < 0 || s >= n {
