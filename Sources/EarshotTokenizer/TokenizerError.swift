@@ -22,7 +22,7 @@ public enum TokenizerError: Error, Equatable, Sendable, CustomStringConvertible 
     case unknownMergeToken(path: String, line: Int, token: String)
     /// Two different tokens claim the same id.
     case duplicateID(path: String, line: Int, id: Int, first: String, second: String)
-    /// A negative id, or one too large to be a token id.
+    /// A negative id, an id that is not an integer, or one of 2^24 or more.
     case invalidID(path: String, line: Int, id: String)
     /// A directory holds neither `vocab.json` + `merges.txt` nor `tokenizer.json`.
     case noTokenizerFiles(directory: String)

@@ -6,6 +6,11 @@ struct TokenizerSource {
     struct VocabEntry { var token: String; var id: Int; var line: Int }
     struct Merge { var left: String; var right: String; var line: Int }
 
+    /// Ids at or above this are rejected. Tables are indexed by id, so a single absurd id
+    /// (say 2^31) would otherwise make loading allocate gigabytes and die; 2^24 is far above
+    /// any real vocabulary (Qwen has ~152k, the largest in use ~262k).
+    static let idLimit = 1 << 24
+
     var vocab: [VocabEntry] = []
     var vocabPath = ""
     var merges: [Merge] = []
@@ -83,7 +88,7 @@ extension TokenizerSource {
                 guard let idNode = entry["id"], let id = idNode.intValue else {
                     throw .unexpectedJSON(path: path, line: entry.line, reason: "added token without an integer \"id\"")
                 }
-                guard id >= 0, id <= Int(Int32.max) else {
+                guard id >= 0, id < idLimit else {
                     throw .invalidID(path: path, line: entry.line, id: String(id))
                 }
                 guard let content = entry["content"]?.stringValue else {
@@ -108,7 +113,7 @@ extension TokenizerSource {
                 throw .unexpectedJSON(path: path, line: member.node.line,
                                       reason: "the id of \(member.key.debugDescription) is not a number")
             }
-            guard let id = integer, id >= 0, id <= Int(Int32.max) else {
+            guard let id = integer, id >= 0, id < idLimit else {
                 throw .invalidID(path: path, line: member.node.line, id: "\(number)")
             }
             entries.append(VocabEntry(token: member.key, id: id, line: member.node.line))
@@ -160,7 +165,7 @@ extension TokenizerSource {
         }
         var tokens: [(token: AddedToken, line: Int)] = []
         for member in members {
-            guard let id = Int(member.key), id >= 0, id <= Int(Int32.max) else {
+            guard let id = Int(member.key), id >= 0, id < idLimit else {
                 throw .invalidID(path: path, line: member.node.line, id: member.key)
             }
             guard let content = member.node["content"]?.stringValue else {

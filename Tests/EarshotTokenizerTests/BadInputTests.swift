@@ -69,6 +69,9 @@ struct BadInputTests {
         if case .unexpectedJSON = stringID {} else { Issue.record("got \(String(describing: stringID))") }
         let (negative, _) = try load(vocab: "{\"a\": 0,\n\"b\": -3}")
         if case .invalidID(_, 2, "-3.0") = negative {} else { Issue.record("got \(String(describing: negative))") }
+        // Tables are indexed by id: a huge id must be an error, not a huge allocation.
+        let (huge, _) = try load(vocab: #"{"a": 2147483647}"#)
+        if case .invalidID(_, 1, _) = huge {} else { Issue.record("got \(String(describing: huge))") }
     }
 
     @Test func malformedMergeLine() throws {
