@@ -54,26 +54,74 @@ extension Kernels {
         }
     }
 
-    /// One query row against keys start..<end.
+    /// One query row against keys start..<end. Keys and values are walked four at a time so each query
+    /// (or output) vector load is shared by four rows.
     @inline(__always)
     static func attendOne(q: UnsafePointer<Float>, k: UnsafePointer<Float>, v: UnsafePointer<Float>, kvStride: Int,
                           start: Int, end: Int, headDim: Int, scale: Float, scores: UnsafeMutablePointer<Float>,
                           out: UnsafeMutablePointer<Float>) {
         let n = end - start
+        let d8 = headDim & ~7
+        var j = 0
         var kp = k + start * kvStride
-        for j in 0..<n {
+        while j + 4 <= n {
+            let k0 = kp, k1 = kp + kvStride, k2 = k1 + kvStride, k3 = k2 + kvStride
+            var a0 = SIMD8<Float>(), a1 = SIMD8<Float>(), a2 = SIMD8<Float>(), a3 = SIMD8<Float>()
+            var i = 0
+            while i < d8 {
+                let qv = load8(q + i)
+                a0 += qv * load8(k0 + i)
+                a1 += qv * load8(k1 + i)
+                a2 += qv * load8(k2 + i)
+                a3 += qv * load8(k3 + i)
+                i += 8
+            }
+            var s0 = a0.sum(), s1 = a1.sum(), s2 = a2.sum(), s3 = a3.sum()
+            while i < headDim {
+                let qi = q[i]
+                s0 += qi * k0[i]; s1 += qi * k1[i]; s2 += qi * k2[i]; s3 += qi * k3[i]
+                i += 1
+            }
+            scores[j] = s0 * scale
+            scores[j + 1] = s1 * scale
+            scores[j + 2] = s2 * scale
+            scores[j + 3] = s3 * scale
+            kp += 4 * kvStride
+            j += 4
+        }
+        while j < n {
             scores[j] = dot(q, kp, headDim) * scale
             kp += kvStride
+            j += 1
         }
         softmax(scores, count: n)
+
         out.update(repeating: 0, count: headDim)
         var vp = v + start * kvStride
-        let vecEnd = headDim & ~7
-        for j in 0..<n {
+        j = 0
+        while j + 4 <= n {
+            let v0 = vp, v1 = vp + kvStride, v2 = v1 + kvStride, v3 = v2 + kvStride
+            let p0 = scores[j], p1 = scores[j + 1], p2 = scores[j + 2], p3 = scores[j + 3]
+            let b0 = SIMD8<Float>(repeating: p0), b1 = SIMD8<Float>(repeating: p1)
+            let b2 = SIMD8<Float>(repeating: p2), b3 = SIMD8<Float>(repeating: p3)
+            var i = 0
+            while i < d8 {
+                let acc = load8(out + i) + (b0 * load8(v0 + i) + b1 * load8(v1 + i)) + (b2 * load8(v2 + i) + b3 * load8(v3 + i))
+                store8(acc, out + i)
+                i += 8
+            }
+            while i < headDim {
+                out[i] += (p0 * v0[i] + p1 * v1[i]) + (p2 * v2[i] + p3 * v3[i])
+                i += 1
+            }
+            vp += 4 * kvStride
+            j += 4
+        }
+        while j < n {
             let pj = scores[j]
             let pv = SIMD8<Float>(repeating: pj)
             var i = 0
-            while i < vecEnd {
+            while i < d8 {
                 store8(load8(out + i) + pv * load8(vp + i), out + i)
                 i += 8
             }
@@ -82,6 +130,7 @@ extension Kernels {
                 i += 1
             }
             vp += kvStride
+            j += 1
         }
     }
 }

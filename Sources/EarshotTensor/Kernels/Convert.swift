@@ -3,7 +3,8 @@ extension Kernels {
     public static func bf16ToF32(_ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>, count: Int) {
         var i = 0
         while i + 16 <= count {
-            for u in 0..<16 { dst[i + u] = Float(bitPattern: UInt32(src[i + u]) &<< 16) }
+            store8(loadBF16x8(src + i), dst + i)
+            store8(loadBF16x8(src + i + 8), dst + i + 8)
             i += 16
         }
         while i < count {

@@ -20,7 +20,9 @@ public enum Kernels {
     /// Number of threads the kernels (and the BLAS library) use for large problems.
     public static var threadCount: Int { configuredThreads.load(ordering: .relaxed) }
 
-    /// Sets `threadCount` (clamped to at least 1) and the BLAS library's thread count.
+    /// Sets `threadCount` (clamped to at least 1) and, on Linux, OpenBLAS's thread count.
+    /// Call it while no kernel is running (OpenBLAS does not support changing its count mid-call), and
+    /// size attention scratch with `attentionScratchCount(lk:)` after the last change.
     public static func setThreadCount(_ n: Int) {
         let count = max(1, n)
         configuredThreads.store(count, ordering: .relaxed)
@@ -77,8 +79,8 @@ public enum Kernels {
         }
         #if canImport(Accelerate)
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                    __LAPACK_int(m), __LAPACK_int(n), __LAPACK_int(k), alpha, a, __LAPACK_int(lda),
-                    b, __LAPACK_int(ldb), beta, c, __LAPACK_int(ldc))
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda),
+                    b, Int32(ldb), beta, c, Int32(ldc))
         #else
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     blasint(m), blasint(n), blasint(k), alpha, a, blasint(lda),
