@@ -19,7 +19,8 @@ public final class Transcriber {
     public init(model: Qwen3ASRModel) throws(RuntimeError) {
         self.model = model
         do {
-            mel = try MelSpectrogram(bins: model.config.thinkerConfig.audioConfig.numMelBins)
+            let f = model.features
+            mel = try MelSpectrogram(bins: f.featureSize, sampleRate: f.samplingRate, nFFT: f.nFFT, hop: f.hopLength)
         } catch {
             throw .audio(error)
         }

@@ -118,6 +118,20 @@ struct Qwen3ASRLoadingTests {
         }
     }
 
+    @Test func preprocessorConfigMustAgreeWithTheEncoder() throws {
+        let dir = try copyOfTinyModel()
+        let url = dir.appendingPathComponent("preprocessor_config.json")
+        var obj = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+        obj["feature_size"] = 80
+        try JSONSerialization.data(withJSONObject: obj).write(to: url)
+        do {
+            _ = try Qwen3ASRModel(directory: dir.path)
+            Issue.record("accepted 80 feature bins for a 128-bin encoder")
+        } catch {
+            #expect("\(error)".contains("feature_size 80"))
+        }
+    }
+
     @Test func truncatedCheckpointIsATypedError() throws {
         let dir = try copyOfTinyModel()
         let path = dir.appendingPathComponent("model.safetensors")

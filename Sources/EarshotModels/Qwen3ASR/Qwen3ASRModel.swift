@@ -9,6 +9,7 @@ public final class Qwen3ASRModel: @unchecked Sendable {
     // @unchecked: every stored property is immutable after init; weights are read-only mappings.
     public let directory: String
     public let config: Qwen3ASRConfig
+    public let features: FeatureConfig
     public let tokenizer: Qwen2Tokenizer
     public let store: WeightStore
     let weights: Qwen3ASRWeights
@@ -27,6 +28,7 @@ public final class Qwen3ASRModel: @unchecked Sendable {
         guard config.modelType == Self.modelType else {
             throw .unsupportedModelType(path: directory, modelType: config.modelType, supported: [Self.modelType])
         }
+        features = try FeatureConfig.load(directory: directory, modelBins: config.thinkerConfig.audioConfig.numMelBins)
         do {
             tokenizer = try Qwen2Tokenizer(directory: dir)
         } catch {
