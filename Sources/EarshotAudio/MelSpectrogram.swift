@@ -77,7 +77,7 @@ public struct MelSpectrogram: Sendable {
         for i in 0..<n where !x[i].isFinite {   // NaN would silently poison the global max
             throw .invalidSample(name: name, index: i, value: x[i].isNaN ? "NaN" : (x[i] > 0 ? "+Inf" : "-Inf"))
         }
-        let out = try makeFloatBuffer(count: bins * frames)
+        let out = try makeFloatBuffer(count: bins * frames)                    // [bins, frames]
         let block = Self.blockFrames
         let spectrum = try makeFloatBuffer(count: block * 2 * frequencyBins)   // [B, 2 * F]
         let frameMatrix = try makeFloatBuffer(count: block * nFFT)             // [B, nFFT]
