@@ -29,7 +29,7 @@ public enum AudioDecoder {
         defer { mapped.close() }
         let bytes = UnsafeRawBufferPointer(start: mapped.raw, count: mapped.byteCount)
         let decoded: AudioSamples
-        if WAVHeaderParser.looksLikeWAV(bytes) {
+        if try useWAVParser(bytes, name: name, searchPath: ffmpegSearchPath) {
             decoded = try decodeWAV(bytes: bytes, name: name)
         } else {
             decoded = try FFmpegDecoder.decode(path: path, name: name, searchPath: ffmpegSearchPath)
@@ -43,13 +43,8 @@ public enum AudioDecoder {
     public static func decode(bytes: UnsafeRawBufferPointer, name: String,
                               ffmpegSearchPath: String? = nil) throws(AudioError) -> AudioSamples {
         guard bytes.count > 0 else { throw .emptyAudio(name: name) }
-        if WAVHeaderParser.looksLikeWAV(bytes) {
+        if try useWAVParser(bytes, name: name, searchPath: ffmpegSearchPath) {
             return try prepare(try decodeWAV(bytes: bytes, name: name))
-        }
-        // Check for ffmpeg before writing anything.
-        guard FFmpegDecoder.locate(searchPath: ffmpegSearchPath) != nil else {
-            throw .decoderMissing("ffmpeg", "\(name) is not a WAV file and decoding it needs ffmpeg on PATH "
-                                  + "(install ffmpeg, or send WAV audio)")
         }
         let ext = (name as NSString).pathExtension
         let url = FileManager.default.temporaryDirectory
@@ -67,6 +62,19 @@ public enum AudioDecoder {
             throw .unreadable(path: url.path, reason: "cannot write temporary file: \(error)")
         }
         return try prepare(try FFmpegDecoder.decode(path: url.path, name: name, searchPath: ffmpegSearchPath))
+    }
+
+    /// Chooses the decoder: the WAV parser for RIFF/RF64 data, ffmpeg for everything else. A
+    /// `.wav` name without RIFF magic goes to ffmpeg when it is installed (mislabelled files
+    /// exist), otherwise to the WAV parser for a precise "corrupt header" error. Non-WAV input
+    /// without ffmpeg is `decoderMissing` (checked before any temporary file is written).
+    static func useWAVParser(_ bytes: UnsafeRawBufferPointer, name: String, searchPath: String?) throws(AudioError) -> Bool {
+        if WAVHeaderParser.looksLikeWAV(bytes) { return true }
+        if FFmpegDecoder.locate(searchPath: searchPath) != nil { return false }
+        let ext = (name as NSString).pathExtension.lowercased()
+        if ext == "wav" || ext == "wave" { return true }
+        throw .decoderMissing("ffmpeg", "\(name) is not a WAV file and decoding it needs ffmpeg on PATH "
+                              + "(install ffmpeg, or convert the audio to WAV)")
     }
 
     /// `Data` convenience for `decode(bytes:name:)`.

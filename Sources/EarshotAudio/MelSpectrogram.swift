@@ -65,7 +65,8 @@ public struct MelSpectrogram: Sendable {
 
     /// Computes `[bins, frames]` log-mel features of 16 kHz mono samples.
     ///
-    /// Requires at least `hop` samples (one frame); zero-length input is `emptyAudio`. Signals
+    /// Requires at least `hop` samples (one frame); zero-length input is `emptyAudio`, and a
+    /// NaN/Inf sample is `invalidSample`. Signals
     /// shorter than the reflect padding (`nFFT / 2 + 1` samples) are padded with numpy's
     /// repeated reflection, which is what `np.pad(mode: "reflect")` does (torch would refuse).
     public func compute(_ samples: UnsafeBufferPointer<Float>, name: String = "audio") throws(AudioError) -> LogMel {
@@ -73,7 +74,10 @@ public struct MelSpectrogram: Sendable {
         guard n > 0, let x = samples.baseAddress else { throw .emptyAudio(name: name) }
         let frames = frameCount(samples: n)
         guard frames > 0 else { throw .tooShort(name: name, samples: n, minimum: hop) }
-        let out = try makeFloatBuffer(count: bins * frames)
+        for i in 0..<n where !x[i].isFinite {   // NaN would silently poison the global max
+            throw .invalidSample(name: name, index: i, value: x[i].isNaN ? "NaN" : (x[i] > 0 ? "+Inf" : "-Inf"))
+        }
+        let out = try makeFloatBuffer(count: bins * frames)                    // [bins, frames]
         let block = Self.blockFrames
         let spectrum = try makeFloatBuffer(count: block * 2 * frequencyBins)   // [B, 2 * F]
         let frameMatrix = try makeFloatBuffer(count: block * nFFT)             // [B, nFFT]

@@ -76,12 +76,15 @@ enum WAVHeaderParser {
     static let maxChannels = 1024
     static let maxSampleRate = 1_536_000
 
-    /// True when the bytes start like a RIFF/RF64 WAVE file (used to route non-WAV input to ffmpeg).
+    /// True when the bytes start like a RIFF/RF64 WAVE file (used to route non-WAV input to
+    /// ffmpeg). A RIFF magic too short to show its form type counts as WAV, so a truncated WAV
+    /// gets a "truncated" error rather than being sent to ffmpeg.
     static func looksLikeWAV(_ bytes: UnsafeRawBufferPointer) -> Bool {
         let r = ByteReader(bytes: bytes)
-        guard r.has(0, 12) else { return false }
+        guard r.has(0, 4) else { return false }
         let magic = r.tag(0)
-        return (magic == "RIFF" || magic == "RF64" || magic == "BW64") && r.tag(8) == "WAVE"
+        guard magic == "RIFF" || magic == "RF64" || magic == "BW64" else { return false }
+        return !r.has(8, 4) || r.tag(8) == "WAVE"
     }
 
     static func parse(_ bytes: UnsafeRawBufferPointer, name: String) throws(AudioError) -> WAVLayout {

@@ -95,3 +95,13 @@ func referenceLogMel(_ x: [Float], bins: Int = 128) -> [Double] {
         #expect(audioError { try mel.compute(s) } != nil)
     }
 }
+
+@Suite struct MelInputValidationTests {
+    @Test func nonFiniteSamplesAreNamed() throws {
+        let mel = try MelSpectrogram()
+        var x = [Float](repeating: 0.1, count: 800)
+        x[321] = .nan
+        #expect(audioError { try x.withUnsafeBufferPointer { try mel.compute($0, name: "n") } }
+                == .invalidSample(name: "n", index: 321, value: "NaN"))
+    }
+}
