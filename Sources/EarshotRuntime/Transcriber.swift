@@ -111,7 +111,7 @@ public final class Transcriber {
         let vocab = model.config.thinkerConfig.textConfig.vocabSize
         var generated: [Int] = []
         var stream = TranscriptStream(tokenizer: model.tokenizer, forcedLanguage: language != nil, onText: onText)
-        var loop = LoopGuard(repeats: options.loopGuardRepeats)
+        let loop = LoopGuard(repeats: options.loopGuardRepeats)
         var decodeStart = clock.now
         while generated.count < options.maxNewTokens {
             let next = Kernels.argmax(state.logitsPointer, count: vocab)

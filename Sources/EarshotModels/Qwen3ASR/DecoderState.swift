@@ -18,7 +18,7 @@ public final class DecoderState: @unchecked Sendable {
     let kvStride: Int
     let layerFloats: Int
     // Offsets (in floats) of the scratch regions.
-    let x, h, q, k, v, a, gate, up, logits, weightScratch, attention: Int
+    let x, h, q, a, gate, up, logits, weightScratch, attention: Int
 
     init(config: Qwen3ASRConfig.TextConfig, maxTokens: Int, blockRows: Int, matrixScratch: Int) throws(TensorError) {
         self.maxTokens = maxTokens
@@ -30,9 +30,7 @@ public final class DecoderState: @unchecked Sendable {
         var s = ScratchLayout()
         x = s.add(blockRows * config.hiddenSize)            // [B, H] residual stream
         h = s.add(blockRows * config.hiddenSize)            // [B, H] normed
-        q = s.add(blockRows * hd)                           // [B, heads*headDim]
-        k = s.add(blockRows * kvStride)                     // [B, kvHeads*headDim]
-        v = s.add(blockRows * kvStride)
+        q = s.add(blockRows * hd)                           // [B, heads*headDim]; K and V go straight into the cache
         a = s.add(blockRows * hd)                           // attention output
         gate = s.add(blockRows * config.intermediateSize)   // [B, I]
         up = s.add(blockRows * config.intermediateSize)

@@ -63,7 +63,7 @@ public struct TextDecoder: @unchecked Sendable {
         let hidden = c.hiddenSize, hd = c.headDim, heads = c.numAttentionHeads, kvHeads = c.numKeyValueHeads
         let qWidth = heads * hd, kvWidth = kvHeads * hd, inter = c.intermediateSize
         let eps = Float(c.rmsNormEps)
-        let x = s.ptr(s.x), h = s.ptr(s.h), q = s.ptr(s.q), k = s.ptr(s.k), v = s.ptr(s.v), a = s.ptr(s.a)
+        let x = s.ptr(s.x), h = s.ptr(s.h), q = s.ptr(s.q), a = s.ptr(s.a)
         let gate = s.ptr(s.gate), up = s.ptr(s.up), ws = s.ptr(s.weightScratch)
         let pos = s.length
         for (l, layer) in w.decoderLayers.enumerated() {
