@@ -141,8 +141,8 @@ struct Qwen3ASRLoadingTests {
         do {
             _ = try Qwen3ASRModel(directory: dir.path)
             Issue.record("accepted a truncated checkpoint")
-        } catch let e as ModelError {
-            guard case .weights = e else { Issue.record("unexpected \(e)"); return }
+        } catch {
+            guard case .weights = error else { Issue.record("unexpected \(error)"); return }
         }
     }
 

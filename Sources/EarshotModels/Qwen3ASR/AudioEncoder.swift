@@ -17,10 +17,12 @@ public struct AudioEncoder: @unchecked Sendable {
     let tokensPerChunk: Int        // 13
     let windowChunks: Int          // 8
     let positions: [Float]         // [tokensPerChunk, d] sinusoidal table
-    static let windowsPerGroup = 8
+    /// Attention windows processed together: bounds scratch memory; results do not depend on it.
+    let windowsPerGroup: Int
 
-    init(weights: Qwen3ASRWeights, config: Qwen3ASRConfig.AudioConfig) {
+    init(weights: Qwen3ASRWeights, config: Qwen3ASRConfig.AudioConfig, windowsPerGroup: Int = 8) {
         w = weights
+        self.windowsPerGroup = max(1, windowsPerGroup)
         self.config = config
         chunkFrames = 2 * config.nWindow
         tokensPerChunk = Self.convolved(chunkFrames)
@@ -46,7 +48,7 @@ public struct AudioEncoder: @unchecked Sendable {
         let paddedTokens = Self.convolved(padded)
         // Windows: `paddedTokens * windowChunks` tokens (C = 1 gives one window over the whole clip).
         let windowTokens = paddedTokens * windowChunks
-        let groupChunks = chunks >= 2 ? windowChunks * Self.windowsPerGroup : 1
+        let groupChunks = chunks >= 2 ? windowChunks * windowsPerGroup : 1
         let groupTokens = min(groupChunks * paddedTokens, tokenCount(frames: frames))
 
         // Scratch for one group, sized once per call.
@@ -70,7 +72,7 @@ public struct AudioEncoder: @unchecked Sendable {
         let sA = layout.add(groupTokens * d)                    // attention output
         let sF = layout.add(groupTokens * f)                    // [tokens, ffn]
         let sW = layout.add(matrixScratch)
-        let sAttn = layout.add(Kernels.attentionScratchCount(lk: windowTokens))
+        let sAttn = layout.add(Kernels.attentionScratchCount(lk: groupTokens))   // the kernel strides scores by lk
         let buffer = try PageBuffer(byteCount: layout.floats * 4, owner: .scratch)
         defer { buffer.close() }
         let base = buffer.floats()

@@ -1,7 +1,10 @@
 extension Kernels {
-    /// Floats of scratch `attention` needs for `lk` keys: one score row of `lk` floats per thread
-    /// (`threadCount * lk`). Call it right before `attention` if `setThreadCount` may have changed.
-    public static func attentionScratchCount(lk: Int) -> Int { max(1, threadCount) * max(lk, 1) }
+    /// Most parallel parts `attention` splits into; it bounds the scratch independently of the thread
+    /// count, so buffers sized once stay valid after `setThreadCount`.
+    public static let maxAttentionParts = 16
+
+    /// Floats of scratch `attention` needs for `lk` keys: one score row of `lk` floats per parallel part.
+    public static func attentionScratchCount(lk: Int) -> Int { maxAttentionParts * max(lk, 1) }
 
     /// Scaled dot-product attention with grouped KV heads.
     ///
@@ -22,7 +25,7 @@ extension Kernels {
         var keysPerQuery = lk
         if let windows, windows.count > 1 { keysPerQuery = max(1, lk / (windows.count - 1)) }
         let work = items * keysPerQuery * headDim
-        let parts = min(items, threadsFor(work: work, minimumPerThread: 1 << 16))
+        let parts = min(items, maxAttentionParts, threadsFor(work: work, minimumPerThread: 1 << 16))
 
         parallelFor(parts) { p in
             let range = split(items, parts: parts, index: p, align: 1)

@@ -22,7 +22,7 @@ public enum Kernels {
 
     /// Sets `threadCount` (clamped to at least 1) and, on Linux, OpenBLAS's thread count.
     /// Call it while no kernel is running (OpenBLAS does not support changing its count mid-call), and
-    /// size attention scratch with `attentionScratchCount(lk:)` after the last change.
+    /// attention scratch (`attentionScratchCount(lk:)`) does not depend on the thread count.
     public static func setThreadCount(_ n: Int) {
         let count = max(1, n)
         configuredThreads.store(count, ordering: .relaxed)
