@@ -59,7 +59,7 @@ public final class Transcriber {
         }
         result.text = texts.filter { !$0.isEmpty }.joined(separator: " ")
         result.language = LongAudio.mergeLanguages(languages)
-        let total = milliseconds(clock.now - start)
+        let total = (clock.now - start).milliseconds
         if result.tokenIDs.count > 1, result.timings.decodeMs > 0 {
             result.timings.tokensPerSecond = Double(result.tokenIDs.count - 1) / (result.timings.decodeMs / 1000)
         }
@@ -97,7 +97,7 @@ public final class Transcriber {
             Result { () throws(ModelError) in try model.encode(mel: v.baseAddress!, frames: features.frames, into: embeds.floats()) }
         }
         if case .failure(let e) = encoded { throw .model(e) }
-        result.timings.encodeMs += milliseconds(clock.now - passStart)
+        result.timings.encodeMs += (clock.now - passStart).milliseconds
         result.audioTokens += n
 
         // Prompt and prefill.
@@ -117,7 +117,7 @@ public final class Transcriber {
             let next = Kernels.argmax(state.logitsPointer, count: vocab)
             if generated.isEmpty {
                 decodeStart = clock.now
-                if result.timings.ttftMs == 0 { result.timings.ttftMs = milliseconds(decodeStart - start) }
+                if result.timings.ttftMs == 0 { result.timings.ttftMs = (decodeStart - start).milliseconds }
             }
             if model.eosIDs.contains(next) { break }
             generated.append(next)
@@ -127,7 +127,7 @@ public final class Transcriber {
             do { try model.step(token: next, state: state) } catch { throw .model(error) }
         }
         stream.finish()
-        result.timings.decodeMs += milliseconds(clock.now - decodeStart)
+        result.timings.decodeMs += (clock.now - decodeStart).milliseconds
         result.tokenIDs += generated
         let raw = model.tokenizer.decode(generated, skipSpecial: true)
         return Qwen3ASROutput.parse(raw, forcedLanguage: language)
@@ -164,6 +164,9 @@ public final class Transcriber {
     public var mappedBytes: Int { state?.mappedBytes ?? 0 }
 }
 
-func milliseconds(_ d: Duration) -> Double {
-    Double(d.components.seconds) * 1000 + Double(d.components.attoseconds) / 1e15
+extension Duration {
+    /// The duration in milliseconds, for timings and reports.
+    public var milliseconds: Double {
+        Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15
+    }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EarshotRuntime
 import EarshotTokenizer
 import Foundation
 
@@ -35,9 +36,9 @@ struct BenchTokenizer: ParsableCommand {
             tokens = tokenizer.encode(text).count
             best = min(best, clock.now - t0)
         }
-        let seconds = Double(best.components.seconds) + Double(best.components.attoseconds) / 1e18
+        let seconds = best.milliseconds / 1000
         print(String(format: "tokenizer: load %.0f ms; encoded %.2f MB into %d tokens in %.3f s: %.2f MB/s (best of %d)",
-                     Double(loadTime.components.attoseconds) / 1e15 + Double(loadTime.components.seconds) * 1000,
+                     loadTime.milliseconds,
                      bytes / 1e6, tokens, seconds, bytes / 1e6 / seconds, runs))
     }
 

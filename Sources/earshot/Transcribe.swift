@@ -40,8 +40,7 @@ struct Transcribe: ParsableCommand {
         } catch {
             throw fail("earshot: \(error)")
         }
-        let loadMs = Double((clock.now - loadStart).components.attoseconds) / 1e15
-            + Double((clock.now - loadStart).components.seconds) * 1000
+        let loadMs = (clock.now - loadStart).milliseconds
         defer { loaded.close() }
         let transcriber: Transcriber
         do { transcriber = try Transcriber(model: loaded) } catch { throw fail("earshot: \(error)") }
