@@ -41,7 +41,10 @@ let package = Package(
         .target(name: "EarshotAudio", dependencies: ["EarshotTensor"], swiftSettings: strict),
         .target(name: "EarshotTokenizer", swiftSettings: strict),
         .target(name: "EarshotModels", dependencies: ["EarshotTensor", "EarshotTokenizer"], swiftSettings: strict),
-        .target(name: "EarshotRuntime", dependencies: ["EarshotModels", "EarshotAudio", "EarshotTokenizer", "EarshotTensor"],
+        // glibc malloc statistics and malloc_trim for the memory probe (no library to link).
+        .systemLibrary(name: "CEarshotMalloc"),
+        .target(name: "EarshotRuntime", dependencies: ["EarshotModels", "EarshotAudio", "EarshotTokenizer", "EarshotTensor",
+                                                       "CEarshotMalloc"],
                 swiftSettings: strict),
         .executableTarget(
             name: "earshot",

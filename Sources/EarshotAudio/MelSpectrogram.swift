@@ -70,6 +70,29 @@ public struct MelSpectrogram: Sendable {
     /// shorter than the reflect padding (`nFFT / 2 + 1` samples) are padded with numpy's
     /// repeated reflection, which is what `np.pad(mode: "reflect")` does (torch would refuse).
     public func compute(_ samples: UnsafeBufferPointer<Float>, name: String = "audio") throws(AudioError) -> LogMel {
+        let frames = try checkedFrames(samples, name: name)
+        let out = try makeFloatBuffer(count: bins * frames)                    // [bins, frames]
+        let scratch = try makeFloatBuffer(count: scratchFloats)
+        defer { scratch.close() }
+        fill(samples, frames: frames, into: out.floats(), scratch: scratch.floats())
+        return LogMel(storage: out, bins: bins, frames: frames)
+    }
+
+    /// Floats of scratch `compute(_:into:scratch:)` needs, independent of the clip's length.
+    public var scratchFloats: Int { Self.blockFrames * (2 * frequencyBins + nFFT) }
+
+    /// Computes features into caller-owned memory (a session's reused arena): `out` holds
+    /// `bins * frameCount(samples:)` floats `[bins, frames]`, `scratch` holds `scratchFloats`.
+    /// Returns the frame count.
+    @discardableResult
+    public func compute(_ samples: UnsafeBufferPointer<Float>, name: String = "audio", into out: UnsafeMutablePointer<Float>,
+                        scratch: UnsafeMutablePointer<Float>) throws(AudioError) -> Int {
+        let frames = try checkedFrames(samples, name: name)
+        fill(samples, frames: frames, into: out, scratch: scratch)
+        return frames
+    }
+
+    private func checkedFrames(_ samples: UnsafeBufferPointer<Float>, name: String) throws(AudioError) -> Int {
         let n = samples.count
         guard n > 0, let x = samples.baseAddress else { throw .emptyAudio(name: name) }
         let frames = frameCount(samples: n)
@@ -77,26 +100,28 @@ public struct MelSpectrogram: Sendable {
         for i in 0..<n where !x[i].isFinite {   // NaN would silently poison the global max
             throw .invalidSample(name: name, index: i, value: x[i].isNaN ? "NaN" : (x[i] > 0 ? "+Inf" : "-Inf"))
         }
-        let out = try makeFloatBuffer(count: bins * frames)                    // [bins, frames]
-        let block = Self.blockFrames
-        let spectrum = try makeFloatBuffer(count: block * 2 * frequencyBins)   // [B, 2 * F]
-        let frameMatrix = try makeFloatBuffer(count: block * nFFT)             // [B, nFFT]
-        defer { spectrum.close(); frameMatrix.close() }
+        return frames
+    }
 
+    private func fill(_ samples: UnsafeBufferPointer<Float>, frames: Int, into out: UnsafeMutablePointer<Float>,
+                      scratch: UnsafeMutablePointer<Float>) {
+        let x = samples.baseAddress!, n = samples.count
+        let block = Self.blockFrames
+        let spectrum = scratch                          // [B, 2 * F]
+        let frameMatrix = scratch + block * 2 * frequencyBins   // [B, nFFT]
         withExtendedLifetime(basis) {
             var t0 = 0
             while t0 < frames {
                 let count = min(block, frames - t0)
-                fillFrames(x, n, firstFrame: t0, count: count, into: frameMatrix.floats())
+                fillFrames(x, n, firstFrame: t0, count: count, into: frameMatrix)
                 Kernels.gemm(transB: true, m: count, n: 2 * frequencyBins, k: nFFT,
-                             a: frameMatrix.floats(), lda: nFFT, b: basis.floats(), ldb: nFFT,
-                             c: spectrum.floats(), ldc: 2 * frequencyBins)
-                projectToMel(spectrum.floats(), frames: count, into: out.floats() + t0, stride: frames)
+                             a: frameMatrix, lda: nFFT, b: basis.floats(), ldb: nFFT,
+                             c: spectrum, ldc: 2 * frequencyBins)
+                projectToMel(spectrum, frames: count, into: out + t0, stride: frames)
                 t0 += count
             }
         }
-        Self.logCompress(out.floats(), count: bins * frames)
-        return LogMel(storage: out, bins: bins, frames: frames)
+        Self.logCompress(out, count: bins * frames)
     }
 
     /// `compute` over owned samples (checks the rate).

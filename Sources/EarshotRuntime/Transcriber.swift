@@ -15,6 +15,8 @@ public final class Transcriber {
     public let model: Qwen3ASRModel
     let mel: MelSpectrogram
     private var state: DecoderState?
+    /// Per-request buffers (features, embeddings, encoder scratch), reused across requests.
+    private let arena = ScratchArena(owner: .scratch)
 
     public init(model: Qwen3ASRModel) throws(RuntimeError) {
         self.model = model
@@ -73,30 +75,33 @@ public final class Transcriber {
                       result: inout TranscriptionResult, onText: ((String) -> Void)?) throws(RuntimeError) -> (language: String, text: String) {
         let clock = ContinuousClock()
         let passStart = clock.now
-        // Features.
-        let computed: Result<LogMel, AudioError> = samples.withUnsafeSamples { all in
+        // Features, encoder scratch and audio embeddings share the session's arena:
+        // [bins, frames] features | mel scratch | [n, hidden] embeddings | encoder scratch.
+        let frames = mel.frameCount(samples: max(range.count, padTo))
+        let n = model.audioTokenCount(frames: frames)
+        let hidden = model.config.thinkerConfig.textConfig.hiddenSize
+        var layout = ScratchLayout()
+        let fOffset = layout.add(mel.bins * frames), mOffset = layout.add(mel.scratchFloats)
+        let eOffset = layout.add(max(n, 1) * hidden), sOffset = layout.add(model.encoderScratchFloats(frames: frames))
+        let base: UnsafeMutablePointer<Float>
+        do { base = try arena.reserve(floats: layout.floats) } catch { throw .model(.weights(error)) }
+        let mel = self.mel
+        let computed: Result<Int, AudioError> = samples.withUnsafeSamples { all in
             let slice = UnsafeBufferPointer(rebasing: all[range])
-            guard slice.count < padTo else { return Result { () throws(AudioError) in try mel.compute(slice) } }
+            let run = { (p: UnsafeBufferPointer<Float>) in
+                Result { () throws(AudioError) in try mel.compute(p, into: base + fOffset, scratch: base + mOffset) }
+            }
+            guard slice.count < padTo else { return run(slice) }
             var padded = [Float](repeating: 0, count: padTo)
             padded.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: slice.baseAddress!, count: slice.count) }
-            return padded.withUnsafeBufferPointer { p in Result { () throws(AudioError) in try mel.compute(p) } }
+            return padded.withUnsafeBufferPointer(run)
         }
-        let features: LogMel
-        switch computed {
-        case .success(let f): features = f
-        case .failure(let e): throw .audio(e)
-        }
-        defer { features.storage.close() }
+        if case .failure(let e) = computed { throw .audio(e) }
         // Encoder.
-        let n = model.audioTokenCount(frames: features.frames)
-        let hidden = model.config.thinkerConfig.textConfig.hiddenSize
-        let embeds: PageBuffer
-        do { embeds = try PageBuffer(byteCount: max(n, 1) * hidden * 4, owner: .scratch) } catch { throw .model(.weights(error)) }
-        defer { embeds.close() }
-        let encoded: Result<Void, ModelError> = features.withUnsafeValues { v in
-            Result { () throws(ModelError) in try model.encode(mel: v.baseAddress!, frames: features.frames, into: embeds.floats()) }
+        do { try model.encode(mel: base + fOffset, frames: frames, into: base + eOffset, scratch: base + sOffset) } catch {
+            throw .model(error)
         }
-        if case .failure(let e) = encoded { throw .model(e) }
+        let embeds = UnsafePointer(base + eOffset)
         result.timings.encodeMs += (clock.now - passStart).milliseconds
         result.audioTokens += n
 
@@ -105,7 +110,7 @@ public final class Transcriber {
         do { prompt = try model.promptTokens(context: options.context, language: language, audioTokens: n) } catch { throw .model(error) }
         let state = try session(capacity: prompt.count + options.maxNewTokens)
         state.reset()
-        do { try model.prefill(tokens: prompt, audio: embeds.floats(), audioCount: n, state: state) } catch { throw .model(error) }
+        do { try model.prefill(tokens: prompt, audio: embeds, audioCount: n, state: state) } catch { throw .model(error) }
 
         // Greedy decoding.
         let vocab = model.config.thinkerConfig.textConfig.vocabSize
@@ -156,12 +161,13 @@ public final class Transcriber {
     public func close() {
         state?.close()
         state = nil
+        arena.close()
     }
 
     deinit { state?.close() }
 
-    /// Bytes mapped by this session's state.
-    public var mappedBytes: Int { state?.mappedBytes ?? 0 }
+    /// Bytes mapped by this session's state and scratch.
+    public var mappedBytes: Int { (state?.mappedBytes ?? 0) + arena.mappedBytes }
 }
 
 extension Duration {

@@ -6,7 +6,7 @@
 /// character with the same code point, and the remaining 68 bytes (controls, space, DEL,
 /// NBSP, soft hyphen...) map, in increasing byte order, to U+0100, U+0101, ...
 /// So a space becomes `Ġ` (U+0120) and a newline `Ċ` (U+010A).
-enum ByteLevel {
+public enum ByteLevel {
     /// `scalarForByte[b]` is the character that stands for byte `b`.
     static let scalarForByte: [Unicode.Scalar] = {
         var table = [Unicode.Scalar](repeating: "\0", count: 256)
@@ -22,6 +22,9 @@ enum ByteLevel {
         }
         return table
     }()
+
+    /// The vocabulary character standing for `byte` (for writing byte-level vocabularies).
+    public static func character(forByte byte: UInt8) -> Character { Character(scalarForByte[Int(byte)]) }
 
     /// The inverse map: character code point -> byte. Only code points below 512 are used,
     /// so a flat table is faster than a dictionary; `-1` marks "not a byte character".

@@ -7,7 +7,7 @@ struct MakeRandomCheckpoint: ParsableCommand {
         commandName: "make-random-checkpoint",
         abstract: "Write a Qwen3-ASR checkpoint with random weights at the real tensor names, shapes and layout.")
 
-    @Option(name: .long, help: "0.6b, 1.7b or tiny.")
+    @Option(name: .long, help: "0.6b, 1.7b, tiny or micro (toy width, own byte-level tokenizer).")
     var shape: String
 
     @Option(name: .long, help: "Directory to copy tokenizer and preprocessor files from.")
@@ -21,9 +21,9 @@ struct MakeRandomCheckpoint: ParsableCommand {
 
     func run() throws {
         guard let s = RandomCheckpoint.Shape(rawValue: shape.lowercased()) else {
-            throw fail("earshot: unknown shape '\(shape)'; use 0.6b, 1.7b or tiny")
+            throw fail("earshot: unknown shape '\(shape)'; use 0.6b, 1.7b, tiny or micro")
         }
-        guard FileManager.default.fileExists(atPath: tokenizerFrom + "/vocab.json") else {
+        guard s == .micro || FileManager.default.fileExists(atPath: tokenizerFrom + "/vocab.json") else {
             throw fail("earshot: \(tokenizerFrom) has no vocab.json to copy")
         }
         do {

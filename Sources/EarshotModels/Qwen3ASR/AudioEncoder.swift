@@ -40,42 +40,70 @@ public struct AudioEncoder: @unchecked Sendable {
         return full * tokensPerChunk + (rest > 0 ? Self.convolved(rest) : 0)
     }
 
-    /// Encodes mel features `[bins, frames]` into `out` `[tokenCount(frames), output_dim]`.
-    func encode(mel: UnsafePointer<Float>, frames: Int, into out: UnsafeMutablePointer<Float>) throws(TensorError) {
-        let bins = config.numMelBins, d = config.dModel, ch = config.downsampleHiddenSize
-        let chunks = (frames + chunkFrames - 1) / chunkFrames
-        let padded = chunks >= 2 ? chunkFrames : frames                 // width of every chunk fed to the stem
-        let paddedTokens = Self.convolved(padded)
-        // Windows: `paddedTokens * windowChunks` tokens (C = 1 gives one window over the whole clip).
-        let windowTokens = paddedTokens * windowChunks
-        let groupChunks = chunks >= 2 ? windowChunks * windowsPerGroup : 1
-        let groupTokens = min(groupChunks * paddedTokens, tokenCount(frames: frames))
+    /// Offsets (in floats) of the encoder's scratch regions for one group of windows.
+    struct Plan {
+        var chunks = 0, padded = 0, windowTokens = 0, groupChunks = 0, groupTokens = 0
+        var h1 = 0, w1 = 0, h2 = 0, w2 = 0, h3 = 0, w3 = 0
+        var sChunk = 0, sConvA = 0, sConvB = 0, sConvC = 0, sIm2col = 0, sFlat = 0
+        var sX = 0, sH = 0, sQ = 0, sK = 0, sV = 0, sA = 0, sF = 0, sW = 0, sAttn = 0
+        var floats = 0
+    }
 
-        // Scratch for one group, sized once per call.
-        let h1 = Qwen3ASRWeights.convolvedLength(bins), w1 = Qwen3ASRWeights.convolvedLength(padded)
-        let h2 = Qwen3ASRWeights.convolvedLength(h1), w2 = Qwen3ASRWeights.convolvedLength(w1)
-        let h3 = Qwen3ASRWeights.convolvedLength(h2), w3 = Qwen3ASRWeights.convolvedLength(w2)
-        let flat = ch * h3
+    func plan(frames: Int) -> Plan {
+        var p = Plan()
+        let bins = config.numMelBins, d = config.dModel, ch = config.downsampleHiddenSize
+        p.chunks = (frames + chunkFrames - 1) / chunkFrames
+        p.padded = p.chunks >= 2 ? chunkFrames : frames                 // width of every chunk fed to the stem
+        let paddedTokens = Self.convolved(p.padded)
+        // Windows: `paddedTokens * windowChunks` tokens (C = 1 gives one window over the whole clip).
+        p.windowTokens = paddedTokens * windowChunks
+        p.groupChunks = p.chunks >= 2 ? windowChunks * windowsPerGroup : 1
+        p.groupTokens = min(p.groupChunks * paddedTokens, tokenCount(frames: frames))
+        let groupTokens = p.groupTokens
+        p.h1 = Qwen3ASRWeights.convolvedLength(bins); p.w1 = Qwen3ASRWeights.convolvedLength(p.padded)
+        p.h2 = Qwen3ASRWeights.convolvedLength(p.h1); p.w2 = Qwen3ASRWeights.convolvedLength(p.w1)
+        p.h3 = Qwen3ASRWeights.convolvedLength(p.h2); p.w3 = Qwen3ASRWeights.convolvedLength(p.w2)
+        let flat = ch * p.h3
         let f = config.encoderFFNDim
         let matrixScratch = ([w.convOut, w.proj1, w.proj2] + w.encoderLayers.flatMap { [$0.q, $0.fc1, $0.fc2] })
             .map(\.scratchFloats).max() ?? 0
         var layout = ScratchLayout()
-        let sChunk = layout.add(bins * padded)                  // [bins, padded] one chunk of mel
-        let sConvA = layout.add(ch * h1 * w1)                   // conv1 out
-        let sConvB = layout.add(ch * h2 * w2)                   // conv2 out
-        let sConvC = layout.add(ch * h3 * w3)                   // conv3 out
-        let sIm2col = layout.add(max(9 * h1 * w1, ch * 9 * max(h2 * w2, h3 * w3)))
-        let sFlat = layout.add(groupTokens * flat)              // [tokens, ch*h3]
-        let sX = layout.add(groupTokens * d)                    // [tokens, d] residual stream
-        let sH = layout.add(groupTokens * d)                    // [tokens, d] normed
-        let sQ = layout.add(groupTokens * d), sK = layout.add(groupTokens * d), sV = layout.add(groupTokens * d)
-        let sA = layout.add(groupTokens * d)                    // attention output
-        let sF = layout.add(groupTokens * f)                    // [tokens, ffn]
-        let sW = layout.add(matrixScratch)
-        let sAttn = layout.add(Kernels.attentionScratchCount(lk: groupTokens))   // the kernel strides scores by lk
-        let buffer = try PageBuffer(byteCount: layout.floats * 4, owner: .scratch)
-        defer { buffer.close() }
-        let base = buffer.floats()
+        p.sChunk = layout.add(bins * p.padded)                  // [bins, padded] one chunk of mel
+        p.sConvA = layout.add(ch * p.h1 * p.w1)                 // conv1 out
+        p.sConvB = layout.add(ch * p.h2 * p.w2)                 // conv2 out
+        p.sConvC = layout.add(ch * p.h3 * p.w3)                 // conv3 out
+        p.sIm2col = layout.add(max(9 * p.h1 * p.w1, ch * 9 * max(p.h2 * p.w2, p.h3 * p.w3)))
+        p.sFlat = layout.add(groupTokens * flat)                // [tokens, ch*h3]
+        p.sX = layout.add(groupTokens * d)                      // [tokens, d] residual stream
+        p.sH = layout.add(groupTokens * d)                      // [tokens, d] normed
+        p.sQ = layout.add(groupTokens * d); p.sK = layout.add(groupTokens * d); p.sV = layout.add(groupTokens * d)
+        p.sA = layout.add(groupTokens * d)                      // attention output
+        p.sF = layout.add(groupTokens * f)                      // [tokens, ffn]
+        p.sW = layout.add(matrixScratch)
+        p.sAttn = layout.add(Kernels.attentionScratchCount(lk: groupTokens))   // the kernel strides scores by lk
+        p.floats = layout.floats
+        return p
+    }
+
+    /// Scratch floats `encode` needs for `frames` frames; bounded for any length (one group of windows).
+    public func scratchFloats(frames: Int) -> Int { plan(frames: frames).floats }
+
+    /// Encodes mel features `[bins, frames]` into `out` `[tokenCount(frames), output_dim]`, using
+    /// `scratch` (`scratchFloats(frames:)` floats) or, when nil, a buffer mapped for this call.
+    func encode(mel: UnsafePointer<Float>, frames: Int, into out: UnsafeMutablePointer<Float>,
+                scratch: UnsafeMutablePointer<Float>? = nil) throws(TensorError) {
+        let bins = config.numMelBins, d = config.dModel, ch = config.downsampleHiddenSize
+        let p = plan(frames: frames)
+        let (chunks, padded, windowTokens, groupChunks) = (p.chunks, p.padded, p.windowTokens, p.groupChunks)
+        let (h1, w1, h2, w2, h3, w3) = (p.h1, p.w1, p.h2, p.w2, p.h3, p.w3)
+        let (sChunk, sConvA, sConvB, sConvC, sIm2col, sFlat) = (p.sChunk, p.sConvA, p.sConvB, p.sConvC, p.sIm2col, p.sFlat)
+        let (sX, sH, sQ, sK, sV, sA, sF, sW, sAttn) = (p.sX, p.sH, p.sQ, p.sK, p.sV, p.sA, p.sF, p.sW, p.sAttn)
+        let flat = ch * h3
+        let f = config.encoderFFNDim
+        var owned: PageBuffer?
+        if scratch == nil { owned = try PageBuffer(byteCount: p.floats * 4, owner: .scratch) }
+        defer { owned?.close() }
+        let base = scratch ?? owned!.floats()
         let scratchW = base + sW
 
         var chunk = 0, outRow = 0
@@ -171,15 +199,5 @@ public struct AudioEncoder: @unchecked Sendable {
             }
         }
         return table
-    }
-}
-
-/// Carves one scratch allocation into 64-byte-aligned float regions.
-struct ScratchLayout {
-    private(set) var floats = 0
-    mutating func add(_ count: Int) -> Int {
-        let offset = floats
-        floats += (max(count, 0) + 15) / 16 * 16
-        return offset
     }
 }

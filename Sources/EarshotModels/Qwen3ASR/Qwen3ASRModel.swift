@@ -65,10 +65,15 @@ public final class Qwen3ASRModel: @unchecked Sendable {
     /// Audio tokens for `frames` mel frames.
     public func audioTokenCount(frames: Int) -> Int { encoder.tokenCount(frames: frames) }
 
-    /// Encodes mel `[bins, frames]` into `out` `[audioTokenCount(frames), hidden]`.
-    public func encode(mel: UnsafePointer<Float>, frames: Int, into out: UnsafeMutablePointer<Float>) throws(ModelError) {
+    /// Encoder scratch floats for `frames` mel frames (bounded for any length).
+    public func encoderScratchFloats(frames: Int) -> Int { encoder.scratchFloats(frames: frames) }
+
+    /// Encodes mel `[bins, frames]` into `out` `[audioTokenCount(frames), hidden]`, using `scratch`
+    /// (`encoderScratchFloats(frames:)` floats, e.g. from a session's arena) or a per-call buffer.
+    public func encode(mel: UnsafePointer<Float>, frames: Int, into out: UnsafeMutablePointer<Float>,
+                       scratch: UnsafeMutablePointer<Float>? = nil) throws(ModelError) {
         guard frames > 0 else { throw .audioTooShort(samples: 0) }
-        do { try encoder.encode(mel: mel, frames: frames, into: out) } catch { throw .weights(error) }
+        do { try encoder.encode(mel: mel, frames: frames, into: out, scratch: scratch) } catch { throw .weights(error) }
     }
 
     /// The prompt ids for `audioTokens` placeholders.

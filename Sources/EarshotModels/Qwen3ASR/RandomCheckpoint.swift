@@ -7,10 +7,13 @@ import Foundation
 public enum RandomCheckpoint {
     public enum Shape: String, Sendable, CaseIterable {
         case tiny, b06 = "0.6b", b17 = "1.7b"
+        /// A few hundred KB with its own byte-level tokenizer: loads in milliseconds, for lifecycle tests.
+        case micro
     }
 
     /// The published hyperparameters for `shape` (the tiny shape is the parity fixture's).
     public static func config(_ shape: Shape) -> Qwen3ASRConfig {
+        if shape == .micro { return MicroCheckpoint.config }
         let big = shape == .b17
         let audio = Qwen3ASRConfig.AudioConfig(
             numMelBins: 128, dModel: shape == .tiny ? 64 : (big ? 1024 : 896),
@@ -32,9 +35,10 @@ public enum RandomCheckpoint {
                                  audioStartTokenID: 151669, audioEndTokenID: 151670))
     }
 
-    /// Writes the checkpoint into `output` and copies tokenizer/preprocessor files from `tokenizerFrom`.
-    /// 1.7B is written as two shards with `model.safetensors.index.json`, as published.
-    public static func write(shape: Shape, to output: String, tokenizerFrom: String, seed: UInt64 = 1,
+    /// Writes the checkpoint into `output` and copies tokenizer/preprocessor files from `tokenizerFrom`
+    /// (the micro shape writes its own). 1.7B is written as two shards with `model.safetensors.index.json`,
+    /// as published.
+    public static func write(shape: Shape, to output: String, tokenizerFrom: String?, seed: UInt64 = 1,
                              progress: ((String) -> Void)? = nil) throws {
         let fm = FileManager.default
         try fm.createDirectory(atPath: output, withIntermediateDirectories: true)
@@ -52,8 +56,10 @@ public enum RandomCheckpoint {
         configObject["thinker_config"] = thinker
         try JSONSerialization.data(withJSONObject: configObject, options: [.prettyPrinted, .sortedKeys])
             .write(to: URL(fileURLWithPath: output).appendingPathComponent("config.json"))
+        if shape == .micro { try MicroCheckpoint.writeSupportFiles(to: output) }
         for name in ["vocab.json", "merges.txt", "tokenizer_config.json", "chat_template.json",
-                     "preprocessor_config.json", "generation_config.json", "tokenizer.json"] {
+                     "preprocessor_config.json", "generation_config.json", "tokenizer.json"] where shape != .micro {
+            guard let tokenizerFrom else { throw CocoaError(.fileNoSuchFile, userInfo: [NSFilePathErrorKey: "tokenizer directory"]) }
             let src = URL(fileURLWithPath: tokenizerFrom).appendingPathComponent(name)
             let dst = URL(fileURLWithPath: output).appendingPathComponent(name)
             guard fm.fileExists(atPath: src.path) else { continue }
