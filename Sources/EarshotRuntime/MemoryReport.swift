@@ -79,6 +79,17 @@ public struct MemoryReport: Sendable, Codable, Equatable {
         return r
     }
 
+    /// Memory the machine can give without swapping (`MemAvailable`), or nil where unknown.
+    public static func availableSystemBytes() -> Int? {
+        #if os(Linux)
+        var available: Int?
+        ProcStatus.read("/proc/meminfo") { key, kB in if key == "MemAvailable" { available = kB * 1024 } }
+        return available
+        #else
+        return nil
+        #endif
+    }
+
     /// Returns freed malloc memory to the kernel (`malloc_trim(0)` on Linux; a no-op elsewhere).
     /// glibc keeps freed heap in its arenas; the runtime calls this after every unload so
     /// unloading a model gives the bytes back to the system, not just to malloc.

@@ -3,20 +3,27 @@ import EarshotModels
 import EarshotTensor
 import EarshotTokenizer
 import Foundation
+import Synchronization
 
 /// Turns audio into text with one loaded model: features -> encoder -> prompt -> greedy decode
 /// -> parsed (language, text).
 ///
 /// A transcriber is a session: it owns the decoder state (KV cache and scratch), sized on first
 /// use and reused by every later request, so the steady state allocates nothing per request
-/// beyond the audio-sized feature buffers. Use one transcriber from one task at a time; make one
-/// per concurrent stream (they share the model's weights).
-public final class Transcriber {
+/// beyond the decoded input. Use one transcriber from one task at a time; make one per concurrent
+/// stream (they share the model's weights).
+///
+/// `@unchecked Sendable`: a transcriber is mutable session state handed between tasks (the
+/// `ModelManager` checks it out to one request at a time and back); it is never used by two tasks
+/// at once. The only member touched concurrently is the cancellation flag, which is atomic.
+public final class Transcriber: @unchecked Sendable {
     public let model: Qwen3ASRModel
     let mel: MelSpectrogram
     private var state: DecoderState?
     /// Per-request buffers (features, embeddings, encoder scratch), reused across requests.
     private let arena = ScratchArena(owner: .scratch)
+    /// Set from any thread to stop the request in flight at the next token (`RuntimeError.cancelled`).
+    private let cancelFlag = Atomic<Bool>(false)
 
     public init(model: Qwen3ASRModel) throws(RuntimeError) {
         self.model = model
@@ -97,6 +104,7 @@ public final class Transcriber {
             return padded.withUnsafeBufferPointer(run)
         }
         if case .failure(let e) = computed { throw .audio(e) }
+        try checkCancelled()
         // Encoder.
         do { try model.encode(mel: base + fOffset, frames: frames, into: base + eOffset, scratch: base + sOffset) } catch {
             throw .model(error)
@@ -110,6 +118,7 @@ public final class Transcriber {
         do { prompt = try model.promptTokens(context: options.context, language: language, audioTokens: n) } catch { throw .model(error) }
         let state = try session(capacity: prompt.count + options.maxNewTokens)
         state.reset()
+        try checkCancelled()
         do { try model.prefill(tokens: prompt, audio: embeds, audioCount: n, state: state) } catch { throw .model(error) }
 
         // Greedy decoding.
@@ -129,6 +138,7 @@ public final class Transcriber {
             stream.push(next)
             if loop.shouldStop(after: generated) { break }
             guard generated.count < options.maxNewTokens else { break }
+            try checkCancelled()
             do { try model.step(token: next, state: state) } catch { throw .model(error) }
         }
         stream.finish()
@@ -152,6 +162,16 @@ public final class Transcriber {
         } catch {
             throw .model(error)
         }
+    }
+
+    /// Asks the request in flight to stop at its next check (between tokens and stages); safe from any thread.
+    public func cancel() { cancelFlag.store(true, ordering: .relaxed) }
+
+    /// Clears a previous `cancel()` before the next request.
+    public func clearCancellation() { cancelFlag.store(false, ordering: .relaxed) }
+
+    private func checkCancelled() throws(RuntimeError) {
+        if cancelFlag.load(ordering: .relaxed) { throw .cancelled }
     }
 
     /// Forgets decoded context (the session's `restart`), keeping its buffers.

@@ -1,0 +1,80 @@
+import EarshotAudio
+import EarshotModels
+
+extension ModelManager {
+    /// Transcribes `audio` with model `name` on one of its pooled sessions, loading the model on
+    /// demand. Runs off the actor; cancelling the calling task cancels the transcription.
+    /// The model cannot be unloaded under a running request: `unload` waits for it (or cancels it).
+    public func transcribe(_ audio: AudioSamples, model name: String, options: TranscriptionOptions = .init(),
+                           onText: (@Sendable (String) -> Void)? = nil) async throws(RuntimeError) -> TranscriptionResult {
+        let session = try await checkout(name)
+        let result = await withTaskCancellationHandler {
+            await Blocking.run { () -> Result<TranscriptionResult, RuntimeError> in
+                Result { () throws(RuntimeError) in try session.transcribe(audio, options: options, onText: onText) }
+            }
+        } onCancel: {
+            session.cancel()
+        }
+        checkin(name, session)
+        return try result.get()
+    }
+
+    /// Transcribes an audio file (decoded off the actor) with model `name`.
+    public func transcribe(path: String, model name: String, options: TranscriptionOptions = .init(),
+                           onText: (@Sendable (String) -> Void)? = nil) async throws(RuntimeError) -> TranscriptionResult {
+        let decoded = await Blocking.run { () -> Result<AudioSamples, AudioError> in
+            Result { () throws(AudioError) in try AudioDecoder.load(path: path) }
+        }
+        switch decoded {
+        case .success(let samples): return try await transcribe(samples, model: name, options: options, onText: onText)
+        case .failure(let error): throw .audio(error)
+        }
+    }
+
+    /// A free session of `name` (made on first use, at most `sessionsPerModel`), marking it in flight.
+    private func checkout(_ name: String) async throws(RuntimeError) -> Transcriber {
+        while true {
+            let e = try entry(name)
+            guard e.state == .ready, let model = e.model else {
+                guard configuration.loadOnDemand || e.state == .loading || e.state == .unloading else {
+                    throw .notLoaded(name)
+                }
+                if e.state == .unloading { await e.unloading?.value; continue }
+                try await load(name)
+                continue
+            }
+            let session: Transcriber
+            if let s = e.idle.popLast() {
+                session = s
+            } else if e.busy.count < configuration.sessionsPerModel {
+                session = try Transcriber(model: model)
+            } else {
+                await withCheckedContinuation { e.sessionWaiters.append($0) }
+                continue
+            }
+            session.clearCancellation()
+            e.busy[ObjectIdentifier(session)] = session
+            e.idleTimer?.cancel()
+            e.idleTimer = nil
+            e.lastUsed = .now
+            return session
+        }
+    }
+
+    /// Returns a session to its model's pool and wakes whoever waits for it (a request or an unload).
+    private func checkin(_ name: String, _ session: Transcriber) {
+        guard let e = entries[name], e.busy.removeValue(forKey: ObjectIdentifier(session)) != nil else {
+            session.close()
+            return
+        }
+        if e.state == .ready { e.idle.append(session) } else { session.close() }
+        e.lastUsed = .now
+        if !e.sessionWaiters.isEmpty { e.sessionWaiters.removeFirst().resume() }
+        if e.busy.isEmpty {
+            let drained = e.drainWaiters
+            e.drainWaiters.removeAll()
+            for w in drained { w.resume() }
+            scheduleIdleUnload(e)
+        }
+    }
+}

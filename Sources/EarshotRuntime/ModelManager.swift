@@ -1,0 +1,298 @@
+import EarshotModels
+import Foundation
+
+/// Owns every loaded model: loads, unloads, switches and restarts them, keeps memory within a
+/// budget, and lends pooled sessions to transcriptions.
+///
+/// ## Lifecycle of one model
+///
+///     unloaded --load--> loading --ok--> ready --unload--> unloading --drained + unmapped--> unloaded
+///                           `--error--> unloaded
+///
+/// - `load`: on `ready` a no-op; on `loading` it joins the load in progress (concurrent loads of
+///   one model coalesce into one); on `unloading` it waits for the unload, then loads again.
+///   Before mapping anything it checks the fit (`MemoryEstimate`) against the budget and the
+///   machine's available memory, evicting idle models least recently used first; a load that
+///   cannot fit is refused (`overBudget`, `insufficientMemory`) and nothing loaded is touched.
+/// - `unload`: on `ready` it waits for transcriptions in flight (or cancels them), then closes the
+///   sessions, unmaps the weights and trims malloc; on `unloading` it joins; on `unloaded` it is
+///   `notLoaded`; on `loading` it is `illegalTransition` (there is nothing to unload yet).
+/// - `restart`: on `ready`, forgets every session's decoded context; weights are untouched.
+/// - `switchTo`: one model resident afterwards; switches are serialised with each other.
+///
+/// Every state change goes through `move(_:to:)`, which rejects edges not drawn above.
+/// Weights are read-only and shared by a model's sessions; sessions (KV cache, scratch) come from
+/// a bounded per-model pool (`sessionsPerModel`) and are reused request after request.
+public actor ModelManager {
+    public let configuration: ModelManagerConfiguration
+
+    final class Entry {
+        let name: String
+        let directory: String
+        var state: ModelState = .unloaded
+        var model: Qwen3ASRModel?
+        var estimate = 0
+        var loading: Task<Result<Qwen3ASRModel, RuntimeError>, Never>?
+        var unloading: Task<Void, Never>?
+        var idle: [Transcriber] = []
+        var busy: [ObjectIdentifier: Transcriber] = [:]
+        var sessionWaiters: [CheckedContinuation<Void, Never>] = []
+        var drainWaiters: [CheckedContinuation<Void, Never>] = []
+        var lastUsed = ContinuousClock.now
+        var idleTimer: Task<Void, Never>?
+        var idleGeneration = 0
+        var loads = 0
+        init(name: String, directory: String) { self.name = name; self.directory = directory }
+    }
+
+    var entries: [String: Entry] = [:]
+    private var switching = false
+    private var switchWaiters: [CheckedContinuation<Void, Never>] = []
+
+    public init(configuration: ModelManagerConfiguration = .init()) { self.configuration = configuration }
+
+    // MARK: Registration and status
+
+    /// Names a model directory. Re-registering the same pair is a no-op.
+    public func register(_ name: String, directory: String) throws(RuntimeError) {
+        if let e = entries[name] {
+            guard e.directory == directory else {
+                throw .conflictingRegistration(name, existing: e.directory, requested: directory)
+            }
+            return
+        }
+        entries[name] = Entry(name: name, directory: directory)
+    }
+
+    public func state(of name: String) throws(RuntimeError) -> ModelState { try entry(name).state }
+
+    public func status(of name: String) throws(RuntimeError) -> ModelStatus { status(try entry(name)) }
+
+    /// Every registered model, by name.
+    public var models: [ModelStatus] { entries.keys.sorted().map { status(entries[$0]!) } }
+
+    func status(_ e: Entry) -> ModelStatus {
+        let sessions = e.idle + Array(e.busy.values)
+        return ModelStatus(name: e.name, directory: e.directory, state: e.state,
+                           mappedBytes: (e.model?.mappedBytes ?? 0) + sessions.reduce(0) { $0 + $1.mappedBytes },
+                           estimatedBytes: e.estimate, inFlight: e.busy.count, sessions: sessions.count, loads: e.loads)
+    }
+
+    func entry(_ name: String) throws(RuntimeError) -> Entry {
+        guard let e = entries[name] else { throw .unknownModel(name, known: Array(entries.keys)) }
+        return e
+    }
+
+    func move(_ e: Entry, to next: ModelState) throws(RuntimeError) {
+        guard e.state.allows(next) else { throw .illegalTransition(model: e.name, from: e.state, to: next) }
+        e.state = next
+    }
+
+    // MARK: Load
+
+    /// Loads `name` (see the lifecycle above) and returns its status once ready.
+    @discardableResult
+    public func load(_ name: String) async throws(RuntimeError) -> ModelStatus {
+        let e = try entry(name)
+        while true {
+            switch e.state {
+            case .ready:
+                e.lastUsed = .now
+                scheduleIdleUnload(e)
+                return status(e)
+            case .loading:
+                if case .failure(let error) = await e.loading!.value { throw error }
+            case .unloading:
+                await e.unloading?.value
+            case .unloaded:
+                try await reserveAndLoad(e)
+            }
+        }
+    }
+
+    /// Checks the fit (evicting idle models if needed), then maps the model off the actor.
+    private func reserveAndLoad(_ e: Entry) async throws(RuntimeError) {
+        let estimate: Int
+        do {
+            estimate = try Qwen3ASRModel.estimate(directory: e.directory, precision: configuration.precision)
+                .total(sessions: configuration.sessionsPerModel)
+        } catch {
+            throw .loadFailed(model: e.name, error)
+        }
+        try await makeRoom(for: e, bytes: estimate)
+        guard e.state == .unloaded else { return }   // someone else started it while we evicted
+        e.estimate = estimate
+        try move(e, to: .loading)
+        let directory = e.directory, precision = configuration.precision, name = e.name
+        let task = Task { () -> Result<Qwen3ASRModel, RuntimeError> in
+            await Blocking.run {
+                Result { () throws(ModelError) in try Qwen3ASRModel(directory: directory, precision: precision) }
+                    .mapError { RuntimeError.loadFailed(model: name, $0) }
+            }
+        }
+        e.loading = task
+        let result = await task.value
+        e.loading = nil
+        switch result {
+        case .success(let model):
+            e.model = model
+            e.loads += 1
+            e.lastUsed = .now
+            try move(e, to: .ready)
+            scheduleIdleUnload(e)
+        case .failure(let error):
+            try move(e, to: .unloaded)
+            if configuration.trimAfterUnload { MemoryReport.trimMalloc() }
+            throw error
+        }
+    }
+
+    /// Bytes reserved by models that are loaded, loading or still unloading.
+    private func reservedBytes(excluding e: Entry) -> Int {
+        entries.values.filter { $0 !== e && $0.state != .unloaded }.reduce(0) { $0 + $1.estimate }
+    }
+
+    /// The least recently used model that is ready and idle, other than `e`.
+    private func evictionCandidate(sparing e: Entry) -> Entry? {
+        entries.values.filter { $0 !== e && $0.state == .ready && $0.busy.isEmpty }.min { $0.lastUsed < $1.lastUsed }
+    }
+
+    /// Evicts idle models (least recently used first) until `bytes` fits the budget and the
+    /// machine. When even evicting every idle model could not make room, it throws before
+    /// evicting anything, so a refused load leaves the loaded models as they were.
+    private func makeRoom(for e: Entry, bytes: Int) async throws(RuntimeError) {
+        while true {
+            let reserved = reservedBytes(excluding: e)
+            let available = configuration.availableMemory?() ?? Int.max
+            let overBudget = configuration.memoryBudgetBytes.map { reserved + bytes > $0 } ?? false
+            let overMachine = bytes > available
+            guard overBudget || overMachine else { return }
+            let freeable = entries.values.filter { $0 !== e && $0.state == .ready && $0.busy.isEmpty }
+                .reduce(0) { $0 + $1.estimate }
+            if overBudget, let budget = configuration.memoryBudgetBytes, reserved - freeable + bytes > budget {
+                throw .overBudget(model: e.name, neededBytes: bytes, budgetBytes: budget, inUseBytes: reserved)
+            }
+            if overMachine, available.addingReportingOverflow(freeable).partialValue < bytes {
+                throw .insufficientMemory(model: e.name, neededBytes: bytes, availableBytes: available)
+            }
+            guard let victim = evictionCandidate(sparing: e) else {
+                throw .insufficientMemory(model: e.name, neededBytes: bytes, availableBytes: available)
+            }
+            await performUnload(victim, mode: .wait)
+        }
+    }
+
+    // MARK: Unload
+
+    /// Unloads `name` (see the lifecycle above).
+    public func unload(_ name: String, mode: UnloadMode = .wait) async throws(RuntimeError) {
+        let e = try entry(name)
+        switch e.state {
+        case .unloaded: throw .notLoaded(name)
+        case .loading: throw .illegalTransition(model: name, from: .loading, to: .unloading)
+        case .unloading: await e.unloading?.value
+        case .ready: await performUnload(e, mode: mode)
+        }
+    }
+
+    /// Unloads every model (waiting for, or cancelling, their requests).
+    public func unloadAll(mode: UnloadMode = .wait) async {
+        for e in entries.values {
+            if e.state == .loading { _ = await e.loading?.value }
+            if e.state == .ready || e.state == .unloading { try? await unload(e.name, mode: mode) }
+        }
+    }
+
+    func performUnload(_ e: Entry, mode: UnloadMode) async {
+        guard e.state == .ready else { await e.unloading?.value; return }
+        try? move(e, to: .unloading)   // ready -> unloading is always legal
+        e.idleTimer?.cancel()
+        e.idleTimer = nil
+        let name = e.name
+        let task = Task { await self.drainAndRelease(name, mode: mode) }
+        e.unloading = task
+        await task.value
+    }
+
+    private func drainAndRelease(_ name: String, mode: UnloadMode) async {
+        guard let e = entries[name] else { return }
+        if mode == .cancel { for s in e.busy.values { s.cancel() } }
+        while !e.busy.isEmpty { await withCheckedContinuation { e.drainWaiters.append($0) } }
+        for s in e.idle { s.close() }
+        e.idle.removeAll()
+        e.model?.close()
+        e.model = nil
+        e.unloading = nil
+        try? move(e, to: .unloaded)
+        if configuration.trimAfterUnload { MemoryReport.trimMalloc() }
+        // Requests that were waiting for a session re-route (and load again on demand).
+        let waiters = e.sessionWaiters
+        e.sessionWaiters.removeAll()
+        for w in waiters { w.resume() }
+    }
+
+    // MARK: Switch and restart
+
+    /// Makes `name` the only resident model. With `.automatic`, loads it before unloading the
+    /// others when both fit (no gap in service), else unloads first (lowest peak).
+    @discardableResult
+    public func switchTo(_ name: String, policy: SwitchPolicy = .automatic,
+                         mode: UnloadMode = .wait) async throws(RuntimeError) -> ModelStatus {
+        let target = try entry(name)
+        while switching { await withCheckedContinuation { switchWaiters.append($0) } }
+        switching = true
+        defer {
+            switching = false
+            if !switchWaiters.isEmpty { switchWaiters.removeFirst().resume() }
+        }
+        var loadFirst = policy == .loadThenSwap
+        if policy == .automatic, target.state != .ready {
+            let need = (try? Qwen3ASRModel.estimate(directory: target.directory, precision: configuration.precision)
+                .total(sessions: configuration.sessionsPerModel)) ?? Int.max
+            let fitsBudget = configuration.memoryBudgetBytes.map { reservedBytes(excluding: target) + need <= $0 } ?? true
+            let fitsMachine = need <= (configuration.availableMemory?() ?? Int.max)
+            loadFirst = fitsBudget && fitsMachine
+        }
+        let others = { self.entries.values.filter { $0 !== target && $0.state != .unloaded } }
+        if !loadFirst {
+            for o in others() {
+                if o.state == .loading { _ = await o.loading?.value }
+                await performUnload(o, mode: mode)
+            }
+        }
+        let status = try await load(name)
+        for o in others() {
+            if o.state == .loading { _ = await o.loading?.value }
+            await performUnload(o, mode: mode)
+        }
+        return status
+    }
+
+    /// Forgets the decoded context of every idle session of `name` (sessions in flight start
+    /// fresh on their next request anyway). Weights and buffers are untouched.
+    public func restart(_ name: String) throws(RuntimeError) {
+        let e = try entry(name)
+        guard e.state == .ready else { throw .notLoaded(name) }
+        for s in e.idle { s.reset() }
+    }
+
+    // MARK: Idle timeout
+
+    func scheduleIdleUnload(_ e: Entry) {
+        guard let timeout = configuration.idleTimeout, e.state == .ready, e.busy.isEmpty else { return }
+        e.idleTimer?.cancel()
+        e.idleGeneration += 1
+        let generation = e.idleGeneration, name = e.name
+        e.idleTimer = Task { [weak self] in
+            try? await Task.sleep(for: timeout)
+            guard !Task.isCancelled else { return }
+            await self?.expire(name, generation: generation)
+        }
+    }
+
+    private func expire(_ name: String, generation: Int) async {
+        guard let e = entries[name], e.idleGeneration == generation, e.state == .ready, e.busy.isEmpty else { return }
+        e.idleTimer = nil
+        await performUnload(e, mode: .wait)
+    }
+}

@@ -1,0 +1,91 @@
+import EarshotModels
+import Foundation
+
+/// Where a model is in its lifecycle (see `ModelManager` for the transitions).
+public enum ModelState: String, Sendable, Codable, CustomStringConvertible {
+    case unloaded, loading, ready, unloading
+    public var description: String { rawValue }
+
+    /// The edges of the lifecycle; anything else is `RuntimeError.illegalTransition`.
+    func allows(_ next: ModelState) -> Bool {
+        switch (self, next) {
+        case (.unloaded, .loading), (.loading, .ready), (.loading, .unloaded),
+             (.ready, .unloading), (.unloading, .unloaded): return true
+        default: return false
+        }
+    }
+}
+
+/// How `switchTo` replaces the models in memory.
+public enum SwitchPolicy: String, Sendable, Codable {
+    /// Unload the others first: peak memory is the larger model alone.
+    case unloadThenLoad = "unload-then-load"
+    /// Load the new model while the old ones keep serving, then unload them: no gap in service,
+    /// needs room for both.
+    case loadThenSwap = "load-then-swap"
+    /// `loadThenSwap` when the budget and the machine allow both at once, else `unloadThenLoad`.
+    case automatic
+}
+
+/// What unloading does with transcriptions in flight.
+public enum UnloadMode: String, Sendable, Codable {
+    /// Wait for them to finish (never a use-after-free).
+    case wait
+    /// Cancel them (they end with `RuntimeError.cancelled` at their next token), then unload.
+    case cancel
+}
+
+/// The manager's knobs.
+public struct ModelManagerConfiguration: Sendable {
+    /// Resident bytes all loaded models may use together (by `MemoryEstimate`); nil is no budget
+    /// beyond the machine's available memory. Idle models are evicted, least recently used first.
+    public var memoryBudgetBytes: Int?
+    /// Unload a model this long after its last use; nil keeps models until told otherwise.
+    public var idleTimeout: Duration?
+    /// Sessions (concurrent transcriptions) per model; further requests wait for a free one.
+    public var sessionsPerModel: Int
+    /// `transcribe` loads the named model when it is not loaded (subject to the budget).
+    public var loadOnDemand: Bool
+    /// Return freed heap to the kernel after each unload (`malloc_trim(0)` on Linux).
+    public var trimAfterUnload: Bool
+    public var precision: WeightPrecision
+    /// Free memory the machine has, for the fit check (injectable for tests); nil skips the check.
+    public var availableMemory: (@Sendable () -> Int?)?
+
+    public init(memoryBudgetBytes: Int? = nil, idleTimeout: Duration? = nil, sessionsPerModel: Int = 1,
+                loadOnDemand: Bool = true, trimAfterUnload: Bool = true, precision: WeightPrecision = .inPlace,
+                availableMemory: (@Sendable () -> Int?)? = { MemoryReport.availableSystemBytes() }) {
+        self.memoryBudgetBytes = memoryBudgetBytes
+        self.idleTimeout = idleTimeout
+        self.sessionsPerModel = max(1, sessionsPerModel)
+        self.loadOnDemand = loadOnDemand
+        self.trimAfterUnload = trimAfterUnload
+        self.precision = precision
+        self.availableMemory = availableMemory
+    }
+}
+
+/// A model as the manager sees it.
+public struct ModelStatus: Sendable, Codable, Equatable {
+    public var name: String
+    public var directory: String
+    public var state: ModelState
+    /// Bytes currently mapped for its weights and its sessions.
+    public var mappedBytes: Int
+    /// The resident cost the fit check reserves for it.
+    public var estimatedBytes: Int
+    public var inFlight: Int
+    public var sessions: Int
+    /// Completed loads since registration.
+    public var loads: Int
+}
+
+/// Runs blocking work (mapping, parsing, inference) on a Dispatch thread so neither the manager
+/// actor nor Swift's cooperative pool is held while it runs.
+enum Blocking {
+    static func run<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            DispatchQueue.global(qos: .userInitiated).async { continuation.resume(returning: body()) }
+        }
+    }
+}
