@@ -32,7 +32,7 @@ public actor ModelManager {
         var state: ModelState = .unloaded
         var model: Qwen3ASRModel?
         var estimate = 0
-        var loading: Task<Result<Qwen3ASRModel, RuntimeError>, Never>?
+        var loading: Task<Result<Void, RuntimeError>, Never>?
         var unloading: Task<Void, Never>?
         var idle: [Transcriber] = []
         var busy: [ObjectIdentifier: Transcriber] = [:]
@@ -124,26 +124,34 @@ public actor ModelManager {
         e.estimate = estimate
         try move(e, to: .loading)
         let directory = e.directory, precision = configuration.precision, name = e.name
-        let task = Task { () -> Result<Qwen3ASRModel, RuntimeError> in
-            await Blocking.run {
+        // The task records the outcome in the entry before it completes, so whoever awaits it
+        // (the first caller and every coalesced one) resumes to a settled state.
+        let task = Task { () -> Result<Void, RuntimeError> in
+            let result = await Blocking.run {
                 Result { () throws(ModelError) in try Qwen3ASRModel(directory: directory, precision: precision) }
                     .mapError { RuntimeError.loadFailed(model: name, $0) }
             }
+            return await self.finishLoad(name, result)
         }
         e.loading = task
-        let result = await task.value
+        if case .failure(let error) = await task.value { throw error }
+    }
+
+    private func finishLoad(_ name: String, _ result: Result<Qwen3ASRModel, RuntimeError>) -> Result<Void, RuntimeError> {
+        guard let e = entries[name] else { return .failure(.unknownModel(name, known: Array(entries.keys))) }
         e.loading = nil
         switch result {
         case .success(let model):
             e.model = model
             e.loads += 1
             e.lastUsed = .now
-            try move(e, to: .ready)
+            try? move(e, to: .ready)
             scheduleIdleUnload(e)
+            return .success(())
         case .failure(let error):
-            try move(e, to: .unloaded)
+            try? move(e, to: .unloaded)
             if configuration.trimAfterUnload { MemoryReport.trimMalloc() }
-            throw error
+            return .failure(error)
         }
     }
 
