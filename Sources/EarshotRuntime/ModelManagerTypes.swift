@@ -84,8 +84,23 @@ public struct ModelStatus: Sendable, Codable, Equatable {
 /// actor nor Swift's cooperative pool is held while it runs.
 enum Blocking {
     static func run<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in
-            DispatchQueue.global(qos: .userInitiated).async { continuation.resume(returning: body()) }
+        let job = Job(body)
+        return await withCheckedContinuation { continuation in
+            DispatchQueue.global(qos: .userInitiated).async {
+                let result = job.body!()
+                // Drop what the work captured (a session, a model) *before* resuming the caller:
+                // Dispatch frees the block itself only later, and a session released then would
+                // outlive the unload that the caller performs next.
+                job.body = nil
+                continuation.resume(returning: result)
+            }
         }
+    }
+
+    /// `@unchecked Sendable`: `body` is set before the block is submitted and cleared by the one
+    /// worker thread that runs it; nothing else touches it.
+    private final class Job<T>: @unchecked Sendable {
+        var body: (@Sendable () -> T)?
+        init(_ body: @escaping @Sendable () -> T) { self.body = body }
     }
 }
