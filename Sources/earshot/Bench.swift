@@ -3,9 +3,9 @@ import EarshotRuntime
 import EarshotTokenizer
 import Foundation
 
-struct Bench: ParsableCommand {
+struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Benchmarks.", subcommands: [BenchTokenizer.self])
+        abstract: "Benchmarks.", subcommands: [BenchSwitch.self, BenchTokenizer.self])
 }
 
 struct BenchTokenizer: ParsableCommand {

@@ -1,0 +1,126 @@
+import ArgumentParser
+import EarshotAudio
+import EarshotRuntime
+import EarshotTensor
+import Foundation
+
+struct BenchSwitch: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "switch",
+        abstract: "Load, transcribe and unload models in turn; report memory per switch (the leak experiment).",
+        discussion: """
+        Each iteration loads one model, transcribes the clip and unloads it; models alternate. Memory
+        (RSS, anonymous RSS, file RSS, PSS, fds, malloc) is recorded around every step. Exits non-zero
+        when RSS or anonymous RSS grows faster than --max-slope-mb per switch after warm-up (least
+        squares over the last 80% of switches).
+        """)
+
+    @Option(name: .long, help: "Comma-separated model directories (or name=directory), used in turn.")
+    var models: String
+
+    @Option(name: .long, help: "Number of switches (one load + transcribe + unload each).")
+    var iterations: Int = 100
+
+    @Option(name: .long, help: "Audio clip to transcribe at every switch (default: the bundled fox.wav).")
+    var audio: String?
+
+    @Option(name: .long, help: "What the clip says, for word error rate.")
+    var reference: String?
+
+    @Option(name: .long, help: "Maximum generated tokens per transcription.")
+    var maxTokens: Int = 32
+
+    @Option(name: .long, help: "Compute threads (default: all cores).")
+    var threads: Int?
+
+    @Option(name: .long, help: "After the switches, restart the first model's session this many times (transcribing after each).")
+    var restarts: Int = 0
+
+    @Option(name: .long, help: "Write every step and the summary as JSON.")
+    var json: String?
+
+    @Option(name: .long, help: "Write one CSV row per switch.")
+    var csv: String?
+
+    @Option(name: .long, help: "Write an SVG plot of RSS and anonymous RSS per switch.")
+    var plot: String?
+
+    @Option(name: .long, help: "Fail when memory grows faster than this many MB per switch after warm-up.")
+    var maxSlopeMb: Double = 0.05
+
+    func run() async throws {
+        if let threads { Kernels.setThreadCount(max(1, threads)) }
+        let named = models.split(separator: ",").map { item -> (name: String, directory: String) in
+            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+            if parts.count == 2 { return (parts[0], parts[1]) }
+            return (URL(fileURLWithPath: String(item)).lastPathComponent, String(item))
+        }
+        guard !named.isEmpty, Set(named.map(\.name)).count == named.count else {
+            throw fail("earshot: --models needs one or more distinct model directories")
+        }
+        guard iterations >= 0, restarts >= 0, iterations + restarts > 0 else {
+            throw fail("earshot: nothing to do (--iterations and --restarts are both 0)")
+        }
+        let clip = audio ?? Defaults.bundledAudio
+        let samples: AudioSamples
+        do { samples = try AudioDecoder.load(path: clip) } catch { throw fail("earshot: \(clip): \(error)") }
+        let bench = SwitchBenchmark(models: named, audio: samples, reference: reference,
+                                    options: .init(maxNewTokens: maxTokens, loopGuardRepeats: 0))
+        let progress = ProgressLine()
+        var steps: [SwitchStep] = []
+        do {
+            steps = try await bench.run(iterations: iterations) { step in
+                let r = step.afterUnload
+                progress.show(String(format: "switch %d/%d  %@  RSS %.1f MB  anon %.1f MB  fds %d  load %.0f ms  ttft %.0f ms",
+                                     step.iteration + 1, iterations, step.model, mb(step.afterTranscribe.rssBytes),
+                                     mb(r.rssAnonBytes), r.openFileDescriptors, step.loadMs, step.ttftMs))
+            }
+        } catch {
+            progress.finish()
+            throw fail("earshot: \(error)")
+        }
+        progress.finish()
+
+        var restartReports: [MemoryReport] = []
+        if restarts > 0 {
+            do {
+                restartReports = try await bench.restarts(model: named[0].name, count: restarts) { i, r in
+                    progress.show(String(format: "restart %d/%d  %@  RSS %.1f MB  anon %.1f MB", i + 1, restarts,
+                                         named[0].name, mb(r.rssBytes), mb(r.rssAnonBytes)))
+                }
+            } catch {
+                progress.finish()
+                throw fail("earshot: \(error)")
+            }
+            progress.finish()
+        }
+        try report(steps: steps, restarts: restartReports, modelNames: named.map(\.name), clip: clip)
+    }
+}
+
+/// Megabytes (2^20 bytes), as every report in Earshot uses.
+func mb(_ bytes: Int) -> Double { Double(bytes) / 1_048_576 }
+
+/// One status line on stderr, rewritten in place on a terminal, every ~10% otherwise.
+final class ProgressLine: @unchecked Sendable {   // used from the one task running the benchmark
+    private let tty = isatty(STDERR_FILENO) != 0
+    private var count = 0
+    private var lastLength = 0
+
+    func show(_ line: String) {
+        count += 1
+        if tty {
+            let pad = String(repeating: " ", count: max(0, lastLength - line.count))
+            FileHandle.standardError.write(Data("\r\(line)\(pad)".utf8))
+            lastLength = line.count
+        } else if count == 1 || count % 10 == 0 {
+            FileHandle.standardError.write(Data("\(line)\n".utf8))
+        }
+    }
+
+    func finish() {
+        if tty, lastLength > 0 { FileHandle.standardError.write(Data("\n".utf8)) }
+        lastLength = 0
+        count = 0
+    }
+}
