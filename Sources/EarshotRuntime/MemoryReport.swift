@@ -25,8 +25,8 @@ public struct MemoryReport: Sendable, Codable, Equatable {
     public var peakRSSBytes = 0
     /// Open file descriptors.
     public var openFileDescriptors = 0
-    /// Live bytes mapped through `PageBuffer`, by owner (weights, kvCache, scratch, audio, other).
-    public var mappedBytesByOwner: [String: Int] = [:]
+    /// Live bytes mapped through `PageBuffer`, by owner.
+    public var mappedByOwner = MappedBytes()
     /// Live anonymous / file-backed bytes mapped through `PageBuffer`.
     public var mappedAnonymousBytes = 0
     public var mappedFileBytes = 0
@@ -73,7 +73,7 @@ public struct MemoryReport: Sendable, Codable, Equatable {
         }
         r.openFileDescriptors = countEntries("/dev/fd")
         #endif
-        for owner in MemoryOwner.allCases { r.mappedBytesByOwner[owner.rawValue] = MemoryCounters.bytes(owner: owner) }
+        for owner in MemoryOwner.allCases { r.mappedByOwner[owner] = MemoryCounters.bytes(owner: owner) }
         r.mappedAnonymousBytes = MemoryCounters.anonymousBytes
         r.mappedFileBytes = MemoryCounters.fileBytes
         return r
@@ -115,6 +115,34 @@ public struct MemoryReport: Sendable, Codable, Equatable {
     }
 }
 
+/// Live mapped bytes per `MemoryOwner`, as plain fields: a report taken every step of a
+/// benchmark must not allocate (a dictionary per report would show up as heap growth).
+public struct MappedBytes: Sendable, Codable, Equatable {
+    public var weights = 0, kvCache = 0, scratch = 0, audio = 0, other = 0
+    public init() {}
+
+    public subscript(owner: MemoryOwner) -> Int {
+        get {
+            switch owner {
+            case .weights: weights
+            case .kvCache: kvCache
+            case .scratch: scratch
+            case .audio: audio
+            case .other: other
+            }
+        }
+        set {
+            switch owner {
+            case .weights: weights = newValue
+            case .kvCache: kvCache = newValue
+            case .scratch: scratch = newValue
+            case .audio: audio = newValue
+            case .other: other = newValue
+            }
+        }
+    }
+}
+
 /// Parses `Key:   123 kB` lines from a `/proc` file into a fixed stack-sized buffer.
 enum ProcStatus {
     static func read(_ path: String, _ body: (Substring, Int) -> Void) {
@@ -132,7 +160,7 @@ enum ProcStatus {
             for line in text.split(separator: "\n") {
                 guard let colon = line.firstIndex(of: ":") else { continue }
                 let key = line[..<colon]
-                let rest = line[line.index(after: colon)...].split(separator: " ")
+                let rest = line[line.index(after: colon)...].split { $0 == " " || $0 == "\t" }
                 guard rest.count == 2, rest[1] == "kB", let v = Int(rest[0]) else { continue }
                 body(key, v)
             }

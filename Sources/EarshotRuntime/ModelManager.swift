@@ -131,7 +131,7 @@ public actor ModelManager {
                 Result { () throws(ModelError) in try Qwen3ASRModel(directory: directory, precision: precision) }
                     .mapError { RuntimeError.loadFailed(model: name, $0) }
             }
-            return await self.finishLoad(name, result)
+            return self.finishLoad(name, result)
         }
         e.loading = task
         if case .failure(let error) = await task.value { throw error }

@@ -15,8 +15,7 @@ extension SwitchReport {
     }
 
     /// `{"metadata": ..., "steps": [...], "summary": ...}`, pretty-printed, keys sorted, property
-    /// names in snake_case (`rss_anon_bytes`, `avg_ttft_ms`). Dictionary keys (metadata,
-    /// `mapped_bytes_by_owner`) are written as given. Non-finite numbers become the strings
+    /// names in snake_case (`rss_anon_bytes`, `avg_ttft_ms`). Metadata keys are written as given. Non-finite numbers become the strings
     /// "inf", "-inf", "nan".
     public static func json(_ steps: [SwitchStep], summary: SwitchSummary,
                             metadata: [String: String] = [:]) throws -> Data {

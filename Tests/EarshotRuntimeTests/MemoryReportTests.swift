@@ -1,0 +1,58 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import EarshotTensor
+import Foundation
+import Testing
+@testable import EarshotRuntime
+
+/// The memory probe reads real numbers, and they move when memory does.
+@Suite(.serialized) struct MemoryReportTests {
+    @Test func readsTheProcessMemory() throws {
+        let r = MemoryReport.current()
+        #expect(r.rssBytes > 1 << 20)
+        #expect(r.rssAnonBytes > 0 && r.rssFileBytes > 0)
+        #expect(abs(r.rssAnonBytes + r.rssFileBytes - r.rssBytes) < 1 << 20)   // plus shmem, usually 0
+        #expect(r.peakRSSBytes >= r.rssBytes)
+        #expect(r.pssBytes > 0 && r.pssBytes <= r.rssBytes + (1 << 20))
+        #expect(r.openFileDescriptors >= 3)
+        #expect(r.mallocInUseBytes > 0)
+        #expect((MemoryReport.availableSystemBytes() ?? 0) > 1 << 20)
+    }
+
+    @Test func anonymousMemoryAndDescriptorsAreSeenComingAndGoing() throws {
+        let before = MemoryReport.current()
+        let size = 64 << 20
+        let buffer = try PageBuffer(byteCount: size, owner: .scratch)
+        buffer.bytes().initializeMemory(as: UInt8.self, repeating: 1)   // touch every page
+        let touched = MemoryReport.current()
+        #expect(touched.rssAnonBytes - before.rssAnonBytes > size * 9 / 10)
+        #expect(touched.mappedByOwner.scratch - before.mappedByOwner.scratch == size)
+        #expect(touched.peakRSSBytes >= touched.rssBytes)
+        buffer.close()
+        let after = MemoryReport.current()
+        #expect(touched.rssAnonBytes - after.rssAnonBytes > size * 9 / 10)
+        #expect(after.mappedByOwner.scratch == before.mappedByOwner.scratch)
+
+        let fd = open("/proc/self/status", O_RDONLY)
+        #expect(MemoryReport.current().openFileDescriptors == after.openFileDescriptors + 1)
+        close(fd)
+        #expect(MemoryReport.current().openFileDescriptors == after.openFileDescriptors)
+    }
+
+    @Test func trimmingReturnsFreedHeap() {
+        // 2,000 freed 4 KB blocks sit in malloc's free lists until trimmed.
+        var blocks: [UnsafeMutableRawPointer] = []
+        for _ in 0..<2000 { let p = malloc(4096)!; memset(p, 1, 4096); blocks.append(p) }
+        let held = MemoryReport.current()
+        for p in blocks.dropLast() { free(p) }
+        let freed = MemoryReport.current()
+        #expect(held.mallocInUseBytes - freed.mallocInUseBytes > 1999 * 4096 * 9 / 10)
+        // The last block pins the heap top, so free() alone cannot shrink the heap: the pages stay resident.
+        #expect(freed.rssAnonBytes > held.rssAnonBytes - 1999 * 4096 / 2)
+        MemoryReport.trimMalloc()
+        let trimmed = MemoryReport.current()
+        #expect(freed.rssAnonBytes - trimmed.rssAnonBytes > 1999 * 4096 / 2)
+        free(blocks.last!)
+    }
+}
