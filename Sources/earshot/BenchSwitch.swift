@@ -12,7 +12,7 @@ struct BenchSwitch: AsyncParsableCommand {
         Each iteration loads one model, transcribes the clip and unloads it; models alternate. Memory
         (RSS, anonymous RSS, file RSS, PSS, fds, malloc) is recorded around every step. Exits non-zero
         when RSS or anonymous RSS grows faster than --max-slope-mb per switch after warm-up (least
-        squares over the last 80% of switches).
+        squares over the last 80% of switches), or when open file descriptors grew.
         """)
 
     @Option(name: .long, help: "Comma-separated model directories (or name=directory), used in turn.")

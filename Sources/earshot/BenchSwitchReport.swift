@@ -20,6 +20,11 @@ extension BenchSwitch {
                     summary.rssSlopeAfterWarmUpMB, summary.rssAnonSlopeAfterWarmUpMB, maxSlopeMb).utf8))
                 failed = true
             }
+            if summary.openFileDescriptorsEnd > summary.openFileDescriptorsStart {
+                FileHandle.standardError.write(Data(
+                    "earshot: open file descriptors grew from \(summary.openFileDescriptorsStart) to \(summary.openFileDescriptorsEnd)\n".utf8))
+                failed = true
+            }
             do {
                 if let csv { try SwitchReport.csv(steps).write(toFile: csv, atomically: true, encoding: .utf8) }
                 if let plot {
