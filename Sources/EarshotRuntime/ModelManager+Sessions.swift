@@ -3,13 +3,14 @@ import EarshotModels
 
 extension ModelManager {
     /// Transcribes `audio` with model `name` on one of its pooled sessions, loading the model on
-    /// demand. Runs off the actor; cancelling the calling task cancels the transcription.
+    /// demand. Runs on the process's fixed inference threads (`InferenceThreads`), off the actor;
+    /// cancelling the calling task cancels the transcription.
     /// The model cannot be unloaded under a running request: `unload` waits for it (or cancels it).
     public func transcribe(_ audio: AudioSamples, model name: String, options: TranscriptionOptions = .init(),
                            onText: (@Sendable (String) -> Void)? = nil) async throws(RuntimeError) -> TranscriptionResult {
         let session = try await checkout(name)
         let result = await withTaskCancellationHandler {
-            await Blocking.run { () -> Result<TranscriptionResult, RuntimeError> in
+            await InferenceThreads.shared.run { () -> Result<TranscriptionResult, RuntimeError> in
                 Result { () throws(RuntimeError) in try session.transcribe(audio, options: options, onText: onText) }
             }
         } onCancel: {

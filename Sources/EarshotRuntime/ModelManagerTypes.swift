@@ -80,27 +80,18 @@ public struct ModelStatus: Sendable, Codable, Equatable {
     public var loads: Int
 }
 
-/// Runs blocking work (mapping, parsing, inference) on a Dispatch thread so neither the manager
-/// actor nor Swift's cooperative pool is held while it runs.
+/// Runs blocking work that does no inference (mapping and parsing a model, decoding a file) on a
+/// Dispatch thread, so neither the manager actor nor Swift's cooperative pool is held while it runs.
+/// Inference goes to `InferenceThreads` instead.
 enum Blocking {
     static func run<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
-        let job = Job(body)
+        let job = OneShot(body)
         return await withCheckedContinuation { continuation in
             DispatchQueue.global(qos: .userInitiated).async {
-                let result = job.body!()
-                // Drop what the work captured (a session, a model) *before* resuming the caller:
-                // Dispatch frees the block itself only later, and a session released then would
-                // outlive the unload that the caller performs next.
-                job.body = nil
+                // Released before the caller resumes (see `OneShot`).
+                let result = job.take()()
                 continuation.resume(returning: result)
             }
         }
-    }
-
-    /// `@unchecked Sendable`: `body` is set before the block is submitted and cleared by the one
-    /// worker thread that runs it; nothing else touches it.
-    private final class Job<T>: @unchecked Sendable {
-        var body: (@Sendable () -> T)?
-        init(_ body: @escaping @Sendable () -> T) { self.body = body }
     }
 }
