@@ -143,6 +143,26 @@ import Testing
         await m.unloadAll()
     }
 
+    @Test func switchPoliciesLeaveOneModelResident() async throws {
+        // Room for one model: .automatic must unload first instead of failing the budget.
+        let one = ManagerFixtures.estimate(ManagerFixtures.microA)
+        let tight = try await ManagerFixtures.manager(.init(memoryBudgetBytes: one + one / 2))
+        try await tight.load("a")
+        let b = try await tight.switchTo("b")
+        #expect(b.state == .ready)
+        #expect(try await tight.state(of: "a") == .unloaded)
+        // Room for both: load-then-swap keeps serving the old model until the new one is ready.
+        let roomy = try await ManagerFixtures.manager()
+        try await roomy.load("b")
+        for policy in [SwitchPolicy.loadThenSwap, .unloadThenLoad, .automatic] {
+            let target = try await roomy.state(of: "a") == .ready ? "b" : "a"
+            try await roomy.switchTo(target, policy: policy)
+            #expect(await roomy.models.filter { $0.state == .ready }.map(\.name) == [target])
+        }
+        await tight.unloadAll()
+        await roomy.unloadAll()
+    }
+
     @Test func concurrentSwitchesAndRequestsFromManyTasks() async throws {
         let m = try await ManagerFixtures.manager(.init(sessionsPerModel: 2))
         let soloA = try await m.transcribe(ManagerFixtures.short, model: "a", options: fast)
