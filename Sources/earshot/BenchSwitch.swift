@@ -12,7 +12,7 @@ struct BenchSwitch: AsyncParsableCommand {
         Each iteration loads one model, transcribes the clip and unloads it; models alternate. Memory
         (RSS, anonymous RSS, file RSS, PSS, fds, malloc) is recorded around every step. Exits non-zero
         when RSS or anonymous RSS grows faster than --max-slope-mb per switch after warm-up (least
-        squares over the last 80% of switches), or when open file descriptors grew.
+        squares over the switches after --warm-up, default the last 80%), or when open file descriptors grew.
         """)
 
     @Option(name: .long, help: "Comma-separated model directories (or name=directory), used in turn.")
@@ -48,6 +48,9 @@ struct BenchSwitch: AsyncParsableCommand {
     @Option(name: .long, help: "Fail when memory grows faster than this many MB per switch after warm-up.")
     var maxSlopeMb: Double = 0.05
 
+    @Option(name: .long, help: "Fraction of the switches counted as warm-up (excluded from the slope).")
+    var warmUp: Double = 0.2
+
     func run() async throws {
         if let threads { Kernels.setThreadCount(max(1, threads)) }
         let named = models.split(separator: ",").map { item -> (name: String, directory: String) in
@@ -58,6 +61,7 @@ struct BenchSwitch: AsyncParsableCommand {
         guard !named.isEmpty, Set(named.map(\.name)).count == named.count else {
             throw fail("earshot: --models needs one or more distinct model directories")
         }
+        guard (0..<1).contains(warmUp) else { throw fail("earshot: --warm-up must be in [0, 1)") }
         guard iterations >= 0, restarts >= 0, iterations + restarts > 0 else {
             throw fail("earshot: nothing to do (--iterations and --restarts are both 0)")
         }

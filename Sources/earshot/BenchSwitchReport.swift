@@ -12,7 +12,7 @@ extension BenchSwitch {
         ]
         var failed = false
         if !steps.isEmpty {
-            let summary = SwitchSummary(steps: steps)
+            let summary = SwitchSummary(steps: steps, warmUpFraction: warmUp)
             print(SwitchReport.table(summary))
             if !summary.passes(maxSlopeMB: maxSlopeMb) {
                 FileHandle.standardError.write(Data(String(
@@ -29,7 +29,7 @@ extension BenchSwitch {
                 if let csv { try SwitchReport.csv(steps).write(toFile: csv, atomically: true, encoding: .utf8) }
                 if let plot {
                     let title = "earshot bench switch: \(modelNames.joined(separator: " / ")), \(steps.count) switches"
-                    try SwitchReport.svg(steps, title: title).write(toFile: plot, atomically: true, encoding: .utf8)
+                    try SwitchReport.svg(steps, title: title, warmUpFraction: warmUp).write(toFile: plot, atomically: true, encoding: .utf8)
                 }
             } catch {
                 throw fail("earshot: writing the report: \(error)")
@@ -54,7 +54,7 @@ extension BenchSwitch {
         }
         if let json {
             do {
-                try SwitchReport.json(steps, summary: SwitchSummary(steps: steps), metadata: metadata)
+                try SwitchReport.json(steps, summary: SwitchSummary(steps: steps, warmUpFraction: warmUp), metadata: metadata)
                     .write(to: URL(fileURLWithPath: json))
             } catch {
                 throw fail("earshot: writing \(json): \(error)")
