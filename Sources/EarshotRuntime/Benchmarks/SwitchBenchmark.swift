@@ -24,8 +24,13 @@ public struct SwitchBenchmark: Sendable {
     public func run(iterations: Int, progress: (SwitchStep) -> Void = { _ in }) async throws(RuntimeError) -> [SwitchStep] {
         let manager = ModelManager(configuration: .init(trimAfterUnload: true))
         for m in models { try await manager.register(m.name, directory: m.directory) }
-        var steps: [SwitchStep] = []
-        steps.reserveCapacity(iterations)
+        // The records are written into storage filled *before* the first measurement: appending
+        // to a reserved array would touch a fresh page every few records, and that growth of the
+        // benchmark's own bookkeeping (~0.6 KB per switch) would be measured as the runtime's.
+        let blank = MemoryReport()
+        var steps = [SwitchStep](repeating: SwitchStep(
+            iteration: 0, model: "", beforeLoad: blank, afterLoad: blank, afterTranscribe: blank, afterUnload: blank,
+            loadMs: 0, ttftMs: 0, transcribeMs: 0, unloadMs: 0, text: "", wer: nil), count: iterations)
         let clock = ContinuousClock()
         for i in 0..<iterations {
             let name = models[i % models.count].name
@@ -47,7 +52,7 @@ public struct SwitchBenchmark: Sendable {
                 afterUnload: afterUnload, loadMs: loadMs, ttftMs: result.timings.ttftMs, transcribeMs: transcribeMs,
                 unloadMs: unloadMs, text: result.text,
                 wer: reference.map { WordErrorRate.compute(reference: $0, hypothesis: result.text) })
-            steps.append(step)
+            steps[i] = step
             progress(step)
         }
         return steps
@@ -64,13 +69,14 @@ public struct SwitchBenchmark: Sendable {
         try await manager.register(entry.name, directory: entry.directory)
         try await manager.load(model)
         _ = try await manager.transcribe(audio, model: model, options: options)
-        var reports = [MemoryReport.current()]
-        reports.reserveCapacity(count + 1)
+        // Filled before the first measurement, for the reason given in `run`.
+        var reports = [MemoryReport](repeating: MemoryReport(), count: count + 1)
+        reports[0] = MemoryReport.current()
         for i in 0..<count {
             try await manager.restart(model)
             _ = try await manager.transcribe(audio, model: model, options: options)
             let r = MemoryReport.current()
-            reports.append(r)
+            reports[i + 1] = r
             progress(i, r)
         }
         try await manager.unload(model)
