@@ -46,7 +46,10 @@ import Testing
         let anon = reports.map { Double($0.rssAnonBytes) }
         let slope = Trend.slopeAfterWarmUp(anon)
         print("1000 restarts: RssAnon slope \(slope) B/restart, last - first after warm-up \(anon.last! - anon[200]) B")
-        #expect(slope < 64, "RssAnon grows \(slope) bytes per restart")
-        #expect(anon.last! - anon[200] < 64 * 1024)   // the page-noise bound; measured 0
+        // In a process whose earlier tests already made many malloc arenas (the manager's arena cap
+        // only limits new ones) this measured 0-120 B/restart; the release benchmark measures 0.
+        // A per-request buffer that is not reused would cost >= 4 KB per restart.
+        #expect(slope < 512, "RssAnon grows \(slope) bytes per restart")
+        #expect(anon.last! - anon[200] < 512 * 1024)
     }
 }
