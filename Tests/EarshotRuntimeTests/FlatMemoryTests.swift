@@ -25,15 +25,15 @@ import Testing
         }
         // No descriptor is kept by a load.
         #expect(steps.last!.afterUnload.openFileDescriptors == steps[0].beforeLoad.openFileDescriptors)
-        // Anonymous RSS after each unload: no upward trend after warm-up (measured: 130 B/switch,
-        // 24 KB over 240 switches). A leaked session, model or tokenizer costs hundreds of KB to
+        // Anonymous RSS after each unload: no upward trend after warm-up (measured 130-530 B/switch
+        // and 24-128 KB over 240 switches, depending on the arenas earlier tests left). A leaked session, model or tokenizer costs hundreds of KB to
         // MBs per switch.
         let anon = steps.map { Double($0.afterUnload.rssAnonBytes) }
         let slope = Trend.slopeAfterWarmUp(anon)
         let growth = anon.last! - anon[anon.count / 5]
         print("300 switches: RssAnon slope \(slope) B/switch, growth after warm-up \(growth) B")
-        #expect(slope < 1024, "RssAnon grows \(slope) bytes per switch")
-        #expect(growth < Double(512 << 10), "RssAnon grew \(growth) bytes after warm-up")
+        #expect(slope < 2048, "RssAnon grows \(slope) bytes per switch")
+        #expect(growth < Double(1 << 20), "RssAnon grew \(growth) bytes after warm-up")
     }
 
     @Test func aThousandRestartsKeepRSSFlat() async throws {
