@@ -115,13 +115,7 @@ public actor ModelManager {
 
     /// Checks the fit (evicting idle models if needed), then maps the model off the actor.
     private func reserveAndLoad(_ e: Entry) async throws(RuntimeError) {
-        let estimate: Int
-        do {
-            estimate = try Qwen3ASRModel.estimate(directory: e.directory, precision: configuration.precision)
-                .total(sessions: configuration.sessionsPerModel)
-        } catch {
-            throw .loadFailed(model: e.name, error)
-        }
+        let estimate = try residentEstimate(e)
         try await makeRoom(for: e, bytes: estimate)
         guard e.state == .unloaded else { return }   // someone else started it while we evicted
         e.estimate = estimate
@@ -158,6 +152,23 @@ public actor ModelManager {
         }
     }
 
+    /// What `e` is expected to keep resident with a full session pool (see `MemoryEstimate`).
+    private func residentEstimate(_ e: Entry) throws(RuntimeError) -> Int {
+        do {
+            return try Qwen3ASRModel.estimate(directory: e.directory, precision: configuration.precision)
+                .total(sessions: configuration.sessionsPerModel)
+        } catch {
+            throw .loadFailed(model: e.name, error)
+        }
+    }
+
+    /// Whether `bytes` more fit the budget (next to every model but `e`) and the machine, as things stand.
+    private func fits(_ bytes: Int, besides e: Entry) -> (budget: Bool, machine: Bool) {
+        let total = reservedBytes(excluding: e).addingReportingOverflow(bytes)   // bytes may be Int.max (unknown)
+        let budget = configuration.memoryBudgetBytes.map { !total.overflow && total.partialValue <= $0 } ?? true
+        return (budget, bytes <= (configuration.availableMemory?() ?? Int.max))
+    }
+
     /// Bytes reserved by models that are loaded, loading or still unloading.
     private func reservedBytes(excluding e: Entry) -> Int {
         entries.values.filter { $0 !== e && $0.state != .unloaded }.reduce(0) { $0 + $1.estimate }
@@ -173,11 +184,11 @@ public actor ModelManager {
     /// evicting anything, so a refused load leaves the loaded models as they were.
     private func makeRoom(for e: Entry, bytes: Int) async throws(RuntimeError) {
         while true {
+            let fit = fits(bytes, besides: e)
+            guard !fit.budget || !fit.machine else { return }
+            let overBudget = !fit.budget, overMachine = !fit.machine
             let reserved = reservedBytes(excluding: e)
             let available = configuration.availableMemory?() ?? Int.max
-            let overBudget = configuration.memoryBudgetBytes.map { reserved + bytes > $0 } ?? false
-            let overMachine = bytes > available
-            guard overBudget || overMachine else { return }
             let freeable = entries.values.filter { $0 !== e && $0.state == .ready && $0.busy.isEmpty }
                 .reduce(0) { $0 + $1.estimate }
             if overBudget, let budget = configuration.memoryBudgetBytes, reserved - freeable + bytes > budget {
@@ -258,11 +269,8 @@ public actor ModelManager {
         }
         var loadFirst = policy == .loadThenSwap
         if policy == .automatic, target.state != .ready {
-            let need = (try? Qwen3ASRModel.estimate(directory: target.directory, precision: configuration.precision)
-                .total(sessions: configuration.sessionsPerModel)) ?? Int.max
-            let fitsBudget = configuration.memoryBudgetBytes.map { reservedBytes(excluding: target) + need <= $0 } ?? true
-            let fitsMachine = need <= (configuration.availableMemory?() ?? Int.max)
-            loadFirst = fitsBudget && fitsMachine
+            let fit = fits((try? residentEstimate(target)) ?? Int.max, besides: target)
+            loadFirst = fit.budget && fit.machine
         }
         let others = { self.entries.values.filter { $0 !== target && $0.state != .unloaded } }
         if !loadFirst {
