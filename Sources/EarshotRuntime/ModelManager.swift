@@ -52,6 +52,7 @@ public actor ModelManager {
     public init(configuration: ModelManagerConfiguration = .init()) {
         self.configuration = configuration
         if let limit = configuration.mallocArenaLimit { MemoryReport.limitMallocArenas(limit) }
+        if let threshold = configuration.mallocMmapThreshold { MemoryReport.fixMallocMmapThreshold(threshold) }
     }
 
     // MARK: Registration and status

@@ -52,12 +52,16 @@ public struct ModelManagerConfiguration: Sendable {
     /// Cap on glibc malloc arenas, applied process-wide when the manager is made (see
     /// `MemoryReport.limitMallocArenas`); nil leaves glibc's default (8 per core).
     public var mallocArenaLimit: Int?
+    /// Fixed glibc mmap threshold, applied process-wide when the manager is made (see
+    /// `MemoryReport.fixMallocMmapThreshold`); nil leaves glibc's dynamic threshold.
+    public var mallocMmapThreshold: Int?
     /// Free memory the machine has, for the fit check (injectable for tests); nil skips the check.
     public var availableMemory: (@Sendable () -> Int?)?
 
     public init(memoryBudgetBytes: Int? = nil, idleTimeout: Duration? = nil, sessionsPerModel: Int = 1,
                 loadOnDemand: Bool = true, trimAfterUnload: Bool = true, precision: WeightPrecision = .inPlace,
-                mallocArenaLimit: Int? = 2, availableMemory: (@Sendable () -> Int?)? = { MemoryReport.availableSystemBytes() }) {
+                mallocArenaLimit: Int? = 2, mallocMmapThreshold: Int? = 256 * 1024,
+                availableMemory: (@Sendable () -> Int?)? = { MemoryReport.availableSystemBytes() }) {
         self.memoryBudgetBytes = memoryBudgetBytes
         self.idleTimeout = idleTimeout
         self.sessionsPerModel = max(1, sessionsPerModel)
@@ -65,6 +69,7 @@ public struct ModelManagerConfiguration: Sendable {
         self.trimAfterUnload = trimAfterUnload
         self.precision = precision
         self.mallocArenaLimit = mallocArenaLimit
+        self.mallocMmapThreshold = mallocMmapThreshold
         self.availableMemory = availableMemory
     }
 }
