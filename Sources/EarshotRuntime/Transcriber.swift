@@ -119,7 +119,10 @@ public final class Transcriber: @unchecked Sendable {
         let state = try session(capacity: prompt.count + options.maxNewTokens)
         state.reset()
         try checkCancelled()
+        let prefillStart = clock.now
         do { try model.prefill(tokens: prompt, audio: embeds, audioCount: n, state: state) } catch { throw .model(error) }
+        result.timings.prefillMs += (clock.now - prefillStart).milliseconds
+        result.promptTokens += prompt.count
 
         // Greedy decoding.
         let vocab = model.config.thinkerConfig.textConfig.vocabSize

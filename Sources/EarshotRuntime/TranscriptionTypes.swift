@@ -22,6 +22,8 @@ public struct Timings: Sendable, Codable, Equatable {
     public var loadMs: Double = 0
     /// Features + encoder.
     public var encodeMs: Double = 0
+    /// Running the prompt (text and audio embeddings) through the decoder.
+    public var prefillMs: Double = 0
     /// From the start of the request to the first generated token (features, encoder, prefill, first step).
     public var ttftMs: Double = 0
     /// Generating every token after the first.
@@ -31,7 +33,7 @@ public struct Timings: Sendable, Codable, Equatable {
     public var rtf: Double = 0
 
     enum CodingKeys: String, CodingKey {
-        case loadMs = "load_ms", encodeMs = "encode_ms", ttftMs = "ttft_ms", decodeMs = "decode_ms"
+        case loadMs = "load_ms", encodeMs = "encode_ms", prefillMs = "prefill_ms", ttftMs = "ttft_ms", decodeMs = "decode_ms"
         case tokensPerSecond = "tokens_per_second", rtf
     }
 }
@@ -45,9 +47,12 @@ public struct TranscriptionResult: Sendable, Codable, Equatable {
     public var tokenIDs: [Int]
     public var audioSeconds: Double
     public var audioTokens: Int
+    /// Prompt tokens prefilled (audio placeholders included), across all passes.
+    public var promptTokens: Int = 0
     public var timings: Timings
 
     enum CodingKeys: String, CodingKey {
-        case text, language, tokenIDs = "token_ids", audioSeconds = "audio_seconds", audioTokens = "audio_tokens", timings
+        case text, language, tokenIDs = "token_ids", audioSeconds = "audio_seconds", audioTokens = "audio_tokens",
+             promptTokens = "prompt_tokens", timings
     }
 }
