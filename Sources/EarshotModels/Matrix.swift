@@ -22,6 +22,14 @@ public struct Matrix: @unchecked Sendable {
         self.cols = cols
     }
 
+    /// Bytes of weight data (what one matrix-vector product reads).
+    public var byteCount: Int {
+        switch storage {
+        case .f32: return rows * cols * 4
+        case .bf16: return rows * cols * 2
+        }
+    }
+
     /// Floats of scratch `apply` needs for batches (`count > 1`).
     public var scratchFloats: Int {
         if case .bf16 = storage { return rows * cols }

@@ -93,6 +93,15 @@ public final class Qwen3ASRModel: @unchecked Sendable {
         try decoder.step(token: token, state: state)
     }
 
+    /// Weight bytes one decode step reads: every decoder matrix plus the tied output head
+    /// (the lower bound on memory traffic per generated token).
+    public var decodeWeightBytesPerToken: Int {
+        let layers = weights.decoderLayers.reduce(0) { sum, l in
+            sum + [l.q, l.k, l.v, l.o, l.gate, l.up, l.down].reduce(0) { $0 + $1.byteCount }
+        }
+        return layers + weights.embedTokens.byteCount
+    }
+
     /// Bytes mapped for this model's weights.
     public var mappedBytes: Int { store.mappedBytes }
 
