@@ -36,7 +36,9 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
-        .target(name: "EarshotTensor", dependencies: blas, swiftSettings: strict,
+        // AVX2/FMA kernels behind a runtime CPU check (see the header for why they are C).
+        .target(name: "CEarshotKernels"),
+        .target(name: "EarshotTensor", dependencies: blas + ["CEarshotKernels"], swiftSettings: strict,
                 linkerSettings: [.linkedFramework("Accelerate", .when(platforms: [.macOS]))]),
         .target(name: "EarshotAudio", dependencies: ["EarshotTensor"], swiftSettings: strict),
         .target(name: "EarshotTokenizer", swiftSettings: strict),

@@ -1,6 +1,14 @@
+import CEarshotKernels
+
 extension Kernels {
     /// bfloat16 (as UInt16 bit patterns) to Float. Exact.
     public static func bf16ToF32(_ src: UnsafePointer<UInt16>, _ dst: UnsafeMutablePointer<Float>, count: Int) {
+        #if arch(x86_64)
+        if CPUFeatures.avx2 {
+            if count > 0 { ek_bf16_to_f32(src, dst, Int64(count)) }
+            return
+        }
+        #endif
         var i = 0
         while i + 16 <= count {
             store8(loadBF16x8(src + i), dst + i)

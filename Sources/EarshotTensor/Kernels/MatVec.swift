@@ -1,3 +1,5 @@
+import CEarshotKernels
+
 extension Kernels {
     /// Rows of work (rows * cols elements) below which matvec stays on the calling thread.
     static let matvecParallelThreshold = 1 << 18
@@ -102,12 +104,27 @@ extension Kernels {
         if rows <= 0 { return }
         let parts = threadsFor(work: rows * max(cols, 1), minimumPerThread: matvecParallelThreshold / 2)
         if parts <= 1 || rows < 8 {
-            matvecRowsBF16(w, cols: cols, x: x, bias: bias, y: y, range: 0..<rows)
+            bf16Rows(w, cols: cols, x: x, bias: bias, y: y, range: 0..<rows)
             return
         }
         parallelFor(parts) { p in
-            matvecRowsBF16(w, cols: cols, x: x, bias: bias, y: y, range: split(rows, parts: parts, index: p, align: 1))
+            bf16Rows(w, cols: cols, x: x, bias: bias, y: y, range: split(rows, parts: parts, index: p, align: 1))
         }
+    }
+
+    /// The AVX2 kernel when the CPU has it, else the portable one.
+    @inline(__always)
+    static func bf16Rows(_ w: UnsafePointer<UInt16>, cols: Int, x: UnsafePointer<Float>,
+                         bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, range: Range<Int>) {
+        #if arch(x86_64)
+        if CPUFeatures.avx2 {
+            if range.isEmpty { return }
+            ek_bf16_matvec_rows(w, Int64(cols), x, y, Int64(range.lowerBound), Int64(range.upperBound))
+            if let bias { for r in range { y[r] += bias[r] } }
+            return
+        }
+        #endif
+        matvecRowsBF16(w, cols: cols, x: x, bias: bias, y: y, range: range)
     }
 
     /// Fills each of `rows` rows of y (width `cols`) with `bias`, or zeros when bias is nil.

@@ -1,0 +1,38 @@
+// AVX2/FMA/F16C kernels for quantized and bfloat16 matrix-vector products.
+//
+// Swift's default x86_64 target is baseline SSE2, and SwiftPM rejects per-target -march flags in
+// packages used as dependencies; these functions carry __attribute__((target)) instead and are
+// called only after ek_cpu_has_avx2_fma() says the CPU has the instructions. The portable paths
+// live in Swift (EarshotTensor/Kernels/Quant*.swift); `earshot bench kernels` compares the two.
+//
+// Block layouts are ggml's, so a GGUF file's tensors are used in place:
+//   q8_0: { f16 d; int8 q[32]; }            34 bytes per 32 weights, w = d * q
+//   q4_1: { f16 d; f16 m; uint8 q[16]; }    20 bytes per 32 weights, w = d * q + m,
+//         element j in the low nibble of q[j], element j + 16 in the high nibble.
+#ifndef EARSHOT_KERNELS_H
+#define EARSHOT_KERNELS_H
+
+#include <stdint.h>
+
+#define EK_Q8_0_BLOCK_BYTES 34
+#define EK_Q4_1_BLOCK_BYTES 20
+/// Widest row the quantized kernels accept.
+#define EK_MAX_QUANT_COLS 65536
+
+/// 1 when the CPU supports AVX2, FMA and F16C (x86_64 only; 0 elsewhere).
+int ek_cpu_has_avx2_fma(void);
+
+#if defined(__x86_64__)
+/// y[r] = W[r, :] . x for r in [row_begin, row_end); W rows of cols/32 blocks; cols % 32 == 0.
+void ek_q8_0_matvec_rows(const uint8_t *w, int64_t cols, const float *x, float *y, int64_t row_begin, int64_t row_end);
+void ek_q4_1_matvec_rows(const uint8_t *w, int64_t cols, const float *x, float *y, int64_t row_begin, int64_t row_end);
+/// y[r] = W[r, :] . x with W bfloat16 (any cols).
+void ek_bf16_matvec_rows(const uint16_t *w, int64_t cols, const float *x, float *y, int64_t row_begin, int64_t row_end);
+/// Dequantizes `blocks` consecutive blocks into out[blocks * 32].
+void ek_q8_0_dequantize(const uint8_t *w, int64_t blocks, float *out);
+void ek_q4_1_dequantize(const uint8_t *w, int64_t blocks, float *out);
+/// bfloat16 -> f32, any count.
+void ek_bf16_to_f32(const uint16_t *src, float *dst, int64_t count);
+#endif
+
+#endif

@@ -1,0 +1,113 @@
+import Foundation
+import Testing
+@testable import EarshotTensor
+import EarshotTestSupport
+
+/// Block quantization: exact layouts, bounded rounding error, and the AVX2 and portable kernels
+/// agreeing with a float64 reference on the dequantized weights.
+@Suite struct KernelQuantTests {
+    /// Quantizes `w [rows, cols]` and returns the blocks.
+    func quantized(_ w: [Float], rows: Int, cols: Int, _ format: QuantFormat) -> [UInt8] {
+        var q = [UInt8](repeating: 0, count: format.byteCount(rows: rows, cols: cols))
+        w.withUnsafeBufferPointer { src in
+            q.withUnsafeMutableBytes { Kernels.quantize(src.baseAddress!, rows: rows, cols: cols, format: format, into: $0.baseAddress!) }
+        }
+        return q
+    }
+
+    func dequantized(_ q: [UInt8], blocks: Int, _ format: QuantFormat, portable: Bool = false) -> [Float] {
+        var out = [Float](repeating: .nan, count: blocks * 32)
+        q.withUnsafeBytes { src in
+            out.withUnsafeMutableBufferPointer {
+                if portable {
+                    Kernels.dequantizePortable(src.baseAddress!, blocks: blocks, format: format, into: $0.baseAddress!)
+                } else {
+                    Kernels.dequantize(src.baseAddress!, blocks: blocks, format: format, into: $0.baseAddress!)
+                }
+            }
+        }
+        return out
+    }
+
+    @Test func q8BlockLayoutIsGGMLs() {
+        // Values k/2 for k in -16..<16: max |w| = 8, d = 8/127 (rounded to f16), q = round(w / d).
+        let w = (0..<32).map { Float($0 - 16) / 2 }
+        let q = quantized(w, rows: 1, cols: 32, .q8_0)
+        #expect(q.count == 34)
+        let d = Kernels.halfToFloat(UInt16(q[0]) | UInt16(q[1]) << 8)
+        #expect(d == Kernels.halfToFloat(Kernels.floatToHalf(8 / 127)))
+        for i in 0..<32 { #expect(Int8(bitPattern: q[2 + i]) == Int8((w[i] / d).rounded())) }
+        #expect(Int8(bitPattern: q[2]) == -127)
+    }
+
+    @Test func q4BlockLayoutIsGGMLs() {
+        // 0...15 then 15...0 in steps of one: d = 1, m = 0 exactly, so quants equal the values.
+        let w = (0..<32).map { Float($0 < 16 ? $0 : 31 - $0) }
+        let q = quantized(w, rows: 1, cols: 32, .q4_1)
+        #expect(q.count == 20)
+        #expect(Kernels.halfToFloat(UInt16(q[0]) | UInt16(q[1]) << 8) == 1)
+        #expect(Kernels.halfToFloat(UInt16(q[2]) | UInt16(q[3]) << 8) == 0)
+        for j in 0..<16 {
+            #expect(q[4 + j] & 15 == UInt8(j))          // element j, low nibble
+            #expect(q[4 + j] >> 4 == UInt8(15 - j))     // element j + 16, high nibble
+        }
+        #expect(dequantized(q, blocks: 1, .q4_1) == w)
+    }
+
+    @Test(arguments: QuantFormat.allCases)
+    func roundingErrorIsWithinHalfAStep(_ format: QuantFormat) {
+        var r = SeededRandom(seed: 81)
+        let rows = 7, cols = 96
+        let w = r.floats(rows * cols).map { $0 * 3 }
+        let q = quantized(w, rows: rows, cols: cols, format)
+        let fast = dequantized(q, blocks: rows * cols / 32, format)
+        let portable = dequantized(q, blocks: rows * cols / 32, format, portable: true)
+        #expect(fast == portable)
+        for b in 0..<(rows * cols / 32) {
+            let block = w[(b * 32)..<(b * 32 + 32)]
+            let step = format == .q8_0 ? block.map(abs).max()! / 127 : (block.max()! - block.min()!) / 15
+            for i in 0..<32 {
+                #expect(abs(fast[b * 32 + i] - w[b * 32 + i]) <= step * 0.5 + step * 0.01 + 1e-6)
+            }
+        }
+    }
+
+    @Test(arguments: [(QuantFormat.q8_0, 1, 32), (.q8_0, 37, 96), (.q8_0, 1024, 1024), (.q4_1, 3, 64),
+                      (.q4_1, 515, 160), (.q4_1, 1024, 1024)])
+    func matvecMatchesTheDequantizedReference(_ format: QuantFormat, rows: Int, cols: Int) {
+        var r = SeededRandom(seed: UInt64(rows * 31 + cols))
+        let w = r.floats(rows * cols), x = r.floats(cols), bias = r.floats(rows)
+        let q = quantized(w, rows: rows, cols: cols, format)
+        let deq = dequantized(q, blocks: rows * cols / 32, format)
+        var want = [Double](repeating: 0, count: rows)
+        for i in 0..<rows {
+            var s = Double(bias[i])
+            for j in 0..<cols { s += Double(deq[i * cols + j]) * Double(x[j]) }
+            want[i] = s
+        }
+        var fast = [Float](repeating: .nan, count: rows), portable = fast
+        q.withUnsafeBytes { qp in
+            Kernels.matvecQuantized(qp.baseAddress!, format: format, rows: rows, cols: cols, x: x, bias: bias, y: &fast)
+            portable.withUnsafeMutableBufferPointer { y in
+                switch format {
+                case .q8_0: Kernels.matvecRowsQ8_0(qp.baseAddress!, cols: cols, x: x, y: y.baseAddress!, range: 0..<rows)
+                case .q4_1: Kernels.matvecRowsQ4_1(qp.baseAddress!, cols: cols, x: x, y: y.baseAddress!, range: 0..<rows)
+                }
+            }
+        }
+        for i in 0..<rows {
+            let tolerance = 1e-4 * (1 + abs(want[i])) * Double(cols).squareRoot()
+            #expect(abs(Double(fast[i]) - want[i]) < tolerance, "row \(i) (fast)")
+            #expect(abs(Double(portable[i]) + Double(bias[i]) - want[i]) < tolerance, "row \(i) (portable)")
+        }
+    }
+
+    @Test func columnsMustBeWholeBlocks() {
+        #expect(QuantFormat.canQuantize(cols: 1024))
+        #expect(!QuantFormat.canQuantize(cols: 100))
+        #expect(!QuantFormat.canQuantize(cols: 0))
+        #expect(!QuantFormat.canQuantize(cols: QuantFormat.maxColumns + 32))
+        #expect(QuantFormat.q8_0.byteCount(rows: 3, cols: 64) == 3 * 2 * 34)
+        #expect(QuantFormat.q4_1.byteCount(rows: 3, cols: 64) == 3 * 2 * 20)
+    }
+}
