@@ -2,14 +2,16 @@ import EarshotTensor
 
 /// A weight matrix in PyTorch layout `[out, in]`, used in place from its mapping.
 ///
-/// bf16 weights stay bf16 in the file mapping and are computed in f32: single rows go through
-/// a bf16 matrix-vector product, batches through sgemm after converting the matrix into the
-/// caller's scratch (one layer's matrix at a time, never the whole model).
+/// bf16 and block-quantized weights stay in their storage type and are computed in f32: single
+/// rows go through a matrix-vector product on the stored type, batches through sgemm after
+/// converting the matrix into the caller's scratch (one matrix at a time, never the whole model).
 public struct Matrix: @unchecked Sendable {
     // @unchecked: points into read-only weight mappings owned by the model's `WeightStore`.
     public enum Storage {
         case f32(UnsafePointer<Float>)
         case bf16(UnsafePointer<UInt16>)
+        /// `rows * cols / 32` blocks of `format` (cols a multiple of 32).
+        case quantized(UnsafeRawPointer, QuantFormat)
     }
 
     public let storage: Storage
@@ -27,13 +29,14 @@ public struct Matrix: @unchecked Sendable {
         switch storage {
         case .f32: return rows * cols * 4
         case .bf16: return rows * cols * 2
+        case .quantized(_, let format): return format.byteCount(rows: rows, cols: cols)
         }
     }
 
     /// Floats of scratch `apply` needs for batches (`count > 1`).
     public var scratchFloats: Int {
-        if case .bf16 = storage { return rows * cols }
-        return 0
+        if case .f32 = storage { return 0 }
+        return rows * cols
     }
 
     /// y[count, rows] = x[count, cols] · W^T (+ bias).
@@ -46,6 +49,9 @@ public struct Matrix: @unchecked Sendable {
         case .bf16(let w):
             Kernels.linearBF16(x, rows: count, inFeatures: cols, weight: w, outFeatures: rows, bias: bias, y: y,
                                scratch: scratch)
+        case .quantized(let w, let format):
+            Kernels.linearQuantized(x, rows: count, inFeatures: cols, weight: w, format: format, outFeatures: rows,
+                                    bias: bias, y: y, scratch: scratch)
         }
     }
 
@@ -55,6 +61,9 @@ public struct Matrix: @unchecked Sendable {
         switch storage {
         case .f32(let w): dst.update(from: w + i * cols, count: cols)
         case .bf16(let w): Kernels.bf16ToF32(w + i * cols, dst, count: cols)
+        case .quantized(let w, let format):
+            let blocks = cols / QuantFormat.blockSize
+            Kernels.dequantize(w + i * blocks * format.blockBytes, blocks: blocks, format: format, into: dst)
         }
     }
 }

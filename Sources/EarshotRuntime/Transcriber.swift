@@ -127,6 +127,7 @@ public final class Transcriber: @unchecked Sendable {
         // Greedy decoding.
         let vocab = model.config.thinkerConfig.textConfig.vocabSize
         var generated: [Int] = []
+        generated.reserveCapacity(min(options.maxNewTokens, 4096))   // no growth inside the decode loop
         var stream = TranscriptStream(tokenizer: model.tokenizer, forcedLanguage: language != nil, onText: onText)
         let loop = LoopGuard(repeats: options.loopGuardRepeats)
         var decodeStart = clock.now

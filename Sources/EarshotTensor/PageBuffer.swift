@@ -103,6 +103,18 @@ public final class PageBuffer: @unchecked Sendable {
         _ = madvise(raw, mappedBytes, MADV_DONTNEED)
     }
 
+    /// Drops the whole pages inside `[start, start + count)` of a read-only file mapping from this
+    /// process's resident set (they are read again from the file if touched). Used after a
+    /// load-time conversion has read a tensor it will never read again.
+    public func releaseFilePages(_ start: UnsafeRawPointer, count: Int) {
+        guard fileBacked, isOpen, count > 0 else { return }
+        let base = Int(bitPattern: raw), lo = Int(bitPattern: start), hi = lo + count
+        guard lo >= base, hi <= base + mappedBytes else { return }
+        let first = Self.roundUp(lo), last = hi / Self.pageSize * Self.pageSize
+        guard last > first else { return }
+        _ = madvise(UnsafeMutableRawPointer(bitPattern: first), last - first, MADV_DONTNEED)
+    }
+
     static func roundUp(_ n: Int) -> Int { (n + pageSize - 1) / pageSize * pageSize }
 }
 

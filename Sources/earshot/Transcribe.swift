@@ -25,6 +25,9 @@ struct Transcribe: ParsableCommand {
     @Option(name: .long, help: "Compute threads (default: all cores).")
     var threads: Int?
 
+    @Option(name: .long, help: "Quantize the decoder at load: q8, q4 (default: weights as stored).")
+    var quant: QuantOption?
+
     @Flag(name: .long, help: "Print one JSON object per file: text, language, token_ids, audio_seconds, timings.")
     var json = false
 
@@ -34,7 +37,7 @@ struct Transcribe: ParsableCommand {
         let loadStart = clock.now
         let loaded: Qwen3ASRModel
         do {
-            switch try ModelRegistry.load(directory: model) {
+            switch try ModelRegistry.load(directory: model, precision: quant?.precision ?? .inPlace) {
             case .qwen3ASR(let m): loaded = m
             }
         } catch {

@@ -83,6 +83,66 @@ import Testing
     }
 }
 
+/// Quantized decoders against the same goldens: q8 must give the official greedy tokens on every
+/// case; the logit errors of q8 and q4 are printed for BENCHMARKS.md (measured max over the
+/// first logits and every top-8: q8 0.072-0.085 x RMS, q4 0.79-1.05 x RMS; bounds leave ~2x).
+@Suite(.serialized) struct Qwen3ASRQuantizedParityTests {
+    static let q8: Qwen3ASRModel = try! Qwen3ASRModel(directory: Fixtures.qwenTinyModel.path, precision: .q8)
+    static let q4: Qwen3ASRModel = try! Qwen3ASRModel(directory: Fixtures.qwenTinyModel.path, precision: .q4)
+
+    /// Runs the golden prompt with the golden audio embeddings; returns greedy ids and the max
+    /// logit error over the first logits and every step's top-8, relative to the first logits' RMS.
+    static func run(_ model: Qwen3ASRModel, _ c: Qwen3ASRParityTests.Case) throws -> (ids: [Int], greedy: [Int], error: Float) {
+        let golden = try SafeTensorsFile(path: Fixtures.qwenTinyGolden(c.id).path)
+        let embeds = try golden.tensor("audio_embeds")
+        let n = embeds.shape[0]
+        let prompt = try model.promptTokens(context: c.context, language: c.language, audioTokens: n)
+        let state = try model.makeState(maxTokens: prompt.count + 16)
+        defer { state.close() }
+        try model.prefill(tokens: prompt, audio: embeds.floatArray(), audioCount: n, state: state)
+        let vocab = model.config.thinkerConfig.textConfig.vocabSize
+        let wantFirst = (try golden.tensor("logits_first")).floatArray()
+        let scale = Qwen3ASRParityTests.rms(wantFirst)
+        var err = zip(UnsafeBufferPointer(start: state.logitsPointer, count: vocab), wantFirst).map { abs($0 - $1) }.max()!
+        let greedy = (try golden.tensor("greedy_ids")).intArray()
+        let topIDs = (try golden.tensor("topk_ids")).intArray(), topLogits = (try golden.tensor("topk_logits")).floatArray()
+        var ids: [Int] = []
+        for step in 0..<greedy.count {
+            for j in 0..<8 {
+                err = max(err, abs(state.logitsPointer[topIDs[step * 8 + j]] - topLogits[step * 8 + j]))
+            }
+            // Follow the golden path so every step's logits are comparable.
+            ids.append(Kernels.argmax(state.logitsPointer, count: vocab))
+            if step + 1 < greedy.count { try model.step(token: greedy[step], state: state) }
+        }
+        return (ids, greedy, err / scale)
+    }
+
+    @Test func decoderMatricesAreQuantized() {
+        for model in [Self.q8, Self.q4] {
+            let layer = model.weights.decoderLayers[0]
+            for m in [layer.q, layer.k, layer.v, layer.o, layer.gate, layer.up, layer.down, model.weights.embedTokens] {
+                guard case .quantized(_, let format) = m.storage else {
+                    Issue.record("matrix \(m.rows)x\(m.cols) is not quantized")
+                    continue
+                }
+                #expect(format == (model === Self.q8 ? .q8_0 : .q4_1))
+            }
+            // The encoder stays as stored.
+            if case .quantized = model.weights.encoderLayers[0].fc1.storage { Issue.record("encoder was quantized") }
+        }
+    }
+
+    @Test(arguments: Qwen3ASRParityTests.cases)
+    func q8GivesTheOfficialGreedyTokens(_ c: Qwen3ASRParityTests.Case) throws {
+        let q8 = try Self.run(Self.q8, c), q4 = try Self.run(Self.q4, c)
+        print("quantized parity \(c.id): q8 max logit error \(q8.error) x RMS, q4 \(q4.error) x RMS")
+        #expect(q8.ids == q8.greedy, "\(c.id): q8 greedy ids differ")
+        #expect(q8.error < 0.15, "\(c.id): q8 logit error \(q8.error) x RMS")
+        #expect(q4.error < 2 && q4.error > q8.error, "\(c.id): q4 logit error \(q4.error) x RMS")
+    }
+}
+
 extension Qwen3ASRParityTests.Case: CustomTestStringConvertible, Sendable {
     var testDescription: String { id }
 }

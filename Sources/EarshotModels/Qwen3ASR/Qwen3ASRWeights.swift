@@ -81,21 +81,22 @@ public struct Qwen3ASRWeights: @unchecked Sendable {
         w.small(audio + "proj2.bias", [a.outputDim])
 
         let (h, i_, hd) = (t.hiddenSize, t.intermediateSize, t.headDim)
-        w.matrix(text + "embed_tokens.weight", [t.vocabSize, h])
+        // The decoder's linear layers and the tied embedding/head may be quantized (the encoder stays as stored).
+        w.quantizable(text + "embed_tokens.weight", [t.vocabSize, h])
         w.small(text + "norm.weight", [h])
         for l in 0..<t.numHiddenLayers {
             let p = text + "layers.\(l)."
             w.small(p + "input_layernorm.weight", [h])
             w.small(p + "post_attention_layernorm.weight", [h])
-            w.matrix(p + "self_attn.q_proj.weight", [t.numAttentionHeads * hd, h])
-            w.matrix(p + "self_attn.k_proj.weight", [t.numKeyValueHeads * hd, h])
-            w.matrix(p + "self_attn.v_proj.weight", [t.numKeyValueHeads * hd, h])
-            w.matrix(p + "self_attn.o_proj.weight", [h, t.numAttentionHeads * hd])
+            w.quantizable(p + "self_attn.q_proj.weight", [t.numAttentionHeads * hd, h])
+            w.quantizable(p + "self_attn.k_proj.weight", [t.numKeyValueHeads * hd, h])
+            w.quantizable(p + "self_attn.v_proj.weight", [t.numKeyValueHeads * hd, h])
+            w.quantizable(p + "self_attn.o_proj.weight", [h, t.numAttentionHeads * hd])
             w.small(p + "self_attn.q_norm.weight", [hd])
             w.small(p + "self_attn.k_norm.weight", [hd])
-            w.matrix(p + "mlp.gate_proj.weight", [i_, h])
-            w.matrix(p + "mlp.up_proj.weight", [i_, h])
-            w.matrix(p + "mlp.down_proj.weight", [h, i_])
+            w.quantizable(p + "mlp.gate_proj.weight", [i_, h])
+            w.quantizable(p + "mlp.up_proj.weight", [i_, h])
+            w.quantizable(p + "mlp.down_proj.weight", [h, i_])
         }
         // The published checkpoints store the tied head a second time; accept and ignore it.
         w.allow("thinker.lm_head.weight", [t.vocabSize, h])

@@ -46,6 +46,12 @@ public enum Kernels {
         }
     }
 
+    /// Runs `body(part, rows)` over `parts` contiguous slices of `0..<count` in parallel.
+    public static func parallelRows(_ count: Int, parts: Int, _ body: (Int, Range<Int>) -> Void) {
+        let n = max(1, min(parts, count))
+        parallelFor(n) { p in body(p, split(count, parts: n, index: p, align: 1)) }
+    }
+
     /// Splits `0..<count` into `parts` contiguous ranges whose bounds are multiples of `align`
     /// (except the last end), and returns range `index`.
     @inline(__always)

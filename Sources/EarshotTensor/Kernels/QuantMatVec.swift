@@ -19,6 +19,29 @@ extension Kernels {
         if let bias { add(y, bias, count: rows) }
     }
 
+    /// y[rows, out] = x[rows, in] · W^T (+ bias) with W block-quantized `[out, in]`. For rows == 1
+    /// this is `matvecQuantized`; otherwise W is dequantized into `scratch` (out * in floats) and
+    /// multiplied with sgemm (prefill and batches are compute-bound, where sgemm wins).
+    public static func linearQuantized(_ x: UnsafePointer<Float>, rows: Int, inFeatures: Int, weight: UnsafeRawPointer,
+                                       format: QuantFormat, outFeatures: Int, bias: UnsafePointer<Float>?,
+                                       y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
+        if rows <= 0 || outFeatures <= 0 { return }
+        if rows == 1 {
+            matvecQuantized(weight, format: format, rows: outFeatures, cols: inFeatures, x: x, bias: bias, y: y)
+            return
+        }
+        let blocks = outFeatures * inFeatures / QuantFormat.blockSize
+        let parts = threadsFor(work: blocks * QuantFormat.blockSize, minimumPerThread: 1 << 17)
+        parallelFor(parts) { p in
+            let range = split(blocks, parts: parts, index: p, align: 2)
+            dequantize(weight + range.lowerBound * format.blockBytes, blocks: range.count, format: format,
+                       into: scratch + range.lowerBound * QuantFormat.blockSize)
+        }
+        broadcastRows(bias, y: y, rows: rows, cols: outFeatures)
+        gemm(transB: true, m: rows, n: outFeatures, k: inFeatures, a: x, lda: inFeatures,
+             b: scratch, ldb: inFeatures, beta: bias == nil ? 0 : 1, c: y, ldc: outFeatures)
+    }
+
     @inline(__always)
     static func matvecQuantizedRows(_ w: UnsafeRawPointer, format: QuantFormat, cols: Int, x: UnsafePointer<Float>,
                                     y: UnsafeMutablePointer<Float>, range: Range<Int>) {
