@@ -8,12 +8,18 @@ public struct TranscriptionOptions: Sendable {
     public var maxNewTokens: Int
     /// Stop when a short token pattern repeats this many times (runaway loop guard); 0 disables.
     public var loopGuardRepeats: Int
+    /// Benchmarks only: keep generating through end-of-sequence tokens, so a run always decodes
+    /// `maxNewTokens` tokens (with the loop guard off) whatever the weights predict. The EOS ids
+    /// are then kept in `tokenIDs`; the transcript is not meaningful.
+    public var ignoreEOS: Bool
 
-    public init(language: String? = nil, context: String = "", maxNewTokens: Int = 1024, loopGuardRepeats: Int = 20) {
+    public init(language: String? = nil, context: String = "", maxNewTokens: Int = 1024, loopGuardRepeats: Int = 20,
+                ignoreEOS: Bool = false) {
         self.language = language
         self.context = context
         self.maxNewTokens = maxNewTokens
         self.loopGuardRepeats = loopGuardRepeats
+        self.ignoreEOS = ignoreEOS
     }
 }
 
