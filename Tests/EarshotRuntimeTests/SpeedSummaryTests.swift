@@ -86,7 +86,7 @@ import Testing
             "decode_fraction_of_bandwidth_bound", "prefill_fraction_of_sgemm_peak",
         ])
         for key in ["encoder_ms", "prefill_ms", "ttft_ms", "real_time_factor"] {
-            #expect(Set((obj[key] as? [String: Any])?.keys ?? [:].keys) == ["min", "median"], "\(key)")
+            #expect(Set((obj[key] as? [String: Any]).map { Array($0.keys) } ?? []) == ["min", "median"], "\(key)")
         }
         let decode = try #require(obj["decode_tokens_per_second"] as? [String: Double])
         #expect(decode == ["min": 5, "median": 6.5, "max": 8])
@@ -108,26 +108,55 @@ import Testing
         #expect(table.contains("| Read bandwidth (GB/s)") && table.contains("10.00 |"))
     }
 
-    /// The whole benchmark on the tiny checkpoint: every run decodes exactly `maxTokens` tokens
-    /// (EOS and the loop guard ignored) and the same tokens as a normal transcription up to its end.
-    @Test func tinyModelRunDecodesAFixedNumberOfTokens() throws {
+    /// The whole benchmark on the tiny checkpoint, given an EOS id it generates early: a normal
+    /// transcription stops there, while every benchmark run decodes exactly `maxTokens` tokens
+    /// (EOS and the loop guard ignored), the same tokens as without that EOS.
+    @Test func tinyModelRunDecodesAFixedNumberOfTokensThroughEOS() throws {
         let samples = try AudioDecoder.load(path: Fixtures.qwenTinyAudio("fox").path)
-        let bench = SpeedBenchmark(modelDirectory: Fixtures.qwenTinyModel.path, runs: 2, maxTokens: 40,
+        let maxTokens = 6
+        let original = try Self.transcribe(directory: Fixtures.qwenTinyModel.path, samples,
+                                           options: .init(maxNewTokens: maxTokens, loopGuardRepeats: 0))
+        #expect(original.tokenIDs.count == maxTokens)   // the random model never emits its real EOS
+
+        // The same checkpoint, with the third generated token declared end-of-sequence.
+        let eos = original.tokenIDs[2]
+        let dir = try Self.checkpoint(eos: eos)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let stopped = try Self.transcribe(directory: dir.path, samples, options: .init(maxNewTokens: maxTokens, loopGuardRepeats: 0))
+        #expect(stopped.tokenIDs == Array(original.tokenIDs.prefix(original.tokenIDs.firstIndex(of: eos)!)))
+
+        let bench = SpeedBenchmark(modelDirectory: dir.path, runs: 1, maxTokens: maxTokens,
                                    probeReadBytes: 4 << 20, probeGemmSize: 64)
+        #expect(try Self.transcribe(directory: dir.path, samples, options: bench.options).tokenIDs == original.tokenIDs)
         let s = try bench.run(samples: samples)
-        #expect(s.runs == 2 && s.generatedTokens == 40 && s.precision == "inPlace")
-        #expect(s.audioTokens > 0 && s.promptTokens > s.audioTokens)
+        #expect(s.runs == 1 && s.generatedTokens == maxTokens && s.precision == "inPlace")
+        #expect(s.audioTokens == original.audioTokens && s.promptTokens == original.promptTokens)
         #expect(s.prefillMs.min > 0 && s.decodeTokensPerSecond.min > 0 && s.peakRSSBytes > 0)
         #expect(s.decodeBandwidthBoundTokensPerSecond > 0 && s.prefillFractionOfSgemmPeak > 0)
-
-        let model = try Qwen3ASRModel(directory: Fixtures.qwenTinyModel.path)
+        let model = try Qwen3ASRModel(directory: dir.path)
         defer { model.close() }
         #expect(s.weightBytesPerToken == model.decodeWeightBytesPerToken)
+        #expect(model.decodeParametersPerToken * 2 < model.decodeWeightBytesPerToken)   // bf16, head excluded
+    }
+
+    static func transcribe(directory: String, _ samples: AudioSamples, options: TranscriptionOptions) throws -> TranscriptionResult {
+        let model = try Qwen3ASRModel(directory: directory)
+        defer { model.close() }
         let t = try Transcriber(model: model)
         defer { t.close() }
-        let normal = try t.transcribe(samples, options: .init(maxNewTokens: 40, loopGuardRepeats: 0))
-        let fixed = try t.transcribe(samples, options: bench.options)
-        #expect(fixed.tokenIDs.count == 40)
-        #expect(Array(fixed.tokenIDs.prefix(normal.tokenIDs.count)) == normal.tokenIDs)
+        return try t.transcribe(samples, options: options)
+    }
+
+    /// A temporary copy of the tiny checkpoint (symbolic links) whose generation_config.json names `eos`.
+    static func checkpoint(eos: Int) throws -> URL {
+        let fm = FileManager.default
+        let dir = fm.temporaryDirectory.appendingPathComponent("earshot-speed-\(UUID().uuidString)")
+        try fm.createDirectory(at: dir, withIntermediateDirectories: true)
+        for name in try fm.contentsOfDirectory(atPath: Fixtures.qwenTinyModel.path) where name != "generation_config.json" {
+            try fm.createSymbolicLink(at: dir.appendingPathComponent(name),
+                                      withDestinationURL: Fixtures.qwenTinyModel.appendingPathComponent(name))
+        }
+        try Data("{\"eos_token_id\": [\(eos)]}".utf8).write(to: dir.appendingPathComponent("generation_config.json"))
+        return dir
     }
 }
