@@ -1,7 +1,7 @@
 import EarshotTensor
 
 /// How a model's large matrices are held once loaded.
-public enum WeightPrecision: String, Sendable, Codable {
+public enum WeightPrecision: String, Sendable, Codable, CaseIterable {
     /// bf16/f32 matrices are read in place from the mapped checkpoint (default, zero copies).
     case inPlace
     /// Every matrix is converted to an f32 copy at load (twice the memory of bf16; for debugging).

@@ -137,7 +137,7 @@ public final class Transcriber: @unchecked Sendable {
                 decodeStart = clock.now
                 if result.timings.ttftMs == 0 { result.timings.ttftMs = (decodeStart - start).milliseconds }
             }
-            if model.eosIDs.contains(next) { break }
+            if !options.ignoreEOS, model.eosIDs.contains(next) { break }
             generated.append(next)
             stream.push(next)
             if loop.shouldStop(after: generated) { break }

@@ -8,12 +8,18 @@ public struct TranscriptionOptions: Sendable {
     public var maxNewTokens: Int
     /// Stop when a short token pattern repeats this many times (runaway loop guard); 0 disables.
     public var loopGuardRepeats: Int
+    /// Benchmarks only: generate through end-of-sequence tokens, so that (with `loopGuardRepeats`
+    /// 0) a pass decodes exactly `maxNewTokens` tokens whatever the weights predict. EOS ids then
+    /// stay in `tokenIDs` and the text after them is meaningless. Default false.
+    public var ignoreEOS: Bool
 
-    public init(language: String? = nil, context: String = "", maxNewTokens: Int = 1024, loopGuardRepeats: Int = 20) {
+    public init(language: String? = nil, context: String = "", maxNewTokens: Int = 1024, loopGuardRepeats: Int = 20,
+                ignoreEOS: Bool = false) {
         self.language = language
         self.context = context
         self.maxNewTokens = maxNewTokens
         self.loopGuardRepeats = loopGuardRepeats
+        self.ignoreEOS = ignoreEOS
     }
 }
 

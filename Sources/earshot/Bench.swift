@@ -5,7 +5,7 @@ import Foundation
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Benchmarks.", subcommands: [BenchSwitch.self, BenchTokenizer.self])
+        abstract: "Benchmarks.", subcommands: [BenchSpeed.self, BenchSwitch.self, BenchTokenizer.self])
 }
 
 struct BenchTokenizer: ParsableCommand {

@@ -102,6 +102,15 @@ public final class Qwen3ASRModel: @unchecked Sendable {
         return layers + weights.embedTokens.byteCount
     }
 
+    /// Weights (rows x cols, summed) of every decoder layer matrix a prompt row goes through,
+    /// excluding the output head (prefill applies it to the last row only): prefill costs about
+    /// `2 * promptTokens * decodeParametersPerToken` floating-point operations.
+    public var decodeParametersPerToken: Int {
+        weights.decoderLayers.reduce(0) { sum, l in
+            sum + [l.q, l.k, l.v, l.o, l.gate, l.up, l.down].reduce(0) { $0 + $1.rows * $1.cols }
+        }
+    }
+
     /// Bytes mapped for this model's weights.
     public var mappedBytes: Int { store.mappedBytes }
 

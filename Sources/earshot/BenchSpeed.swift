@@ -1,0 +1,78 @@
+import ArgumentParser
+import EarshotAudio
+import EarshotModels
+import EarshotRuntime
+import EarshotTensor
+import Foundation
+
+struct BenchSpeed: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "speed",
+        abstract: "Time encoder, prefill, first token and decoding; compare with this machine's bandwidth and sgemm peak.",
+        discussion: """
+        Loads the model, transcribes the clip once untimed and --runs times timed, each run decoding
+        exactly --max-tokens tokens (end-of-sequence and the loop guard are ignored, so random-weight
+        checkpoints decode as long as real ones), and reports min / median per stage and peak RSS.
+        Then, in the same process, it measures the memory read bandwidth (512 MB read with --threads
+        threads) and the sgemm peak (1024^3), and reports decode speed as a fraction of the bandwidth
+        bound (bandwidth / weight bytes per token) and prefill as a fraction of the sgemm peak.
+        """)
+
+    @Option(name: .long, help: "Model directory as published (config.json, safetensors, tokenizer files).")
+    var model: String
+
+    @Option(name: .long, help: "Audio clip (default: the bundled fox.wav).")
+    var audio: String?
+
+    @Option(name: .long, help: "Compute threads (default: all cores).")
+    var threads: Int?
+
+    @Option(name: .long, help: "Timed runs, after one untimed warm-up run.")
+    var runs: Int = 3
+
+    @Option(name: .long, help: "Tokens decoded per run (fixed: end-of-sequence is ignored).")
+    var maxTokens: Int = 32
+
+    @Option(name: .long, help: "Weight precision: \(WeightPrecision.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var precision: String = WeightPrecision.inPlace.rawValue
+
+    @Option(name: .long, help: "Write the summary as JSON.")
+    var json: String?
+
+    func validate() throws {
+        guard WeightPrecision(rawValue: precision) != nil else {
+            throw ValidationError("unknown precision '\(precision)'; valid: "
+                                  + WeightPrecision.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
+        guard maxTokens >= 2 else { throw ValidationError("--max-tokens must be at least 2") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    func run() throws {
+        guard let weightPrecision = WeightPrecision(rawValue: precision) else { throw ExitCode.validationFailure }
+        Kernels.setThreadCount(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        let clip = audio ?? Defaults.bundledAudio
+        let samples: AudioSamples
+        do { samples = try AudioDecoder.load(path: clip) } catch { throw fail("earshot: \(clip): \(error)") }
+
+        let bench = SpeedBenchmark(modelDirectory: model, precision: weightPrecision, runs: runs, maxTokens: maxTokens)
+        let progress = ProgressLine()
+        let summary: SpeedSummary
+        do {
+            summary = try bench.run(samples: samples) { progress.show($0) }
+        } catch {
+            progress.finish()
+            throw fail("earshot: \(error)")
+        }
+        progress.finish()
+        print(SpeedReport.table(summary))
+        if let json {
+            do {
+                try SpeedReport.json(summary).write(to: URL(fileURLWithPath: json))
+            } catch {
+                throw fail("earshot: writing \(json): \(error)")
+            }
+        }
+    }
+}
