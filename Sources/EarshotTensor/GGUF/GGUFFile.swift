@@ -183,7 +183,8 @@ public final class GGUFFile: Sendable {
             let start = UInt64(p.dataOffset).addingReportingOverflow(t.offset)
             let end = start.partialValue.addingReportingOverflow(UInt64(t.bytes))
             guard !start.overflow, !end.overflow, end.partialValue <= UInt64(fileSize) else {
-                throw .tensorPastEnd(path: path, tensor: t.name, end: end.overflow ? .max : end.partialValue, fileSize: fileSize)
+                throw .tensorPastEnd(path: path, tensor: t.name, end: start.overflow || end.overflow ? .max : end.partialValue,
+                                    fileSize: fileSize)
             }
             p.tensors.append(GGUFTensorInfo(name: t.name, type: t.type, shape: t.dims.reversed(), elementCount: t.elements,
                                             byteCount: t.bytes, offset: Int(t.offset), fileOffset: Int(start.partialValue)))
