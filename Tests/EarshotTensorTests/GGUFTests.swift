@@ -184,6 +184,8 @@ extension GGUFTests {
         let rows: [Row] = [
             row("magic", { $0.magic = Array("GGML".utf8) }) { $0 == .badMagic(path: at("magic"), found: Array("GGML".utf8)) },
             row("v1", { $0.version = 1 }) { if case .unsupportedVersion(_, 1) = $0 { true } else { false } },
+            row("bigEndian", { $0.version = UInt32(3).byteSwapped }) {
+                if case .unsupportedVersion = $0, $0.description.contains("big-endian") { true } else { false } },
             row("v4", { $0.version = 4 }) { if case .unsupportedVersion(_, 4) = $0 { true } else { false } },
             row("hugeTensorCount", { $0.tensorCount = .max }) { if case .countTooLarge(_, "tensor count", .max, _) = $0 { true } else { false } },
             row("hugeKVCount", { $0.kvCount = 1 << 40 }) { if case .countTooLarge(_, "metadata entry count", _, _) = $0 { true } else { false } },
@@ -320,7 +322,17 @@ extension GGUFTests {
         #expect(throws: GGUFError.self) { _ = try GGUFWriter(path: p, metadata: [], tensors: [], alignment: 48) }
         #expect(throws: GGUFError.self) { _ = try GGUFWriter(path: p, metadata: [("general.alignment", .uint32(64))], tensors: []) }
         #expect(throws: GGUFError.self) { _ = try GGUFWriter(path: path("no/such/dir.gguf"), metadata: [], tensors: []) }
+        // Arrays nest as deep as the reader accepts, and no deeper.
+        func nest(_ levels: Int) -> GGUFValue {
+            (1..<levels).reduce(GGUFValue.array(.int8, [.int8(1)])) { v, _ in .array(.array, [v]) }
+        }
+        #expect(throws: GGUFError.arrayTooDeep(path: p, key: "d", limit: 8)) {
+            _ = try GGUFWriter(path: p, metadata: [("d", nest(9))], tensors: [])
+        }
         #expect(leftovers().isEmpty)
+        try GGUFWriter.write(path: p, metadata: [("d", nest(8))], tensors: []) { _, _, _ in }
+        #expect(try GGUFFile(path: p).metadata["d"] == nest(8))
+        try FileManager.default.removeItem(atPath: p)
 
         // Failures while streaming remove the temporary file and keep the destination absent.
         let sixteen = [UInt8](repeating: 1, count: 16)

@@ -54,7 +54,10 @@ public enum GGUFError: Error, Sendable, Equatable, CustomStringConvertible {
         case .truncated(let p, let r): return "\(p): truncated GGUF file: \(r)"
         case .badMagic(let p, let f):
             return "\(p): not a GGUF file (magic bytes \(f.map { String($0, radix: 16) }), expected \"GGUF\")"
-        case .unsupportedVersion(let p, let v): return "\(p): unsupported GGUF version \(v) (2 and 3 are supported)"
+        case .unsupportedVersion(let p, let v):
+            // Big-endian GGUF files announce themselves with a byte-swapped version number.
+            let hint = v.byteSwapped == 2 || v.byteSwapped == 3 ? " (a big-endian file, which Earshot does not read)" : ""
+            return "\(p): unsupported GGUF version \(v)\(hint) (2 and 3 are supported)"
         case .countTooLarge(let p, let w, let c, let l):
             return "\(p): \(w) is \(c), more than the \(l) the file can hold; file is corrupt or hostile"
         case .stringTooLong(let p, let w, let n, let r):
