@@ -54,9 +54,11 @@ public final class GGUFWriter {
         var counts: [Int] = []
         var offsets: [Int] = []
         var end = 0
+        var seen = Set<String>()
         for t in tensors {
+            guard seen.insert(t.name).inserted else { throw .duplicateTensor(path: path, name: t.name) }
             let bytes = try Self.validate(t, path: path)
-            // Each tensor starts at the next aligned offset; the sums are bounded by Int.
+            // Each tensor starts at the next aligned offset (overflow is reported, not trapped).
             guard case (let padded, false) = end.addingReportingOverflow(alignment - 1),
                   case (let next, false) = (padded / alignment * alignment).addingReportingOverflow(bytes) else {
                 throw .badDimensions(path: path, tensor: t.name, reason: "data offsets overflow")
@@ -64,11 +66,6 @@ public final class GGUFWriter {
             offsets.append(padded / alignment * alignment)
             counts.append(bytes)
             end = next
-        }
-        guard Set(tensors.map(\.name)).count == tensors.count else {
-            var seen = Set<String>()
-            let dup = tensors.first { !seen.insert($0.name).inserted }!.name
-            throw .duplicateTensor(path: path, name: dup)
         }
         byteCounts = counts
 
