@@ -10,6 +10,7 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
     case shapeMismatch(tensor: String, expected: [Int], actual: [Int])
     case unsupportedDType(tensor: String, dtype: String)
     case weights(TensorError)
+    case container(GGUFError)
     case unknownLanguage(String, supported: [String])
     case audioTooShort(samples: Int)
     case promptTooLong(tokens: Int, limit: Int)
@@ -27,6 +28,7 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
         case .shapeMismatch(let t, let e, let a): return "tensor '\(t)' has shape \(a), expected \(e)"
         case .unsupportedDType(let t, let d): return "tensor '\(t)' has unsupported dtype \(d)"
         case .weights(let e): return e.description
+        case .container(let e): return e.description
         case .unknownLanguage(let l, let s):
             return "unknown language '\(l)'; supported: \(s.joined(separator: ", "))"
         case .audioTooShort(let n): return "audio is too short (\(n) samples); need at least one 10 ms frame"

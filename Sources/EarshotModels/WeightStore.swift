@@ -51,40 +51,58 @@ public struct WeightTable: Sendable {
 /// tensors are errors naming the tensor) and hands out `Matrix` views and f32 pointers.
 /// `close()` unmaps everything; the model must not be used afterwards.
 public final class WeightStore: @unchecked Sendable {
-    // @unchecked: immutable after init; pointers lead into `archive`, `arena` and `quantized`, which are read-only from then on.
-    public let archive: SafeTensorsArchive
+    // @unchecked: immutable after init; pointers lead into `file`, `arena` and `quantized`, which are read-only from then on.
+    public let file: any WeightFile
     public let arena: PageBuffer
     /// Matrices quantized at load (nil when nothing was).
     public let quantized: PageBuffer?
     private let offsets: [String: Int]        // small tensor or converted matrix -> float offset in arena
     private let matrices: [String: Matrix]
 
+    /// How one table entry is bound.
+    private enum Binding {
+        case inPlace                     // float matrix or already-quantized matrix, read from the mapping
+        case arena(Int)                  // f32 copy at this float offset
+        case quantize(Int, QuantFormat)  // quantized at load into `quantized` at this byte offset
+    }
+
     /// `progress(done, total)` is called from the loading thread as matrices are quantized (bytes of source read).
-    public init(archive: SafeTensorsArchive, table: WeightTable, precision: WeightPrecision,
+    public init(file: any WeightFile, table: WeightTable, precision: WeightPrecision,
                 progress: ((Int, Int) -> Void)? = nil) throws(ModelError) {
-        self.archive = archive
+        self.file = file
         var expected = Set<String>()
         var arenaFloats = 0, quantBytes = 0
-        var offsets: [String: Int] = [:]
-        var quantOffsets: [String: Int] = [:]
+        var bindings: [String: Binding] = [:]
         for e in table.entries {
             expected.insert(e.name)
-            guard let entry = archive.entry(e.name) else { throw .missingTensor(name: e.name) }
-            guard entry.shape == e.shape else { throw .shapeMismatch(tensor: e.name, expected: e.shape, actual: entry.shape) }
-            guard entry.dtype.isFloatingPoint else { throw .unsupportedDType(tensor: e.name, dtype: entry.dtype.rawValue) }
+            guard let (shape, type) = file.describe(e.name) else { throw .missingTensor(name: e.name) }
+            guard shape == e.shape else { throw .shapeMismatch(tensor: e.name, expected: e.shape, actual: shape) }
             let cols = e.shape.dropFirst().reduce(1, *)
-            if e.kind == .quantizable, let format = precision.quantFormat, QuantFormat.canQuantize(cols: cols) {
-                quantOffsets[e.name] = quantBytes
-                quantBytes += (format.byteCount(rows: e.shape[0], cols: cols) + 63) / 64 * 64
-            } else if e.kind == .small || precision == .float32 || entry.dtype == .f16 {
-                offsets[e.name] = arenaFloats
-                // Keep every tensor 64-byte aligned inside the arena.
-                arenaFloats += (elementCount(e.shape)! + 15) / 16 * 16
+            switch type {
+            case .quantized(let format):
+                // Already quantized (a converted GGUF file): only quantizable matrices may be, and used as stored.
+                guard e.kind == .quantizable, QuantFormat.canQuantize(cols: cols) else {
+                    throw .unsupportedDType(tensor: e.name, dtype: format.rawValue)
+                }
+                bindings[e.name] = .inPlace
+            case .float(let dtype) where dtype.isFloatingPoint:
+                if e.kind == .quantizable, let format = precision.quantFormat, QuantFormat.canQuantize(cols: cols) {
+                    bindings[e.name] = .quantize(quantBytes, format)
+                    quantBytes += (format.byteCount(rows: e.shape[0], cols: cols) + 63) / 64 * 64
+                } else if e.kind == .small || precision == .float32 || dtype == .f16 {
+                    bindings[e.name] = .arena(arenaFloats)
+                    // Keep every tensor 64-byte aligned inside the arena.
+                    arenaFloats += (elementCount(e.shape)! + 15) / 16 * 16
+                } else {
+                    bindings[e.name] = .inPlace
+                }
+            default:
+                throw .unsupportedDType(tensor: e.name, dtype: type.description)
             }
         }
-        for name in archive.names where !expected.contains(name) {
+        for name in file.tensorNames where !expected.contains(name) {
             guard let shape = table.optional[name] else { throw .unexpectedTensor(name: name) }
-            let actual = archive.entry(name)!.shape
+            let actual = file.describe(name)!.shape
             guard actual == shape else { throw .shapeMismatch(tensor: name, expected: shape, actual: actual) }
         }
         do {
@@ -100,38 +118,45 @@ public final class WeightStore: @unchecked Sendable {
             }
         }
         var matrices: [String: Matrix] = [:]
+        var offsets: [String: Int] = [:]
         let base = arena.floats()
-        let totalQuantSource = quantOffsets.keys.reduce(0) { $0 + (archive.entry($1).map { $0.end - $0.begin } ?? 0) }
-        var quantSourceDone = 0
-        for e in table.entries {
-            let t: SafeTensor
-            do { t = try archive.tensor(e.name) } catch {
-                arena.close()
-                quantized?.close()
-                throw .weights(error)
-            }
-            let rows = e.shape[0], cols = e.shape.dropFirst().reduce(1, *)
-            if let off = quantOffsets[e.name], let q = quantized, let format = precision.quantFormat {
-                let dst = q.raw + off
-                do { try Self.quantize(t, rows: rows, cols: cols, format: format, into: dst) } catch {
-                    arena.close()
-                    q.close()
-                    throw .weights(error)
+        var quantSourceTotal = 0, quantSourceDone = 0
+        for binding in bindings.values { if case .quantize = binding { quantSourceTotal += 1 } }
+        do throws(ModelError) {
+            for e in table.entries {
+                let t = try file.stored(e.name)
+                let rows = e.shape[0], cols = e.shape.dropFirst().reduce(1, *)
+                switch bindings[e.name]! {
+                case .quantize(let off, let format):
+                    let dst = quantized!.raw + off
+                    do { try Self.quantize(t, rows: rows, cols: cols, format: format, into: dst) } catch { throw .weights(error) }
+                    // The source is never read again: drop its file pages from the resident set.
+                    t.storage.releaseFilePages(t.data, count: t.byteCount)
+                    matrices[e.name] = Matrix(storage: .quantized(UnsafeRawPointer(dst), format), rows: rows, cols: cols)
+                    quantSourceDone += 1
+                    progress?(quantSourceDone, quantSourceTotal)
+                case .arena(let off):
+                    Self.convert(t, into: base + off)
+                    offsets[e.name] = off
+                    if e.kind != .small { matrices[e.name] = Matrix(storage: .f32(base + off), rows: rows, cols: cols) }
+                case .inPlace:
+                    let storage: Matrix.Storage
+                    switch t.type {
+                    case .quantized(let format):
+                        guard t.byteCount == format.byteCount(rows: rows, cols: cols) else {
+                            throw .unsupportedDType(tensor: e.name, dtype: "\(format) of \(t.byteCount) bytes")
+                        }
+                        storage = .quantized(t.data, format)
+                    case .float(.bf16): storage = .bf16(t.data.assumingMemoryBound(to: UInt16.self))
+                    default: storage = .f32(t.data.assumingMemoryBound(to: Float.self))
+                    }
+                    matrices[e.name] = Matrix(storage: storage, rows: rows, cols: cols)
                 }
-                // The source is never read again: drop its file pages from the resident set.
-                t.storage.releaseFilePages(t.data, count: t.byteCount)
-                matrices[e.name] = Matrix(storage: .quantized(UnsafeRawPointer(dst), format), rows: rows, cols: cols)
-                quantSourceDone += t.byteCount
-                progress?(quantSourceDone, totalQuantSource)
-            } else if let off = offsets[e.name] {
-                Self.convert(t, into: base + off)
-                if e.kind != .small {
-                    matrices[e.name] = Matrix(storage: .f32(base + off), rows: rows, cols: cols)
-                }
-            } else {
-                let storage: Matrix.Storage = t.dtype == .bf16 ? .bf16(t.bf16) : .f32(t.f32)
-                matrices[e.name] = Matrix(storage: storage, rows: rows, cols: cols)
             }
+        } catch {
+            arena.close()
+            quantized?.close()
+            throw error
         }
         self.quantized = quantized
         self.offsets = offsets
@@ -145,26 +170,27 @@ public final class WeightStore: @unchecked Sendable {
     public func floats(_ name: String) -> UnsafePointer<Float> { UnsafePointer(arena.floats() + offsets[name]!) }
 
     /// Bytes this model holds: file mappings, the arena and quantized matrices.
-    public var mappedBytes: Int { archive.mappedBytes + arena.mappedBytes + (quantized?.mappedBytes ?? 0) }
+    public var mappedBytes: Int { file.mappedBytes + arena.mappedBytes + (quantized?.mappedBytes ?? 0) }
 
     public func close() {
-        archive.close()
+        file.close()
         arena.close()
         quantized?.close()
     }
 
-    private static func convert(_ t: SafeTensor, into dst: UnsafeMutablePointer<Float>) {
-        switch t.dtype {
-        case .f32: dst.update(from: t.f32, count: t.elementCount)
-        case .bf16: Kernels.bf16ToF32(t.bf16, dst, count: t.elementCount)
-        case .f16: Kernels.f16ToF32(t.data.assumingMemoryBound(to: UInt16.self), dst, count: t.elementCount)
+    private static func convert(_ t: StoredTensor, into dst: UnsafeMutablePointer<Float>) {
+        let count = elementCount(t.shape) ?? 0
+        switch t.type {
+        case .float(.f32): dst.update(from: t.data.assumingMemoryBound(to: Float.self), count: count)
+        case .float(.bf16): Kernels.bf16ToF32(t.data.assumingMemoryBound(to: UInt16.self), dst, count: count)
+        case .float(.f16): Kernels.f16ToF32(t.data.assumingMemoryBound(to: UInt16.self), dst, count: count)
         default: break
         }
     }
 
     /// Quantizes a bf16/f32/f16 `[rows, cols]` tensor row by row on all kernel threads, through a
     /// small f32 row buffer per thread (never an f32 copy of the matrix).
-    private static func quantize(_ t: SafeTensor, rows: Int, cols: Int, format: QuantFormat,
+    private static func quantize(_ t: StoredTensor, rows: Int, cols: Int, format: QuantFormat,
                                  into dst: UnsafeMutableRawPointer) throws(TensorError) {
         let parts = max(1, min(Kernels.threadCount, rows))
         let rowBuffers = try PageBuffer(byteCount: parts * cols * 4, owner: .scratch)
@@ -173,11 +199,10 @@ public final class WeightStore: @unchecked Sendable {
         Kernels.parallelRows(rows, parts: parts) { part, range in
             let row = rowBuffers.floats() + part * cols
             for r in range {
-                let src = t.data + r * cols * t.dtype.size
-                switch t.dtype {
-                case .bf16: Kernels.bf16ToF32(src.assumingMemoryBound(to: UInt16.self), row, count: cols)
-                case .f16: Kernels.f16ToF32(src.assumingMemoryBound(to: UInt16.self), row, count: cols)
-                default: row.update(from: src.assumingMemoryBound(to: Float.self), count: cols)
+                switch t.type {
+                case .float(.bf16): Kernels.bf16ToF32(t.data.assumingMemoryBound(to: UInt16.self) + r * cols, row, count: cols)
+                case .float(.f16): Kernels.f16ToF32(t.data.assumingMemoryBound(to: UInt16.self) + r * cols, row, count: cols)
+                default: row.update(from: t.data.assumingMemoryBound(to: Float.self) + r * cols, count: cols)
                 }
                 Kernels.quantize(row, rows: 1, cols: cols, format: format, into: dst + r * rowBytes)
             }

@@ -37,7 +37,7 @@ struct Qwen3ASRLoadingTests {
         #expect(m.eosIDs == [151645, 151643])
         #expect(try ModelRegistry.family(of: Fixtures.qwenTinyModel.path) == .qwen3ASR)
         // Weights are used in place: only small parameters are copied out of the mapping.
-        #expect(m.store.arena.byteCount < m.store.archive.mappedBytes / 10)
+        #expect(m.store.arena.byteCount < m.store.file.mappedBytes / 10)
         m.close()
     }
 

@@ -37,7 +37,7 @@ public final class Qwen3ASRModel: @unchecked Sendable {
         let archive: SafeTensorsArchive
         do { archive = try SafeTensorsArchive(directory: directory) } catch { throw .weights(error) }
         do {
-            store = try WeightStore(archive: archive, table: Qwen3ASRWeights.table(config), precision: precision)
+            store = try WeightStore(file: archive, table: Qwen3ASRWeights.table(config), precision: precision)
         } catch {
             archive.close()
             throw error
