@@ -60,7 +60,7 @@ let package = Package(
                 swiftSettings: strict),
         .testTarget(name: "EarshotTensorTests", dependencies: ["EarshotTensor", "EarshotTestSupport"], swiftSettings: strict),
         .testTarget(name: "EarshotAudioTests", dependencies: ["EarshotAudio", "EarshotTestSupport"], swiftSettings: strict),
-        .testTarget(name: "EarshotModelsTests", dependencies: ["EarshotModels", "EarshotAudio", "EarshotTestSupport"], swiftSettings: strict),
+        .testTarget(name: "EarshotModelsTests", dependencies: ["EarshotModels", "EarshotAudio", "EarshotTokenizer", "EarshotTestSupport"], swiftSettings: strict),
         .testTarget(name: "EarshotRuntimeTests", dependencies: ["EarshotRuntime", "EarshotModels", "EarshotAudio", "EarshotTensor",
                                                             "EarshotTokenizer", "EarshotTestSupport"], swiftSettings: strict),
         .testTarget(name: "EarshotTokenizerTests", dependencies: ["EarshotTokenizer", "EarshotTestSupport"], swiftSettings: strict),

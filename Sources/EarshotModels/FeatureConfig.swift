@@ -24,7 +24,12 @@ public struct FeatureConfig: Codable, Sendable, Equatable {
     /// agrees with the model: the encoder's `num_mel_bins` and the 16 kHz the audio layer produces.
     public static func load(directory: String, modelBins: Int) throws(ModelError) -> FeatureConfig {
         let path = URL(fileURLWithPath: directory).appendingPathComponent("preprocessor_config.json").path
-        guard let data = FileManager.default.contents(atPath: path) else { return FeatureConfig(featureSize: modelBins) }
+        return try decode(FileManager.default.contents(atPath: path), path: path, modelBins: modelBins)
+    }
+
+    /// `preprocessor_config.json` contents (nil when the model has none); `path` names them in errors.
+    public static func decode(_ data: Data?, path: String, modelBins: Int) throws(ModelError) -> FeatureConfig {
+        guard let data else { return FeatureConfig(featureSize: modelBins) }
         let c: FeatureConfig
         do { c = try JSONDecoder().decode(FeatureConfig.self, from: data) } catch {
             throw .invalidConfig(path: path, reason: "needs integer feature_size, sampling_rate, hop_length and n_fft")

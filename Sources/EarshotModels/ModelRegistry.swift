@@ -26,17 +26,16 @@ public enum LoadedModel: Sendable {
 }
 
 public enum ModelRegistry {
-    /// Reads `model_type` from `directory/config.json` and names the family.
+    /// Reads `model_type` from the config.json of `directory` (a model directory or converted
+    /// GGUF file) and names the family.
     public static func family(of directory: String) throws(ModelError) -> ModelFamily {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: directory, isDirectory: &isDir), isDir.boolValue else {
-            throw .notAModelDirectory(path: directory, reason: "no such directory")
-        }
-        let path = URL(fileURLWithPath: directory).appendingPathComponent("config.json").path
-        guard let data = FileManager.default.contents(atPath: path) else {
+        let files = try ModelFiles(path: directory)
+        defer { files.close() }
+        let path = files.location("config.json")
+        guard let bytes = files.bytes("config.json") else {
             throw .notAModelDirectory(path: directory, reason: "config.json is missing")
         }
-        guard let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+        guard let obj = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
             throw .invalidConfig(path: path, reason: "not a JSON object")
         }
         guard let type = obj["model_type"] as? String else {

@@ -30,6 +30,18 @@ extension Qwen2Tokenizer {
         try self.init(source: TokenizerSource.load(tokenizerJSON: tokenizerJSON))
     }
 
+    /// Loads `vocab.json` + `merges.txt` (+ `tokenizer_config.json`) contents already in memory;
+    /// `origin` names them in errors (e.g. the GGUF file they came from).
+    public init(vocab: [UInt8], merges: [UInt8], config: [UInt8]?, origin: String) throws(TokenizerError) {
+        try self.init(source: TokenizerSource.load(vocab: (vocab, origin + ":vocab.json"), merges: (merges, origin + ":merges.txt"),
+                                                   config: config.map { ($0, origin + ":tokenizer_config.json") }))
+    }
+
+    /// Loads `tokenizer.json` contents already in memory.
+    public init(tokenizerJSON: [UInt8], origin: String) throws(TokenizerError) {
+        try self.init(source: TokenizerSource.load(tokenizerJSON: tokenizerJSON, path: origin + ":tokenizer.json"))
+    }
+
     /// Builds the lookup tables and checks that the files agree with each other.
     init(source: TokenizerSource) throws(TokenizerError) {
         var size = 0

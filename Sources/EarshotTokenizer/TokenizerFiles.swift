@@ -23,19 +23,28 @@ extension TokenizerSource {
     /// Reads the `vocab.json` + `merges.txt` (+ optional `tokenizer_config.json`) layout.
     static func load(vocab vocabURL: URL, merges mergesURL: URL, config configURL: URL?)
         throws(TokenizerError) -> TokenizerSource {
+        let config: (bytes: [UInt8], path: String)?
+        if let configURL { config = (try readTokenizerFile(configURL), configURL.path) } else { config = nil }
+        return try load(vocab: (try readTokenizerFile(vocabURL), vocabURL.path),
+                        merges: (try readTokenizerFile(mergesURL), mergesURL.path), config: config)
+    }
+
+    /// The same layout from bytes already in memory (e.g. embedded in a GGUF file); `path`s name them in errors.
+    static func load(vocab: (bytes: [UInt8], path: String), merges: (bytes: [UInt8], path: String),
+                     config: (bytes: [UInt8], path: String)?) throws(TokenizerError) -> TokenizerSource {
         var source = TokenizerSource()
-        source.vocabPath = vocabURL.path
-        let vocabRoot = try JSONReader.parse(readTokenizerFile(vocabURL), path: vocabURL.path)
-        source.vocab = try parseVocab(vocabRoot, path: vocabURL.path)
+        source.vocabPath = vocab.path
+        let vocabRoot = try JSONReader.parse(vocab.bytes, path: vocab.path)
+        source.vocab = try parseVocab(vocabRoot, path: vocab.path)
 
-        source.mergesPath = mergesURL.path
-        source.merges = try parseMergesText(readTokenizerFile(mergesURL), path: mergesURL.path)
+        source.mergesPath = merges.path
+        source.merges = try parseMergesText(merges.bytes, path: merges.path)
 
-        if let configURL {
-            source.addedPath = configURL.path
-            let config = try JSONReader.parse(readTokenizerFile(configURL), path: configURL.path)
-            if let decoder = config["added_tokens_decoder"] {
-                source.added = try parseAddedTokensDecoder(decoder, path: configURL.path)
+        if let config {
+            source.addedPath = config.path
+            let root = try JSONReader.parse(config.bytes, path: config.path)
+            if let decoder = root["added_tokens_decoder"] {
+                source.added = try parseAddedTokensDecoder(decoder, path: config.path)
             }
         }
         return source
@@ -43,8 +52,12 @@ extension TokenizerSource {
 
     /// Reads a HF `tokenizer.json` (model.vocab, model.merges, added_tokens).
     static func load(tokenizerJSON url: URL) throws(TokenizerError) -> TokenizerSource {
-        let path = url.path
-        let root = try JSONReader.parse(readTokenizerFile(url), path: path)
+        try load(tokenizerJSON: readTokenizerFile(url), path: url.path)
+    }
+
+    /// A HF `tokenizer.json` from bytes.
+    static func load(tokenizerJSON bytes: [UInt8], path: String) throws(TokenizerError) -> TokenizerSource {
+        let root = try JSONReader.parse(bytes, path: path)
         guard let model = root["model"] else {
             throw .unexpectedJSON(path: path, line: root.line, reason: "no \"model\" object")
         }

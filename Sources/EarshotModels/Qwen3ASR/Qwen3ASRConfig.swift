@@ -98,6 +98,11 @@ public struct Qwen3ASRConfig: Codable, Sendable, Equatable {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw .notAModelDirectory(path: path, reason: "config.json is missing or unreadable")
         }
+        return try decode(data, path: path)
+    }
+
+    /// Decodes and validates config.json contents; `path` names them in errors.
+    public static func decode(_ data: Data, path: String) throws(ModelError) -> Qwen3ASRConfig {
         let config: Qwen3ASRConfig
         do {
             config = try JSONDecoder().decode(Qwen3ASRConfig.self, from: data)

@@ -21,31 +21,53 @@ public final class Qwen3ASRModel: @unchecked Sendable {
     public static let defaultEOS: Set<Int> = [151645, 151643]
     public let eosIDs: Set<Int>
 
-    public init(directory: String, precision: WeightPrecision = .inPlace) throws(ModelError) {
+    /// Loads a published checkpoint directory or a GGUF file written by `earshot convert`.
+    /// `progress(done, total)` reports matrices quantized at load (`q8`/`q4` from a bf16 checkpoint).
+    public init(directory: String, precision: WeightPrecision = .inPlace,
+                progress: ((Int, Int) -> Void)? = nil) throws(ModelError) {
         self.directory = directory
-        let dir = URL(fileURLWithPath: directory)
-        config = try Qwen3ASRConfig.load(path: dir.appendingPathComponent("config.json").path)
+        let files = try ModelFiles(path: directory)
+        var handedOver = false
+        defer { if !handedOver { files.close() } }
+        guard let configBytes = files.bytes("config.json") else {
+            throw .notAModelDirectory(path: directory, reason: "config.json is missing")
+        }
+        config = try Qwen3ASRConfig.decode(Data(configBytes), path: files.location("config.json"))
         guard config.modelType == Self.modelType else {
             throw .unsupportedModelType(path: directory, modelType: config.modelType, supported: [Self.modelType])
         }
-        features = try FeatureConfig.load(directory: directory, modelBins: config.thinkerConfig.audioConfig.numMelBins)
+        features = try FeatureConfig.decode(files.bytes("preprocessor_config.json").map { Data($0) },
+                                            path: files.location("preprocessor_config.json"),
+                                            modelBins: config.thinkerConfig.audioConfig.numMelBins)
         do {
-            tokenizer = try Qwen2Tokenizer(directory: dir)
+            tokenizer = try Self.loadTokenizer(files)
         } catch {
             throw .tokenizer("\(directory): \(error)")
         }
-        let archive: SafeTensorsArchive
-        do { archive = try SafeTensorsArchive(directory: directory) } catch { throw .weights(error) }
+        let weightFile = try files.weights()
+        handedOver = true
         do {
-            store = try WeightStore(file: archive, table: Qwen3ASRWeights.table(config), precision: precision)
+            store = try WeightStore(file: weightFile, table: Qwen3ASRWeights.table(config), precision: precision,
+                                    progress: progress)
         } catch {
-            archive.close()
+            weightFile.close()
             throw error
         }
         weights = Qwen3ASRWeights(store: store, config: config)
         encoder = AudioEncoder(weights: weights, config: config.thinkerConfig.audioConfig)
         decoder = TextDecoder(w: weights, config: config.thinkerConfig.textConfig)
-        eosIDs = Self.readEOS(dir.appendingPathComponent("generation_config.json").path) ?? Self.defaultEOS
+        eosIDs = Self.readEOS(files.bytes("generation_config.json")) ?? Self.defaultEOS
+    }
+
+    /// `vocab.json` + `merges.txt` (+ `tokenizer_config.json`) when both exist, else `tokenizer.json`.
+    private static func loadTokenizer(_ files: ModelFiles) throws(TokenizerError) -> Qwen2Tokenizer {
+        if !files.isGGUF { return try Qwen2Tokenizer(directory: URL(fileURLWithPath: files.path)) }
+        if let vocab = files.bytes("vocab.json"), let merges = files.bytes("merges.txt") {
+            return try Qwen2Tokenizer(vocab: vocab, merges: merges, config: files.bytes("tokenizer_config.json"),
+                                      origin: files.path)
+        }
+        guard let json = files.bytes("tokenizer.json") else { throw .noTokenizerFiles(directory: files.path) }
+        return try Qwen2Tokenizer(tokenizerJSON: json, origin: files.path)
     }
 
     /// Languages this checkpoint names in `support_languages` (else the 30 canonical names).
@@ -116,9 +138,8 @@ public final class Qwen3ASRModel: @unchecked Sendable {
 
     public func close() { store.close() }
 
-    private static func readEOS(_ path: String) -> Set<Int>? {
-        guard let data = FileManager.default.contents(atPath: path),
-              let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+    private static func readEOS(_ bytes: [UInt8]?) -> Set<Int>? {
+        guard let bytes, let obj = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else { return nil }
         if let ids = obj["eos_token_id"] as? [Int], !ids.isEmpty { return Set(ids) }
         if let id = obj["eos_token_id"] as? Int { return [id] }
         return nil
