@@ -140,6 +140,65 @@ def read_wav_mono_f32(path):
 # official
 
 
+AUDIO_TOKEN_KEYS = ("audio_token", "audio_bos_token", "audio_eos_token")
+
+
+def official_view(checkpoint, overlay_root):
+    """The official processor (transformers 4.57) gets `tokenizer.audio_token` & co. only from the
+    `extra_special_tokens` map of tokenizer_config.json (which `save_pretrained` writes next to the
+    flat keys); flat `audio_token` keys alone leave the attribute undefined and
+    Qwen3ASRProcessor.__init__ raises AttributeError. If the checkpoint has the flat keys but no
+    map, build an overlay directory (symlinks to every file, plus a tokenizer_config.json with the
+    map added from the flat keys) and load that. The checkpoint itself is never modified and Earshot
+    reads the original. Returns (dir, list of notes)."""
+    path = os.path.join(checkpoint, "tokenizer_config.json")
+    with open(path) as f:
+        cfg = json.load(f)
+    extra = cfg.get("extra_special_tokens")
+    have = isinstance(extra, dict) and all(k in extra for k in AUDIO_TOKEN_KEYS)
+    if have:
+        return checkpoint, []
+    flat = {k: cfg[k] for k in AUDIO_TOKEN_KEYS if isinstance(cfg.get(k), str)}
+    if len(flat) != len(AUDIO_TOKEN_KEYS):
+        raise SystemExit(f"{path}: no {', '.join(AUDIO_TOKEN_KEYS)} entries; the official processor needs them")
+    overlay = os.path.join(overlay_root, "official-view-" + os.path.basename(os.path.normpath(checkpoint)))
+    os.makedirs(overlay, exist_ok=True)
+    for name in os.listdir(checkpoint):
+        dst = os.path.join(overlay, name)
+        if name == "tokenizer_config.json":
+            continue
+        if os.path.lexists(dst):
+            os.remove(dst)
+        os.symlink(os.path.abspath(os.path.join(checkpoint, name)), dst)
+    merged = dict(extra) if isinstance(extra, dict) else {}
+    merged.update(flat)
+    cfg["extra_special_tokens"] = merged
+    with open(os.path.join(overlay, "tokenizer_config.json"), "w") as f:
+        json.dump(cfg, f, indent=2, ensure_ascii=False)
+    note = (f"{path} has flat audio_token/audio_bos_token/audio_eos_token but no extra_special_tokens map; "
+            f"transformers {_version('transformers')} needs the map (else AttributeError: Qwen2TokenizerFast "
+            f"has no attribute audio_token). Loaded the official model from overlay {overlay} "
+            "(symlinks + tokenizer_config.json with extra_special_tokens added).")
+    print("official: NOTE " + note, file=sys.stderr)
+    return overlay, [note]
+
+
+def _loadavg():
+    try:
+        with open("/proc/loadavg") as f:
+            return [float(x) for x in f.read().split()[:3]]
+    except OSError:
+        return None
+
+
+def _version(pkg):
+    try:
+        import importlib.metadata as md
+        return md.version(pkg)
+    except Exception:
+        return None
+
+
 def run_official(a):
     import numpy as np
     import torch
@@ -152,9 +211,12 @@ def run_official(a):
     samples, rate = read_wav_mono_f32(a.audio)
     audio = np.asarray(samples, dtype=np.float32)
 
+    os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
+    loadavg_start = _loadavg()
+    load_dir, notes = official_view(a.checkpoint, a.overlay_dir or os.path.dirname(os.path.abspath(a.out)))
     rss_before = proc_status("VmRSS")
     t = time.perf_counter()
-    asr = Qwen3ASRModel.from_pretrained(a.checkpoint, dtype=dtype, device_map="cpu",
+    asr = Qwen3ASRModel.from_pretrained(load_dir, dtype=dtype, device_map="cpu",
                                         max_new_tokens=a.max_new_tokens)
     load_ms = (time.perf_counter() - t) * 1000
     rss_loaded = proc_status("VmRSS")
@@ -246,6 +308,8 @@ def run_official(a):
         "shape": a.shape,
         "precision": a.dtype,
         "checkpoint": os.path.abspath(a.checkpoint),
+        "loaded_from": os.path.abspath(load_dir),
+        "checkpoint_notes": notes,
         "audio": os.path.abspath(a.audio),
         "audio_seconds": len(samples) / rate,
         "audio_tokens": audio_tokens,
@@ -268,6 +332,9 @@ def run_official(a):
         "rss_after_load_bytes": rss_loaded,
         "rss_after_runs_bytes": proc_status("VmRSS"),
         "peak_rss_bytes": proc_status("VmHWM"),
+        "loadavg_start": loadavg_start,
+        "loadavg_end": _loadavg(),
+        "cpu_count": os.cpu_count(),
         "per_run": runs,
         "warmup_runs": warm,
         "versions": versions,
@@ -373,8 +440,8 @@ def report(a):
                      f"{_common(rows, 'threads')} threads; {_common(rows, 'generated_tokens')} generated tokens)")
         lines.append("")
         lines.append("| runtime / precision | encoder ms | TTFT ms (median) | decode tok/s (median) | ms/token "
-                     "| peak RSS GB | TTFT vs official f32 | decode speedup | RSS vs official f32 | goals |")
-        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+                     "| peak RSS GB | RSS after runs GB | TTFT vs official f32 | decode speedup | RSS vs official f32 | goals |")
+        lines.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
         shape_out = []
         for r in rows:
             ttft, tps = med(r["ttft_ms"]), med(r["decode_tokens_per_second"])
@@ -406,6 +473,7 @@ def report(a):
             lines.append(
                 f"| {label} | {fmt(med(r['encoder_ms']), '.0f')} | {fmt(ttft, '.0f')} | {fmt(tps, '.1f')} "
                 f"| {fmt(mspt, '.1f')} | {fmt(rss / GB if rss else None, '.2f')} "
+                f"| {fmt(r['rss_after_runs_bytes'] / GB if r.get('rss_after_runs_bytes') else None, '.2f')} "
                 f"| {fmt(ratios['ttft_ratio'], '.2f') + 'x' if ratios['ttft_ratio'] else ('1.00x' if r is base else 'n/a')} "
                 f"| {fmt(ratios['decode_speedup'], '.2f') + 'x' if ratios['decode_speedup'] else ('1.00x' if r is base else 'n/a')} "
                 f"| {fmt(ratios['rss_ratio'], '.2f') + 'x' if ratios['rss_ratio'] else ('1.00x' if r is base else 'n/a')} "
@@ -457,6 +525,8 @@ def main():
     o.add_argument("--warmup", type=int, default=1)
     o.add_argument("--max-new-tokens", type=int, default=32)
     o.add_argument("--out", required=True)
+    o.add_argument("--overlay-dir", help="where to build a patched view of the checkpoint if needed "
+                   "(default: the directory of --out)")
     r = sub.add_parser("report")
     r.add_argument("--official", action="append", help="official result JSON (repeatable)")
     r.add_argument("--earshot", action="append", help="SHAPE=FILE, an `earshot bench speed --json` output")
