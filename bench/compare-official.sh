@@ -109,16 +109,21 @@ cleanup() {
 trap cleanup EXIT
 echo "compare-official: work directory $workdir" >&2
 
-need_earshot=0
-if (( skip_earshot == 0 )); then need_earshot=1; fi
-for s in "${shape_list[@]}"; do
-  if [[ "$s" == 0.6b && -z "$ckpt_06" ]] || [[ "$s" == 1.7b && -z "$ckpt_17" ]]; then need_earshot=1; fi
-done
+run_official=0; run_earshot=0
+[[ -z "$official_results" && $skip_official -eq 0 ]] && run_official=1
+[[ -z "$earshot_results" && $skip_earshot -eq 0 ]] && run_earshot=1
+need_earshot=$run_earshot
+if (( run_official || run_earshot )); then
+  for s in "${shape_list[@]}"; do
+    if [[ "$s" == 0.6b && -z "$ckpt_06" ]] || [[ "$s" == 1.7b && -z "$ckpt_17" ]]; then need_earshot=1; fi
+  done
+fi
 if (( need_earshot )); then
   [[ -x "$earshot" ]] || die "earshot binary not found at $earshot (build with 'swift build -c release' or pass --earshot PATH)"
 fi
-if (( skip_earshot == 0 )); then
-  if ! "$earshot" bench speed --help > /dev/null 2>&1; then
+if (( run_earshot )); then
+  # ArgumentParser prints the parent's help (exit 0) for an unknown subcommand: look for it in the list.
+  if ! "$earshot" bench --help 2>&1 | grep -qE '^[[:space:]]+speed([[:space:]]|$)'; then
     die "$earshot has no 'bench speed' subcommand (needed for the Earshot side); build a version that has it, or use --skip-earshot / --earshot-results SHAPE=FILE"
   fi
 fi
@@ -127,30 +132,34 @@ fi
 declare -A ckpt
 ckpt[0.6b]="$ckpt_06"
 ckpt[1.7b]="$ckpt_17"
-for s in "${shape_list[@]}"; do
-  if [[ -z "${ckpt[$s]}" ]]; then
-    ckpt[$s]="$workdir/qwen3-asr-$s-random"
-    if [[ ! -f "${ckpt[$s]}/config.json" ]]; then
-      echo "compare-official: making a random $s checkpoint in ${ckpt[$s]}" >&2
-      "$earshot" make-random-checkpoint --shape "$s" "${ckpt[$s]}" >&2
+if (( run_official || run_earshot )); then
+  for s in "${shape_list[@]}"; do
+    if [[ -z "${ckpt[$s]}" ]]; then
+      ckpt[$s]="$workdir/qwen3-asr-$s-random"
+      if [[ ! -f "${ckpt[$s]}/config.json" ]]; then
+        echo "compare-official: making a random $s checkpoint in ${ckpt[$s]}" >&2
+        "$earshot" make-random-checkpoint --shape "$s" "${ckpt[$s]}" >&2
+      fi
     fi
-  fi
-  [[ -f "${ckpt[$s]}/config.json" ]] || die "no config.json in ${ckpt[$s]}"
-done
+    [[ -f "${ckpt[$s]}/config.json" ]] || die "no config.json in ${ckpt[$s]}"
+  done
+fi
 
 # --- clip -----------------------------------------------------------------------------------------
-if [[ -z "$audio" ]]; then
-  audio="$workdir/clip-8s-16k.wav"
-  [[ -f "$audio" ]] || "$python" "$driver" make-clip "$audio" --seconds 8
+if (( run_official || run_earshot )); then
+  if [[ -z "$audio" ]]; then
+    audio="$workdir/clip-8s-16k.wav"
+    [[ -f "$audio" ]] || "$python" "$driver" make-clip "$audio" --seconds 8
+  fi
+  [[ -f "$audio" ]] || die "audio clip $audio not found"
+  audio="$(cd "$(dirname "$audio")" && pwd)/$(basename "$audio")"
 fi
-[[ -f "$audio" ]] || die "audio clip $audio not found"
-audio="$(cd "$(dirname "$audio")" && pwd)/$(basename "$audio")"
 
 # --- official -------------------------------------------------------------------------------------
 official_jsons=()
 if [[ -n "$official_results" ]]; then
   IFS=',' read -r -a official_jsons <<< "$official_results"
-elif (( skip_official == 0 )); then
+elif (( run_official )); then
   if [[ -z "$venv" ]]; then
     venv="$(mktemp -d "$tmp_root/earshot-official-venv.XXXXXX")"
     created_venv="$venv"
@@ -191,7 +200,7 @@ earshot_args=()
 if [[ -n "$earshot_results" ]]; then
   IFS=',' read -r -a items <<< "$earshot_results"
   for it in "${items[@]}"; do earshot_args+=(--earshot "$it"); done
-elif (( skip_earshot == 0 )); then
+elif (( run_earshot )); then
   for s in "${shape_list[@]}"; do
     for p in "${prec_list[@]}"; do
       out="$workdir/earshot-$s-$p.json"

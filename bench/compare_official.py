@@ -235,21 +235,31 @@ def run_official(a):
 
     def reset():
         ev.clear()
-        ev.update(step_start=[], step_end=[], enc_start=[], enc_end=[])
+        ev.update(step_start=[], step_end=[], enc_start=[], enc_end=[], cpu_step_end=[], cpu_enc=[])
 
-    thinker.register_forward_pre_hook(lambda m, args: ev["step_start"].append(time.perf_counter()))
-    thinker.register_forward_hook(lambda m, args, out: ev["step_end"].append(time.perf_counter()))
+    # wall clock for the figures; process CPU time (all threads) beside it, which a shared machine
+    # inflates far less than wall time
+    def mark(key, cpu_key=None):
+        def hook(*_):
+            ev[key].append(time.perf_counter())
+            if cpu_key:
+                ev[cpu_key].append(time.process_time())
+        return hook
+
+    thinker.register_forward_pre_hook(mark("step_start"))
+    thinker.register_forward_hook(mark("step_end", "cpu_step_end"))
     tower = thinker.audio_tower
-    tower.register_forward_pre_hook(lambda m, args: ev["enc_start"].append(time.perf_counter()))
-    tower.register_forward_hook(lambda m, args, out: ev["enc_end"].append(time.perf_counter()))
+    tower.register_forward_pre_hook(mark("enc_start", "cpu_enc"))
+    tower.register_forward_hook(mark("enc_end", "cpu_enc"))
 
     def request():
         reset()
+        c0 = time.process_time()
         t0 = time.perf_counter()
         with torch.inference_mode():
             res = asr.transcribe((audio, rate))
         t_end = time.perf_counter()
-        se, ss = ev["step_end"], ev["step_start"]
+        se, ss, cse, ce = ev["step_end"], ev["step_start"], ev["cpu_step_end"], ev["cpu_enc"]
         steps = len(se)
         if steps < 1 or not ev["enc_end"]:
             raise SystemExit("official: no thinker/audio-tower forward observed (hooks did not fire)")
@@ -260,6 +270,8 @@ def run_official(a):
             "encoder_calls": len(ev["enc_end"]),
             "prefill_ms": (se[0] - ev["enc_end"][-1]) * 1000,
             "ttft_ms": (se[0] - t0) * 1000,
+            "encoder_cpu_ms": sum(ce[i + 1] - ce[i] for i in range(0, len(ce) - 1, 2)) * 1000,
+            "ttft_cpu_ms": (cse[0] - c0) * 1000,
             "generated_tokens": steps,
             "text": res[0].text,
             "language": res[0].language,
@@ -268,6 +280,7 @@ def run_official(a):
             per = (se[-1] - se[0]) / (steps - 1)
             r["decode_ms_per_token"] = per * 1000
             r["decode_tokens_per_second"] = 1.0 / per
+            r["decode_cpu_ms_per_token"] = (cse[-1] - cse[0]) / (steps - 1) * 1000
         return r
 
     # prompt/audio token counts, from the package's own processor and prompt builder
@@ -292,7 +305,8 @@ def run_official(a):
         r = runs[-1]
         print(f"official {a.shape} {a.dtype}: run {i + 1}/{a.runs}: encoder {r['encoder_ms']:.0f} ms, "
               f"ttft {r['ttft_ms']:.0f} ms, decode {r.get('decode_ms_per_token', float('nan')):.1f} ms/token, "
-              f"{r['generated_tokens']} tokens", file=sys.stderr, flush=True)
+              f"{r['generated_tokens']} tokens (CPU: encoder {r['encoder_cpu_ms']:.0f} ms, ttft {r['ttft_cpu_ms']:.0f} ms, "
+              f"decode {r.get('decode_cpu_ms_per_token', float('nan')):.1f} ms/token)", file=sys.stderr, flush=True)
     counts = {r["generated_tokens"] for r in runs}
     if counts != {n}:
         print(f"official: WARNING generated {sorted(counts)} tokens, asked for {n}", file=sys.stderr)
@@ -328,6 +342,9 @@ def run_official(a):
         "total_ms": stats([r["total_ms"] for r in runs]),
         "decode_ms_per_token": stats([r.get("decode_ms_per_token") for r in runs]),
         "decode_tokens_per_second": stats([r.get("decode_tokens_per_second") for r in runs]),
+        "encoder_cpu_ms": stats([r["encoder_cpu_ms"] for r in runs]),
+        "ttft_cpu_ms": stats([r["ttft_cpu_ms"] for r in runs]),
+        "decode_cpu_ms_per_token": stats([r.get("decode_cpu_ms_per_token") for r in runs]),
         "rss_before_load_bytes": rss_before,
         "rss_after_load_bytes": rss_loaded,
         "rss_after_runs_bytes": proc_status("VmRSS"),
@@ -482,6 +499,20 @@ def report(a):
             entry.update(ratios)
             entry["goals"] = checks
             shape_out.append(entry)
+        notes = []
+        for r in rows:
+            if r["runtime"] == "official":
+                la = r.get("loadavg_start"), r.get("loadavg_end")
+                notes.append(f"- official {r['precision']}: process CPU time (all threads) encoder "
+                             f"{fmt(med(r.get('encoder_cpu_ms')), '.0f')} ms, TTFT {fmt(med(r.get('ttft_cpu_ms')), '.0f')} ms, "
+                             f"decode {fmt(med(r.get('decode_cpu_ms_per_token')), '.1f')} ms/token; load average "
+                             f"{la[0][0] if la[0] else '?'} -> {la[1][0] if la[1] else '?'} on {r.get('cpu_count', '?')} CPUs; "
+                             f"load {fmt(r.get('load_ms'), '.0f')} ms")
+                for n in r.get("checkpoint_notes") or []:
+                    notes.append(f"- official {r['precision']}: {n}")
+        if notes:
+            lines.append("")
+            lines.extend(notes)
         if base is None:
             lines.append("")
             lines.append(f"(no official float32 run for {shape}: ratios and ratio goals are n/a)")
