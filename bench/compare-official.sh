@@ -29,6 +29,9 @@
 # is usually shared: keep --runs small.
 set -euo pipefail
 
+# The whole script is one function, parsed before it runs: editing the file during a long run is safe.
+main() {
+
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
 driver="$here/compare_official.py"
@@ -56,7 +59,7 @@ earshot_results=""
 python="${PYTHON:-python3}"
 
 die() { echo "compare-official: $*" >&2; exit 1; }
-usage() { sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+usage() { sed -n '2,30p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
 
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -222,3 +225,6 @@ report_args+=("${earshot_args[@]}")
 (( fail_on_goals )) && report_args+=(--fail-on-goals)
 (( ${#report_args[@]} > 0 )) || die "nothing to report"
 "$python" "$driver" report "${report_args[@]}"
+}
+
+main "$@"
