@@ -29,38 +29,68 @@ EK_TARGET static inline __m256 ek_i8x8(const uint8_t *p) {
     return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)p)));
 }
 
+// Quantizes x[cols] to int8 blocks of 32 (xq) with one f32 scale per block (xd), as ggml's q8_0
+// activations: the dot products then run on integer multiply-adds (vpmaddubsw), about twice the
+// weights per cycle of converting every weight to float, which lifts decode to the memory bound.
+EK_TARGET static void ek_quantize_x(const float *x, int64_t nb, int8_t *xq, float *xd) {
+    const __m256 sign = _mm256_set1_ps(-0.0f);
+    for (int64_t i = 0; i < nb; i++) {
+        const float *xb = x + i * 32;
+        __m256 v0 = _mm256_loadu_ps(xb), v1 = _mm256_loadu_ps(xb + 8);
+        __m256 v2 = _mm256_loadu_ps(xb + 16), v3 = _mm256_loadu_ps(xb + 24);
+        __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v0), _mm256_andnot_ps(sign, v1)),
+                                 _mm256_max_ps(_mm256_andnot_ps(sign, v2), _mm256_andnot_ps(sign, v3)));
+        __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+        h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+        h = _mm_max_ss(h, _mm_movehdup_ps(h));
+        const float amax = _mm_cvtss_f32(h);
+        const float d = amax / 127.0f;
+        xd[i] = d;
+        const __m256 inv = _mm256_set1_ps(d > 0 ? 1.0f / d : 0.0f);
+        // Round to nearest (MXCSR default), then pack 32 int32 -> 32 int8 and undo the lane interleave.
+        __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(v0, inv)), i1 = _mm256_cvtps_epi32(_mm256_mul_ps(v1, inv));
+        __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(v2, inv)), i3 = _mm256_cvtps_epi32(_mm256_mul_ps(v3, inv));
+        __m256i p01 = _mm256_packs_epi32(i0, i1), p23 = _mm256_packs_epi32(i2, i3);
+        __m256i p = _mm256_packs_epi16(p01, p23);
+        p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
+        _mm256_storeu_si256((__m256i *)(xq + i * 32), p);
+    }
+}
+
+// Sum over 32 pairs of (unsigned a) * (signed b), as 8 int32 lanes converted to float.
+EK_TARGET static inline __m256 ek_dot_u8s8(__m256i a, __m256i b) {
+    const __m256i pairs = _mm256_maddubs_epi16(a, b);                 // 16 x int16 (no overflow: 127*127*2 or 15*127*2)
+    return _mm256_cvtepi32_ps(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
+}
+
 EK_TARGET void ek_q8_0_matvec_rows(const uint8_t *w, int64_t cols, const float *x, float *y,
                                    int64_t row_begin, int64_t row_end) {
     const int64_t nb = cols / 32;
+    int8_t xq[EK_MAX_QUANT_COLS] __attribute__((aligned(32)));
+    float xd[EK_MAX_QUANT_COLS / 32];
+    ek_quantize_x(x, nb, xq, xd);
     for (int64_t r = row_begin; r < row_end; r++) {
         const uint8_t *b = w + r * nb * EK_Q8_0_BLOCK_BYTES;
-        // Two accumulators over alternating blocks hide the FMA latency.
+        // Two accumulators over alternating blocks keep the FMA chain short.
         __m256 acc0 = _mm256_setzero_ps(), acc1 = _mm256_setzero_ps();
         int64_t i = 0;
         for (; i + 2 <= nb; i += 2, b += 2 * EK_Q8_0_BLOCK_BYTES) {
-            const float *xb = x + i * 32;
-            const uint8_t *q = b + 2;
-            __m256 s = _mm256_mul_ps(ek_i8x8(q), _mm256_loadu_ps(xb));
-            s = _mm256_fmadd_ps(ek_i8x8(q + 8), _mm256_loadu_ps(xb + 8), s);
-            s = _mm256_fmadd_ps(ek_i8x8(q + 16), _mm256_loadu_ps(xb + 16), s);
-            s = _mm256_fmadd_ps(ek_i8x8(q + 24), _mm256_loadu_ps(xb + 24), s);
-            acc0 = _mm256_fmadd_ps(_mm256_set1_ps(ek_half(b)), s, acc0);
+            const __m256i q0 = _mm256_loadu_si256((const __m256i *)(b + 2));
+            const __m256i x0 = _mm256_load_si256((const __m256i *)(xq + i * 32));
+            // maddubs multiplies unsigned by signed: move the weights' signs onto x.
+            const __m256 s0 = ek_dot_u8s8(_mm256_sign_epi8(q0, q0), _mm256_sign_epi8(x0, q0));
+            acc0 = _mm256_fmadd_ps(_mm256_set1_ps(ek_half(b) * xd[i]), s0, acc0);
             const uint8_t *b1 = b + EK_Q8_0_BLOCK_BYTES;
-            const uint8_t *q1 = b1 + 2;
-            __m256 t = _mm256_mul_ps(ek_i8x8(q1), _mm256_loadu_ps(xb + 32));
-            t = _mm256_fmadd_ps(ek_i8x8(q1 + 8), _mm256_loadu_ps(xb + 40), t);
-            t = _mm256_fmadd_ps(ek_i8x8(q1 + 16), _mm256_loadu_ps(xb + 48), t);
-            t = _mm256_fmadd_ps(ek_i8x8(q1 + 24), _mm256_loadu_ps(xb + 56), t);
-            acc1 = _mm256_fmadd_ps(_mm256_set1_ps(ek_half(b1)), t, acc1);
+            const __m256i q1 = _mm256_loadu_si256((const __m256i *)(b1 + 2));
+            const __m256i x1 = _mm256_load_si256((const __m256i *)(xq + i * 32 + 32));
+            const __m256 s1 = ek_dot_u8s8(_mm256_sign_epi8(q1, q1), _mm256_sign_epi8(x1, q1));
+            acc1 = _mm256_fmadd_ps(_mm256_set1_ps(ek_half(b1) * xd[i + 1]), s1, acc1);
         }
         for (; i < nb; i++, b += EK_Q8_0_BLOCK_BYTES) {
-            const float *xb = x + i * 32;
-            const uint8_t *q = b + 2;
-            __m256 s = _mm256_mul_ps(ek_i8x8(q), _mm256_loadu_ps(xb));
-            s = _mm256_fmadd_ps(ek_i8x8(q + 8), _mm256_loadu_ps(xb + 8), s);
-            s = _mm256_fmadd_ps(ek_i8x8(q + 16), _mm256_loadu_ps(xb + 16), s);
-            s = _mm256_fmadd_ps(ek_i8x8(q + 24), _mm256_loadu_ps(xb + 24), s);
-            acc0 = _mm256_fmadd_ps(_mm256_set1_ps(ek_half(b)), s, acc0);
+            const __m256i q0 = _mm256_loadu_si256((const __m256i *)(b + 2));
+            const __m256i x0 = _mm256_load_si256((const __m256i *)(xq + i * 32));
+            const __m256 s0 = ek_dot_u8s8(_mm256_sign_epi8(q0, q0), _mm256_sign_epi8(x0, q0));
+            acc0 = _mm256_fmadd_ps(_mm256_set1_ps(ek_half(b) * xd[i]), s0, acc0);
         }
         y[r] = ek_hsum(_mm256_add_ps(acc0, acc1));
     }
@@ -81,29 +111,27 @@ EK_TARGET static inline void ek_u4x32(const uint8_t *q, __m256 out[4]) {
 EK_TARGET void ek_q4_1_matvec_rows(const uint8_t *w, int64_t cols, const float *x, float *y,
                                    int64_t row_begin, int64_t row_end) {
     const int64_t nb = cols / 32;
-    // sum(w * x) = d * sum(q * x) + m * sum(x): the block sums of x are shared by every row.
-    // A fixed stack array: callers guarantee cols <= EK_MAX_QUANT_COLS (checked when a quantized
-    // matrix is made; Qwen3's widest is 9,728 columns).
-    float xsum[EK_MAX_QUANT_COLS / 32];
+    // x as int8 blocks; sum(w * x) = d * dx * sum(q * xq) + m * sum(x), and the block sums of x
+    // (from the quantized values, matching the products) are shared by every row.
+    int8_t xq[EK_MAX_QUANT_COLS] __attribute__((aligned(32)));
+    float xd[EK_MAX_QUANT_COLS / 32], xsum[EK_MAX_QUANT_COLS / 32];
+    ek_quantize_x(x, nb, xq, xd);
+    const __m256i ones8 = _mm256_set1_epi8(1);
     for (int64_t i = 0; i < nb; i++) {
-        const float *xb = x + i * 32;
-        __m256 s = _mm256_add_ps(_mm256_add_ps(_mm256_loadu_ps(xb), _mm256_loadu_ps(xb + 8)),
-                                 _mm256_add_ps(_mm256_loadu_ps(xb + 16), _mm256_loadu_ps(xb + 24)));
-        xsum[i] = ek_hsum(s);
+        const __m256i xb = _mm256_load_si256((const __m256i *)(xq + i * 32));
+        xsum[i] = xd[i] * ek_hsum(ek_dot_u8s8(ones8, xb));
     }
+    const __m128i mask = _mm_set1_epi8(0x0F);
     for (int64_t r = row_begin; r < row_end; r++) {
         const uint8_t *b = w + r * nb * EK_Q4_1_BLOCK_BYTES;
         __m256 acc = _mm256_setzero_ps();
         float offset = 0;
         for (int64_t i = 0; i < nb; i++, b += EK_Q4_1_BLOCK_BYTES) {
-            const float *xb = x + i * 32;
-            __m256 v[4];
-            ek_u4x32(b + 4, v);
-            __m256 s = _mm256_mul_ps(v[0], _mm256_loadu_ps(xb));
-            s = _mm256_fmadd_ps(v[1], _mm256_loadu_ps(xb + 8), s);
-            s = _mm256_fmadd_ps(v[2], _mm256_loadu_ps(xb + 16), s);
-            s = _mm256_fmadd_ps(v[3], _mm256_loadu_ps(xb + 24), s);
-            acc = _mm256_fmadd_ps(_mm256_set1_ps(ek_half(b)), s, acc);
+            const __m128i bytes = _mm_loadu_si128((const __m128i *)(b + 4));
+            // Low nibbles are elements 0..15, high nibbles 16..31: one 256-bit vector of 32 quants.
+            const __m256i q = _mm256_set_m128i(_mm_and_si128(_mm_srli_epi16(bytes, 4), mask), _mm_and_si128(bytes, mask));
+            const __m256i xb = _mm256_load_si256((const __m256i *)(xq + i * 32));
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(ek_half(b) * xd[i]), ek_dot_u8s8(q, xb), acc);
             offset += ek_half(b + 2) * xsum[i];
         }
         y[r] = ek_hsum(acc) + offset;

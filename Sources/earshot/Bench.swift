@@ -1,11 +1,12 @@
 import ArgumentParser
 import EarshotRuntime
+import EarshotTensor
 import EarshotTokenizer
 import Foundation
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Benchmarks.", subcommands: [BenchSpeed.self, BenchSwitch.self, BenchTokenizer.self])
+        abstract: "Benchmarks.", subcommands: [BenchSpeed.self, BenchSwitch.self, BenchKernels.self, BenchTokenizer.self])
 }
 
 struct BenchTokenizer: ParsableCommand {
@@ -59,5 +60,29 @@ struct BenchTokenizer: ParsableCommand {
             i += 1
         }
         return s
+    }
+}
+
+struct BenchKernels: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "kernels",
+        abstract: "Matrix-vector throughput (GB/s of weights) per kernel, AVX2 C path against portable Swift.")
+
+    @Option(name: .long, help: "Megabytes of q8_0 weights per pass (far above the caches).")
+    var megabytes: Int = 256
+
+    @Option(name: .long, help: "Compute threads (default: all cores).")
+    var threads: Int?
+
+    func run() throws {
+        if let threads { Kernels.setThreadCount(max(1, threads)) }
+        let rows: [KernelBenchmark.Row]
+        do { rows = try KernelBenchmark.run(weightBytes: megabytes << 20) } catch { throw fail("earshot: \(error)") }
+        print("| Kernel | Path | GB/s of weights | Gweights/s |")
+        print("|---|---|---:|---:|")
+        for r in rows {
+            print("| \(r.kernel) | \(r.path) | \(String(format: "%.2f", r.gbPerSecond)) | \(String(format: "%.2f", r.gigaWeightsPerSecond)) |")
+        }
+        print("threads: \(Kernels.threadCount)")
     }
 }

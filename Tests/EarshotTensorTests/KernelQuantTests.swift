@@ -72,6 +72,18 @@ import EarshotTestSupport
         }
     }
 
+    /// x quantized as the AVX2 kernels do (ggml q8_0 activations): per block d = max|x| / 127, q = round(x / d).
+    func quantizedActivations(_ x: [Float]) -> (q: [Int], d: [Float]) {
+        var q: [Int] = [], d: [Float] = []
+        for b in 0..<(x.count / 32) {
+            let block = x[(b * 32)..<(b * 32 + 32)]
+            let scale = block.map(abs).max()! / 127
+            d.append(scale)
+            q += block.map { scale > 0 ? Int(($0 * (1 / scale)).rounded(.toNearestOrEven)) : 0 }
+        }
+        return (q, d)
+    }
+
     @Test(arguments: [(QuantFormat.q8_0, 1, 32), (.q8_0, 37, 96), (.q8_0, 1024, 1024), (.q4_1, 3, 64),
                       (.q4_1, 515, 160), (.q4_1, 1024, 1024)])
     func matvecMatchesTheDequantizedReference(_ format: QuantFormat, rows: Int, cols: Int) {
@@ -79,11 +91,17 @@ import EarshotTestSupport
         let w = r.floats(rows * cols), x = r.floats(cols), bias = r.floats(rows)
         let q = quantized(w, rows: rows, cols: cols, format)
         let deq = dequantized(q, blocks: rows * cols / 32, format)
-        var want = [Double](repeating: 0, count: rows)
+        let (xq, xd) = quantizedActivations(x)
+        // Exact: f32 x against the dequantized weights (the portable path). With int8 x (the AVX2
+        // path): the same sum over quantized activations, and within the activations' rounding of exact.
+        var exact = [Double](repeating: 0, count: rows), withInt8X = exact, rounding = exact
         for i in 0..<rows {
-            var s = Double(bias[i])
-            for j in 0..<cols { s += Double(deq[i * cols + j]) * Double(x[j]) }
-            want[i] = s
+            for j in 0..<cols {
+                let wij = Double(deq[i * cols + j])
+                exact[i] += wij * Double(x[j])
+                withInt8X[i] += wij * Double(xq[j]) * Double(xd[j / 32])
+                rounding[i] += abs(wij) * Double(xd[j / 32]) / 2
+            }
         }
         var fast = [Float](repeating: .nan, count: rows), portable = fast
         q.withUnsafeBytes { qp in
@@ -95,10 +113,17 @@ import EarshotTestSupport
                 }
             }
         }
+        let int8Activations = CPUFeatures.avx2
         for i in 0..<rows {
-            let tolerance = 1e-4 * (1 + abs(want[i])) * Double(cols).squareRoot()
-            #expect(abs(Double(fast[i]) - want[i]) < tolerance, "row \(i) (fast)")
-            #expect(abs(Double(portable[i]) + Double(bias[i]) - want[i]) < tolerance, "row \(i) (portable)")
+            let tolerance = 1e-4 * (1 + abs(exact[i])) * Double(cols).squareRoot()
+            #expect(abs(Double(portable[i]) - exact[i]) < tolerance, "row \(i) (portable)")
+            let got = Double(fast[i]) - Double(bias[i])
+            if int8Activations {
+                #expect(abs(got - withInt8X[i]) < tolerance, "row \(i) (avx2 vs int8-x reference)")
+                #expect(abs(got - exact[i]) <= rounding[i] + tolerance, "row \(i) (avx2 vs exact)")
+            } else {
+                #expect(abs(got - exact[i]) < tolerance, "row \(i) (fast = portable)")
+            }
         }
     }
 

@@ -1,17 +1,20 @@
 import CEarshotKernels
 import Foundation
+import Synchronization
 
 /// What the CPU offers the C kernels, checked once.
 public enum CPUFeatures {
-    /// AVX2 + FMA + F16C (x86_64). When false, every kernel takes its portable Swift path.
-    /// `EARSHOT_PORTABLE_KERNELS=1` forces the portable paths (for tests and benchmarks).
-    public static let avx2: Bool = {
-        if let v = getenvString("EARSHOT_PORTABLE_KERNELS"), v == "1" { return false }
-        return ek_cpu_has_avx2_fma() != 0
-    }()
+    /// The CPU has AVX2 + FMA + F16C (x86_64).
+    public static let hasAVX2: Bool = ek_cpu_has_avx2_fma() != 0
 
-    private static func getenvString(_ name: String) -> String? {
-        guard let p = getenv(name) else { return nil }
-        return String(cString: p)
-    }
+    /// `EARSHOT_PORTABLE_KERNELS=1` starts with the portable paths (for tests and benchmarks).
+    private static let enabled = Atomic<Bool>(hasAVX2 && ProcessInfo.processInfo.environment["EARSHOT_PORTABLE_KERNELS"] != "1")
+
+    /// Whether kernels take their AVX2 paths. When false, every kernel takes its portable Swift path.
+    @inline(__always)
+    public static var avx2: Bool { enabled.load(ordering: .relaxed) }
+
+    /// Chooses the AVX2 paths (when the CPU has them) or the portable ones; for benchmarks that
+    /// compare the two. Call it while no kernel is running.
+    public static func useAVX2(_ on: Bool) { enabled.store(on && hasAVX2, ordering: .relaxed) }
 }
