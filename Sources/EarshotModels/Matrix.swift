@@ -35,8 +35,11 @@ public struct Matrix: @unchecked Sendable {
 
     /// Floats of scratch `apply` needs for batches (`count > 1`).
     public var scratchFloats: Int {
-        if case .f32 = storage { return 0 }
-        return rows * cols
+        switch storage {
+        case .f32: return 0
+        case .bf16: return rows * cols
+        case .quantized: return Kernels.quantizedScratchFloats(rows: rows, cols: cols)
+        }
     }
 
     /// y[count, rows] = x[count, cols] · W^T (+ bias).

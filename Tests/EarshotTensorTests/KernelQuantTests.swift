@@ -127,6 +127,31 @@ import EarshotTestSupport
         }
     }
 
+    /// Batches (prefill) dequantize tile by tile into a one-tile scratch: 1,100 x 1,024 is two tiles.
+    @Test(arguments: QuantFormat.allCases)
+    func batchesMatchTheDequantizedReference(_ format: QuantFormat) {
+        let (rows, out, cols) = (5, 1100, 1024)
+        var r = SeededRandom(seed: 97)
+        let w = r.floats(out * cols), x = r.floats(rows * cols), bias = r.floats(out)
+        let q = quantized(w, rows: out, cols: cols, format)
+        let deq = dequantized(q, blocks: out * cols / 32, format)
+        let scratchCount = Kernels.quantizedScratchFloats(rows: out, cols: cols)
+        #expect(scratchCount < out * cols && scratchCount >= 64 * cols)
+        var scratch = [Float](repeating: .nan, count: scratchCount)
+        var y = [Float](repeating: .nan, count: rows * out)
+        q.withUnsafeBytes { qp in
+            Kernels.linearQuantized(x, rows: rows, inFeatures: cols, weight: qp.baseAddress!, format: format,
+                                    outFeatures: out, bias: bias, y: &y, scratch: &scratch)
+        }
+        for i in 0..<rows {
+            for o in 0..<out {
+                var s = Double(bias[o])
+                for j in 0..<cols { s += Double(deq[o * cols + j]) * Double(x[i * cols + j]) }
+                #expect(abs(Double(y[i * out + o]) - s) < 1e-3 * (1 + abs(s)), "row \(i) out \(o)")
+            }
+        }
+    }
+
     @Test func columnsMustBeWholeBlocks() {
         #expect(QuantFormat.canQuantize(cols: 1024))
         #expect(!QuantFormat.canQuantize(cols: 100))

@@ -140,6 +140,19 @@ extension Kernels {
     /// Exact GELU in place: 0.5 * x * (1 + erf(x / sqrt(2))), evaluated as 0.5 * x * erfc(-x / sqrt(2))
     /// so that large negative x keeps full relative accuracy (vectorized erfc, ~1e-6 relative).
     public static func gelu(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        // Large activations (the conv stem's, ~1.5M per chunk) are split across the kernel threads.
+        let parts = threadsFor(work: count, minimumPerThread: 1 << 16)
+        if parts > 1 {
+            parallelFor(parts) { p in
+                let r = split(count, parts: parts, index: p, align: 8)
+                geluRange(x + r.lowerBound, count: r.count)
+            }
+            return
+        }
+        geluRange(x, count: count)
+    }
+
+    static func geluRange(_ x: UnsafeMutablePointer<Float>, count: Int) {
         var i = 0
         while i + 8 <= count {
             store8(geluV(load8(x + i)), x + i)
