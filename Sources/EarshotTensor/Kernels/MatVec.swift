@@ -154,7 +154,8 @@ extension Kernels {
     }
 
     /// Same as `linear` with a bfloat16 weight [out, in]. For rows == 1 this is `matvecBF16`;
-    /// otherwise the weight is converted to f32 in `scratch` (capacity >= out * in floats) and multiplied with sgemm.
+    /// otherwise the weight is converted to f32 tile by tile in `scratch` (`bf16ScratchFloats`
+    /// floats; tiles sized like the quantized path's, so each stays in cache for its sgemm).
     public static func linearBF16(_ x: UnsafePointer<Float>, rows: Int, inFeatures: Int, weight: UnsafePointer<UInt16>,
                                   outFeatures: Int, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>,
                                   scratch: UnsafeMutablePointer<Float>) {
@@ -163,14 +164,26 @@ extension Kernels {
             matvecBF16(weight, rows: outFeatures, cols: inFeatures, x: x, bias: bias, y: y)
             return
         }
-        let total = outFeatures * inFeatures
-        let parts = threadsFor(work: total, minimumPerThread: 1 << 17)
-        parallelFor(parts) { p in
-            let range = split(total, parts: parts, index: p, align: 64)
-            bf16ToF32(weight + range.lowerBound, scratch + range.lowerBound, count: range.count)
-        }
         broadcastRows(bias, y: y, rows: rows, cols: outFeatures)
-        gemm(transB: true, m: rows, n: outFeatures, k: inFeatures, a: x, lda: inFeatures,
-             b: scratch, ldb: inFeatures, beta: bias == nil ? 0 : 1, c: y, ldc: outFeatures)
+        let tileRows = quantTileRows(outFeatures: outFeatures, inFeatures: inFeatures)
+        var r0 = 0
+        while r0 < outFeatures {
+            let n = min(tileRows, outFeatures - r0)
+            let total = n * inFeatures
+            let src = weight + r0 * inFeatures
+            let parts = threadsFor(work: total, minimumPerThread: 1 << 15)
+            parallelFor(parts) { p in
+                let range = split(total, parts: parts, index: p, align: 64)
+                bf16ToF32(src + range.lowerBound, scratch + range.lowerBound, count: range.count)
+            }
+            gemm(transB: true, m: rows, n: n, k: inFeatures, a: x, lda: inFeatures,
+                 b: scratch, ldb: inFeatures, beta: bias == nil ? 0 : 1, c: y + r0, ldc: outFeatures)
+            r0 += n
+        }
+    }
+
+    /// Scratch floats `linearBF16` needs for a `[rows, cols]` matrix: one tile.
+    public static func bf16ScratchFloats(rows: Int, cols: Int) -> Int {
+        quantTileRows(outFeatures: rows, inFeatures: cols) * cols
     }
 }
