@@ -59,7 +59,8 @@ func referenceMatvec(_ w: [Float], rows: Int, cols: Int, _ x: [Float], _ bias: [
     @Test(arguments: [1, 2, 3, 17])
     func linearBothDTypes(rows: Int) {
         var r = SeededRandom(seed: 24 + UInt64(rows))
-        for (inF, outF) in [(1, 1), (7, 33), (65, 129), (256, 40)] {
+        // (256, 40) and (1088, 68) take the AVX2 panel kernel (K in whole blocks; 1088 = two 512-column chunks + 64).
+        for (inF, outF) in [(1, 1), (7, 33), (65, 129), (256, 40), (1088, 68)] {
             let x = r.floats(rows * inF)
             let bits = bf16Bits(r.floats(outF * inF))
             let w = bits.map(bf16Value)

@@ -33,6 +33,14 @@ void ek_q8_0_dequantize(const uint8_t *w, int64_t blocks, float *out);
 void ek_q4_1_dequantize(const uint8_t *w, int64_t blocks, float *out);
 /// bfloat16 -> f32, any count.
 void ek_bf16_to_f32(const uint16_t *src, float *dst, int64_t count);
+
+#define EK_WEIGHT_Q8_0 0
+#define EK_WEIGHT_Q4_1 1
+#define EK_WEIGHT_BF16 2
+/// C[m, n] += sum_k A[m, k] * W[n, k] for m < M, n in [n_begin, n_end) (a multiple of 4 apart);
+/// W is [N, K] of the given EK_WEIGHT_* type; K a multiple of 32.
+void ek_gemm_rows(int type, const void *w, int64_t K, const float *a, int64_t lda, int64_t M,
+                  float *c, int64_t ldc, int64_t n_begin, int64_t n_end);
 #endif
 
 #endif

@@ -165,6 +165,8 @@ extension Kernels {
             return
         }
         broadcastRows(bias, y: y, rows: rows, cols: outFeatures)
+        if panelGEMM(UnsafeRawPointer(weight), type: EK_WEIGHT_BF16, x: x, rows: rows, inFeatures: inFeatures,
+                     outFeatures: outFeatures, y: y) { return }
         let tileRows = quantTileRows(outFeatures: outFeatures, inFeatures: inFeatures)
         var r0 = 0
         while r0 < outFeatures {

@@ -46,6 +46,8 @@ extension Kernels {
             return
         }
         broadcastRows(bias, y: y, rows: rows, cols: outFeatures)
+        if panelGEMM(weight, type: format == .q8_0 ? EK_WEIGHT_Q8_0 : EK_WEIGHT_Q4_1, x: x, rows: rows,
+                     inFeatures: inFeatures, outFeatures: outFeatures, y: y) { return }
         // Output features in tiles whose f32 weights fit in L2: each tile is dequantized and
         // multiplied while still in cache, instead of writing the whole f32 matrix to memory.
         let tileRows = quantTileRows(outFeatures: outFeatures, inFeatures: inFeatures)
@@ -65,6 +67,27 @@ extension Kernels {
                  b: scratch, ldb: inFeatures, beta: bias == nil ? 0 : 1, c: y + r0, ldc: outFeatures)
             r0 += n
         }
+    }
+
+    /// y[rows, out] += x[rows, in] · W^T on the AVX2 panel kernel (`ek_gemm_rows`), split over
+    /// output features across the kernel threads. Returns false (doing nothing) when the CPU or
+    /// the shape does not allow it.
+    static func panelGEMM(_ w: UnsafeRawPointer, type: Int32, x: UnsafePointer<Float>, rows: Int, inFeatures: Int,
+                          outFeatures: Int, y: UnsafeMutablePointer<Float>) -> Bool {
+        #if arch(x86_64)
+        guard CPUFeatures.avx2, inFeatures % 32 == 0, outFeatures % 4 == 0 else { return false }
+        let units = outFeatures / 4
+        let parts = max(1, min(threadsFor(work: rows * outFeatures * inFeatures, minimumPerThread: 1 << 20), units))
+        parallelFor(parts) { p in
+            let r = split(units, parts: parts, index: p, align: 1)
+            if r.isEmpty { return }
+            ek_gemm_rows(type, w, Int64(inFeatures), x, Int64(inFeatures), Int64(rows), y, Int64(outFeatures),
+                         Int64(r.lowerBound * 4), Int64(r.upperBound * 4))
+        }
+        return true
+        #else
+        return false
+        #endif
     }
 
     @inline(__always)

@@ -1,0 +1,96 @@
+#include "earshot_kernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <string.h>
+
+#define EK_TARGET __attribute__((target("avx2,fma,f16c")))
+
+// C[m, n] += sum_k A[m, k] * W[n, k] for m < M and n in [n_begin, n_end), with W stored as
+// q8_0 / q4_1 blocks or bf16 rows ([N, K], PyTorch layout) and A, C f32 row-major.
+//
+// Why not dequantize + sgemm: at prefill sizes (M ~ 100 prompt rows) sgemm spends a large part
+// of its time packing the freshly dequantized f32 weights, which were themselves written to
+// memory once. Here each panel of 4 weight rows x KC columns is dequantized once straight into an
+// L1-sized buffer and used against every row of A; the 3 x 4 register tile does 12 FMAs per 7
+// loads, and partial sums leave registers once per KC columns.
+
+#define EK_KC 512
+#define EK_NR 4
+#define EK_MR 3
+
+EK_TARGET static inline float ek_hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+EK_TARGET static inline float ek_half_at(const uint8_t *p) {
+    uint16_t h;
+    memcpy(&h, p, 2);
+    return _cvtsh_ss(h);
+}
+
+// Dequantizes columns [k0, k0 + kc) of weight row n into out[kc] (kc a multiple of 32).
+EK_TARGET static void ek_unpack_row(int type, const void *w, int64_t K, int64_t n, int64_t k0, int64_t kc, float *out) {
+    if (type == EK_WEIGHT_BF16) {
+        const uint16_t *row = (const uint16_t *)w + n * K + k0;
+        for (int64_t j = 0; j < kc; j += 8) {
+            __m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)(row + j)));
+            _mm256_storeu_ps(out + j, _mm256_castsi256_ps(_mm256_slli_epi32(v, 16)));
+        }
+        return;
+    }
+    const int64_t nb = K / 32;
+    if (type == EK_WEIGHT_Q8_0) {
+        ek_q8_0_dequantize((const uint8_t *)w + (n * nb + k0 / 32) * EK_Q8_0_BLOCK_BYTES, kc / 32, out);
+    } else {
+        ek_q4_1_dequantize((const uint8_t *)w + (n * nb + k0 / 32) * EK_Q4_1_BLOCK_BYTES, kc / 32, out);
+    }
+}
+
+// acc[r][j] += A[r, :kc] . P[j, :kc] for r < mr (1...3), j < 4; adds the sums into C.
+EK_TARGET static inline void ek_tile(const float *a, int64_t lda, int mr, const float *p, int64_t kc,
+                                     float *c, int64_t ldc) {
+    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c02 = _mm256_setzero_ps(), c03 = _mm256_setzero_ps();
+    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps(), c12 = _mm256_setzero_ps(), c13 = _mm256_setzero_ps();
+    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c22 = _mm256_setzero_ps(), c23 = _mm256_setzero_ps();
+    const float *a0 = a, *a1 = a + (mr > 1 ? lda : 0), *a2 = a + (mr > 2 ? 2 * lda : 0);
+    for (int64_t k = 0; k < kc; k += 8) {
+        const __m256 x0 = _mm256_loadu_ps(a0 + k), x1 = _mm256_loadu_ps(a1 + k), x2 = _mm256_loadu_ps(a2 + k);
+        __m256 w = _mm256_load_ps(p + k);
+        c00 = _mm256_fmadd_ps(x0, w, c00); c10 = _mm256_fmadd_ps(x1, w, c10); c20 = _mm256_fmadd_ps(x2, w, c20);
+        w = _mm256_load_ps(p + EK_KC + k);
+        c01 = _mm256_fmadd_ps(x0, w, c01); c11 = _mm256_fmadd_ps(x1, w, c11); c21 = _mm256_fmadd_ps(x2, w, c21);
+        w = _mm256_load_ps(p + 2 * EK_KC + k);
+        c02 = _mm256_fmadd_ps(x0, w, c02); c12 = _mm256_fmadd_ps(x1, w, c12); c22 = _mm256_fmadd_ps(x2, w, c22);
+        w = _mm256_load_ps(p + 3 * EK_KC + k);
+        c03 = _mm256_fmadd_ps(x0, w, c03); c13 = _mm256_fmadd_ps(x1, w, c13); c23 = _mm256_fmadd_ps(x2, w, c23);
+    }
+    c[0] += ek_hsum8(c00); c[1] += ek_hsum8(c01); c[2] += ek_hsum8(c02); c[3] += ek_hsum8(c03);
+    if (mr > 1) {
+        float *r = c + ldc;
+        r[0] += ek_hsum8(c10); r[1] += ek_hsum8(c11); r[2] += ek_hsum8(c12); r[3] += ek_hsum8(c13);
+    }
+    if (mr > 2) {
+        float *r = c + 2 * ldc;
+        r[0] += ek_hsum8(c20); r[1] += ek_hsum8(c21); r[2] += ek_hsum8(c22); r[3] += ek_hsum8(c23);
+    }
+}
+
+EK_TARGET void ek_gemm_rows(int type, const void *w, int64_t K, const float *a, int64_t lda, int64_t M,
+                            float *c, int64_t ldc, int64_t n_begin, int64_t n_end) {
+    float panel[EK_NR * EK_KC] __attribute__((aligned(32)));
+    for (int64_t k0 = 0; k0 < K; k0 += EK_KC) {
+        const int64_t kc = K - k0 < EK_KC ? K - k0 : EK_KC;
+        for (int64_t n = n_begin; n < n_end; n += EK_NR) {
+            for (int j = 0; j < EK_NR; j++) ek_unpack_row(type, w, K, n + j, k0, kc, panel + j * EK_KC);
+            for (int64_t m = 0; m < M; m += EK_MR) {
+                const int mr = M - m < EK_MR ? (int)(M - m) : EK_MR;
+                ek_tile(a + m * lda + k0, lda, mr, panel, kc, c + m * ldc + n, ldc);
+            }
+        }
+    }
+}
+#endif
