@@ -19,6 +19,13 @@
 /// Widest row the quantized kernels accept.
 #define EK_MAX_QUANT_COLS 65536
 
+/// A spin-wait hint (x86 `pause`), for threads polling a flag.
+static inline void ek_pause(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
 /// 1 when the CPU supports AVX2, FMA and F16C (x86_64 only; 0 elsewhere).
 int ek_cpu_has_avx2_fma(void);
 

@@ -27,34 +27,9 @@ extension Kernels {
         let work = items * keysPerQuery * headDim
         let parts = min(items, maxAttentionParts, threadsFor(work: work, minimumPerThread: 1 << 16))
 
-        parallelFor(parts) { p in
-            let range = split(items, parts: parts, index: p, align: 1)
-            let scores = scratch + p * max(lk, 1)
-            var window = 0
-            for item in range {
-                let h = item / lq
-                let t = item - h * lq
-                let kvh = h / group
-                var start = 0
-                var end = lk
-                if causal { end = min(end, queryOffset + t + 1) }
-                if let windows, windows.count > 1 {
-                    // Items arrive in increasing t within a head; restart the search when t goes back.
-                    if window >= windows.count - 1 || windows[window] > t { window = 0 }
-                    while window + 1 < windows.count - 1 && windows[window + 1] <= t { window += 1 }
-                    start = max(start, windows[window])
-                    end = min(end, windows[window + 1])
-                }
-                let o = out + t * outStride + h * headDim
-                if end <= start {
-                    o.update(repeating: 0, count: headDim)
-                    continue
-                }
-                attendOne(q: q + t * qStride + h * headDim, k: k + kvh * headDim, v: v + kvh * headDim,
-                          kvStride: kvStride, start: start, end: end, headDim: headDim, scale: scale,
-                          scores: scores, out: o)
-            }
-        }
+        parallelLoop(parts, AttentionLoop(q: q, qStride: qStride, k: k, v: v, kvStride: kvStride, out: out, outStride: outStride,
+                                          lq: lq, lk: lk, group: group, headDim: headDim, scale: scale, causal: causal,
+                                          queryOffset: queryOffset, windows: windows, scratch: scratch, items: items, parts: parts))
     }
 
     /// One query row against keys start..<end. Keys and values are walked four at a time so each query
@@ -134,6 +109,43 @@ extension Kernels {
             }
             vp += kvStride
             j += 1
+        }
+    }
+}
+
+/// One thread's share of `Kernels.attention`: a contiguous range of (head, query) items.
+struct AttentionLoop: KernelLoop {
+    let q: UnsafePointer<Float>, qStride: Int, k: UnsafePointer<Float>, v: UnsafePointer<Float>, kvStride: Int
+    let out: UnsafeMutablePointer<Float>, outStride: Int, lq: Int, lk: Int, group: Int, headDim: Int, scale: Float
+    let causal: Bool, queryOffset: Int, windows: UnsafeBufferPointer<Int>?, scratch: UnsafeMutablePointer<Float>
+    let items: Int, parts: Int
+
+    func callAsFunction(_ p: Int) {
+        let range = Kernels.split(items, parts: parts, index: p, align: 1)
+        let scores = scratch + p * max(lk, 1)
+        var window = 0
+        for item in range {
+            let h = item / lq
+            let t = item - h * lq
+            let kvh = h / group
+            var start = 0
+            var end = lk
+            if causal { end = min(end, queryOffset + t + 1) }
+            if let windows, windows.count > 1 {
+                // Items arrive in increasing t within a head; restart the search when t goes back.
+                if window >= windows.count - 1 || windows[window] > t { window = 0 }
+                while window + 1 < windows.count - 1 && windows[window + 1] <= t { window += 1 }
+                start = max(start, windows[window])
+                end = min(end, windows[window + 1])
+            }
+            let o = out + t * outStride + h * headDim
+            if end <= start {
+                o.update(repeating: 0, count: headDim)
+                continue
+            }
+            Kernels.attendOne(q: q + t * qStride + h * headDim, k: k + kvh * headDim, v: v + kvh * headDim,
+                              kvStride: kvStride, start: start, end: end, headDim: headDim, scale: scale,
+                              scores: scores, out: o)
         }
     }
 }

@@ -13,7 +13,7 @@ import CEarshotBLAS
 /// Every kernel takes explicit sizes and pointers, allocates nothing, and is safe to call
 /// concurrently from several threads as long as the output buffers do not overlap.
 /// Large matrix-vector products and attention split their work across `threadCount` threads
-/// with `DispatchQueue.concurrentPerform`.
+/// on the kernels' own worker threads (`KernelThreads`).
 public enum Kernels {
     private static let configuredThreads = Atomic<Int>(max(1, ProcessInfo.processInfo.activeProcessorCount))
 
@@ -31,19 +31,25 @@ public enum Kernels {
         #endif
     }
 
-    /// Runs `body(i)` for `i` in `0..<iterations`, in parallel when `iterations > 1`.
+    /// Runs `body(i)` for `i` in `0..<iterations`, in parallel when `iterations > 1`, on the
+    /// kernels' own threads (`KernelThreads`: no allocation per call).
     @inline(__always)
     static func parallelFor(_ iterations: Int, _ body: (Int) -> Void) {
         if iterations <= 1 {
             if iterations == 1 { body(0) }
             return
         }
-        // concurrentPerform wants a @Sendable closure, but it is synchronous: `body` (which captures
-        // raw pointers) never outlives this call, and every kernel gives each iteration disjoint output.
-        withoutActuallyEscaping(body) { escapable in
-            let work = UncheckedSendableBox(escapable)
-            DispatchQueue.concurrentPerform(iterations: iterations) { work.value($0) }
+        KernelThreads.shared.run(iterations, threads: threadCount, body)
+    }
+
+    /// `parallelFor` for the per-token kernels: the body is a struct, so nothing is allocated.
+    @inline(__always)
+    static func parallelLoop<L: KernelLoop>(_ iterations: Int, _ loop: L) {
+        if iterations <= 1 {
+            if iterations == 1 { loop(0) }
+            return
         }
+        KernelThreads.shared.run(iterations, threads: threadCount, loop)
     }
 
     /// Runs `body(part, rows)` over `parts` contiguous slices of `0..<count` in parallel.
@@ -110,10 +116,4 @@ public enum Kernels {
         }
         return best
     }
-}
-
-/// Carries a non-Sendable value into `DispatchQueue.concurrentPerform`; see `Kernels.parallelFor`.
-struct UncheckedSendableBox<T>: @unchecked Sendable {
-    let value: T
-    init(_ value: T) { self.value = value }
 }

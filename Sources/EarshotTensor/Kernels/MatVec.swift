@@ -93,9 +93,7 @@ extension Kernels {
             matvecRowsF32(w, cols: cols, x: x, bias: bias, y: y, range: 0..<rows)
             return
         }
-        parallelFor(parts) { p in
-            matvecRowsF32(w, cols: cols, x: x, bias: bias, y: y, range: split(rows, parts: parts, index: p, align: 1))
-        }
+        parallelLoop(parts, RowsLoop(w: UnsafeRawPointer(w), bf16: false, rows: rows, cols: cols, x: x, bias: bias, y: y, parts: parts))
     }
 
     /// y[rows] = W[rows, cols] · x[cols] (+ bias[rows]) with W in bfloat16. Multithreaded over rows for large W.
@@ -107,9 +105,7 @@ extension Kernels {
             bf16Rows(w, cols: cols, x: x, bias: bias, y: y, range: 0..<rows)
             return
         }
-        parallelFor(parts) { p in
-            bf16Rows(w, cols: cols, x: x, bias: bias, y: y, range: split(rows, parts: parts, index: p, align: 1))
-        }
+        parallelLoop(parts, RowsLoop(w: UnsafeRawPointer(w), bf16: true, rows: rows, cols: cols, x: x, bias: bias, y: y, parts: parts))
     }
 
     /// The AVX2 kernel when the CPU has it, else the portable one.
@@ -187,5 +183,19 @@ extension Kernels {
     /// Scratch floats `linearBF16` needs for a `[rows, cols]` matrix: one tile.
     public static func bf16ScratchFloats(rows: Int, cols: Int) -> Int {
         quantTileRows(outFeatures: rows, inFeatures: cols) * cols
+    }
+}
+
+/// One thread's share of an f32 or bf16 matrix-vector product.
+struct RowsLoop: KernelLoop {
+    let w: UnsafeRawPointer, bf16: Bool, rows: Int, cols: Int
+    let x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, y: UnsafeMutablePointer<Float>, parts: Int
+    func callAsFunction(_ p: Int) {
+        let range = Kernels.split(rows, parts: parts, index: p, align: 1)
+        if bf16 {
+            Kernels.bf16Rows(w.assumingMemoryBound(to: UInt16.self), cols: cols, x: x, bias: bias, y: y, range: range)
+        } else {
+            Kernels.matvecRowsF32(w.assumingMemoryBound(to: Float.self), cols: cols, x: x, bias: bias, y: y, range: range)
+        }
     }
 }

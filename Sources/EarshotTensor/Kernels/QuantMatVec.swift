@@ -11,10 +11,7 @@ extension Kernels {
         if parts <= 1 || rows < 8 {
             matvecQuantizedRows(w, format: format, cols: cols, x: x, y: y, range: 0..<rows)
         } else {
-            parallelFor(parts) { p in
-                matvecQuantizedRows(w, format: format, cols: cols, x: x, y: y,
-                                    range: split(rows, parts: parts, index: p, align: 1))
-            }
+            parallelLoop(parts, QuantizedRowsLoop(w: w, format: format, rows: rows, cols: cols, x: x, y: y, parts: parts))
         }
         if let bias { add(y, bias, count: rows) }
     }
@@ -166,5 +163,15 @@ extension Kernels {
             }
             y[r] = acc.sum() + offset
         }
+    }
+}
+
+/// One thread's share of a quantized matrix-vector product.
+struct QuantizedRowsLoop: KernelLoop {
+    let w: UnsafeRawPointer, format: QuantFormat, rows: Int, cols: Int
+    let x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, parts: Int
+    func callAsFunction(_ p: Int) {
+        Kernels.matvecQuantizedRows(w, format: format, cols: cols, x: x, y: y,
+                                    range: Kernels.split(rows, parts: parts, index: p, align: 1))
     }
 }
