@@ -204,6 +204,9 @@ if [[ -n "$earshot_results" ]]; then
   IFS=',' read -r -a items <<< "$earshot_results"
   for it in "${items[@]}"; do earshot_args+=(--earshot "$it"); done
 elif (( run_earshot )); then
+  # The official processes free 7-13 GB on exit; the kernel reclaims it for a while afterwards,
+  # which measured as a 1.5x slower first Earshot run. Let the machine settle before timing.
+  if (( ${#official_jsons[@]} > 0 )); then sleep "${EARSHOT_COMPARE_SETTLE:-30}"; fi
   for s in "${shape_list[@]}"; do
     for p in "${prec_list[@]}"; do
       out="$workdir/earshot-$s-$p.json"
