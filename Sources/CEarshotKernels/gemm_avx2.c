@@ -1,10 +1,8 @@
 #include "earshot_kernels.h"
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#include <string.h>
+#include "avx2_common.h"
 
-#define EK_TARGET __attribute__((target("avx2,fma,f16c")))
+#if defined(__x86_64__)
 
 // C[m, n] += sum_k A[m, k] * W[n, k] for m < M and n in [n_begin, n_end), with W stored as
 // q8_0 / q4_1 blocks or bf16 rows ([N, K], PyTorch layout) and A, C f32 row-major.
@@ -18,19 +16,6 @@
 #define EK_KC 512
 #define EK_NR 4
 #define EK_MR 3
-
-EK_TARGET static inline float ek_hsum8(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-}
-
-EK_TARGET static inline float ek_half_at(const uint8_t *p) {
-    uint16_t h;
-    memcpy(&h, p, 2);
-    return _cvtsh_ss(h);
-}
 
 // Dequantizes columns [k0, k0 + kc) of weight row n into out[kc] (kc a multiple of 32).
 EK_TARGET static void ek_unpack_row(int type, const void *w, int64_t K, int64_t n, int64_t k0, int64_t kc, float *out) {
@@ -68,14 +53,14 @@ EK_TARGET static inline void ek_tile(const float *a, int64_t lda, int mr, const 
         w = _mm256_load_ps(p + 3 * EK_KC + k);
         c03 = _mm256_fmadd_ps(x0, w, c03); c13 = _mm256_fmadd_ps(x1, w, c13); c23 = _mm256_fmadd_ps(x2, w, c23);
     }
-    c[0] += ek_hsum8(c00); c[1] += ek_hsum8(c01); c[2] += ek_hsum8(c02); c[3] += ek_hsum8(c03);
+    c[0] += ek_hsum(c00); c[1] += ek_hsum(c01); c[2] += ek_hsum(c02); c[3] += ek_hsum(c03);
     if (mr > 1) {
         float *r = c + ldc;
-        r[0] += ek_hsum8(c10); r[1] += ek_hsum8(c11); r[2] += ek_hsum8(c12); r[3] += ek_hsum8(c13);
+        r[0] += ek_hsum(c10); r[1] += ek_hsum(c11); r[2] += ek_hsum(c12); r[3] += ek_hsum(c13);
     }
     if (mr > 2) {
         float *r = c + 2 * ldc;
-        r[0] += ek_hsum8(c20); r[1] += ek_hsum8(c21); r[2] += ek_hsum8(c22); r[3] += ek_hsum8(c23);
+        r[0] += ek_hsum(c20); r[1] += ek_hsum(c21); r[2] += ek_hsum(c22); r[3] += ek_hsum(c23);
     }
 }
 

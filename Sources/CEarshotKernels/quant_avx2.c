@@ -1,27 +1,12 @@
 #include "earshot_kernels.h"
 
-#if defined(__x86_64__)
-#include <immintrin.h>
-#include <string.h>
+#include "avx2_common.h"
 
-#define EK_TARGET __attribute__((target("avx2,fma,f16c")))
+#if defined(__x86_64__)
 
 int ek_cpu_has_avx2_fma(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-}
-
-EK_TARGET static inline float ek_half(const uint8_t *p) {
-    uint16_t h;
-    memcpy(&h, p, 2);
-    return _cvtsh_ss(h);
-}
-
-EK_TARGET static inline float ek_hsum(__m256 v) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
 }
 
 // 8 signed bytes -> 8 floats.
