@@ -48,9 +48,11 @@ public enum ModelRegistry {
     }
 
     /// Loads the model in `directory`, whatever its family.
-    public static func load(directory: String, precision: WeightPrecision = .inPlace) throws(ModelError) -> LoadedModel {
+    /// `progress(done, total)` reports matrices quantized at load (`q8`/`q4` from a bf16 checkpoint).
+    public static func load(directory: String, precision: WeightPrecision = .inPlace,
+                            progress: ((Int, Int) -> Void)? = nil) throws(ModelError) -> LoadedModel {
         switch try family(of: directory) {
-        case .qwen3ASR: return .qwen3ASR(try Qwen3ASRModel(directory: directory, precision: precision))
+        case .qwen3ASR: return .qwen3ASR(try Qwen3ASRModel(directory: directory, precision: precision, progress: progress))
         }
     }
 }

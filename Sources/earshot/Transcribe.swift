@@ -37,7 +37,12 @@ struct Transcribe: ParsableCommand {
         let loadStart = clock.now
         let loaded: Qwen3ASRModel
         do {
-            switch try ModelRegistry.load(directory: model, precision: quant?.precision ?? .inPlace) {
+            // Quantizing a 1.7B checkpoint at load takes seconds: show how far it is.
+            let progress = ProgressLine()
+            defer { progress.finish() }
+            switch try ModelRegistry.load(directory: model, precision: quant?.precision ?? .inPlace, progress: { done, total in
+                progress.show("quantizing \(quant?.rawValue ?? ""): \(done)/\(total) matrices")
+            }) {
             case .qwen3ASR(let m): loaded = m
             }
         } catch {
