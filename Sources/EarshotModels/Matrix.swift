@@ -37,8 +37,7 @@ public struct Matrix: @unchecked Sendable {
     public var scratchFloats: Int {
         switch storage {
         case .f32: return 0
-        case .bf16: return Kernels.bf16ScratchFloats(rows: rows, cols: cols)
-        case .quantized: return Kernels.quantizedScratchFloats(rows: rows, cols: cols)
+        case .bf16, .quantized: return Kernels.weightTileScratchFloats(rows: rows, cols: cols)
         }
     }
 

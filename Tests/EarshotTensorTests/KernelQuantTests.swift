@@ -135,7 +135,7 @@ import EarshotTestSupport
         let w = r.floats(out * cols), x = r.floats(rows * cols), bias = r.floats(out)
         let q = quantized(w, rows: out, cols: cols, format)
         let deq = dequantized(q, blocks: out * cols / 32, format)
-        let scratchCount = Kernels.quantizedScratchFloats(rows: out, cols: cols)
+        let scratchCount = Kernels.weightTileScratchFloats(rows: out, cols: cols)
         #expect(scratchCount < out * cols && scratchCount >= 64 * cols)
         var scratch = [Float](repeating: .nan, count: scratchCount)
         var y = [Float](repeating: .nan, count: rows * out)

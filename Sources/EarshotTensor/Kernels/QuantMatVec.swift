@@ -16,24 +16,9 @@ extension Kernels {
         if let bias { add(y, bias, count: rows) }
     }
 
-    /// Bytes of f32 weights per prefill tile. Measured on the 0.6B prefill (119 tokens, 2 threads):
-    /// 4 MB tiles 885-894 ms against 877-1210 ms for whole matrices and 1,000-1,100 ms for 512 KB
-    /// tiles (too many small sgemm calls).
-    static let quantTileBytes = 1 << 22
-
-    /// Scratch floats `linearQuantized` needs for a `[rows, cols]` matrix: one tile.
-    public static func quantizedScratchFloats(rows: Int, cols: Int) -> Int {
-        quantTileRows(outFeatures: rows, inFeatures: cols) * cols
-    }
-
-    static func quantTileRows(outFeatures: Int, inFeatures: Int) -> Int {
-        max(1, min(outFeatures, max(64, quantTileBytes / (max(inFeatures, 1) * 4) / 16 * 16)))
-    }
-
     /// y[rows, out] = x[rows, in] · W^T (+ bias) with W block-quantized `[out, in]`. For rows == 1
-    /// this is `matvecQuantized`; otherwise W is dequantized tile by tile into `scratch`
-    /// (`quantizedScratchFloats` floats) and multiplied with sgemm (prefill and batches are
-    /// compute-bound, where sgemm wins).
+    /// this is `matvecQuantized`; otherwise the AVX2 panel GEMM, or (other CPUs and shapes) W
+    /// dequantized tile by tile into `scratch` (`weightTileScratchFloats` floats) for sgemm.
     public static func linearQuantized(_ x: UnsafePointer<Float>, rows: Int, inFeatures: Int, weight: UnsafeRawPointer,
                                        format: QuantFormat, outFeatures: Int, bias: UnsafePointer<Float>?,
                                        y: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>) {
@@ -47,7 +32,7 @@ extension Kernels {
                      inFeatures: inFeatures, outFeatures: outFeatures, y: y) { return }
         // Output features in tiles whose f32 weights fit in L2: each tile is dequantized and
         // multiplied while still in cache, instead of writing the whole f32 matrix to memory.
-        let tileRows = quantTileRows(outFeatures: outFeatures, inFeatures: inFeatures)
+        let tileRows = weightTileRows(outFeatures: outFeatures, inFeatures: inFeatures)
         let blocksPerRow = inFeatures / QuantFormat.blockSize
         var r0 = 0
         while r0 < outFeatures {
