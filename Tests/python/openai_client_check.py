@@ -21,10 +21,12 @@ Prints one line per check and stops at the first failure with exit status 1.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import math
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -199,6 +201,7 @@ def main() -> None:
     client = OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0, timeout=300)
     runner = Runner()
     workdir = tempfile.mkdtemp(prefix="earshot-openai-check-")
+    atexit.register(shutil.rmtree, workdir, True)
 
     wavs = {name: os.path.join(args.audio_dir, f"{name}.wav") for name in ("short", "fox", "long")}
     expected: dict[tuple[str, str], dict] = {}
