@@ -25,10 +25,17 @@ let package = Package(
         .library(name: "EarshotTokenizer", targets: ["EarshotTokenizer"]),
         .library(name: "EarshotModels", targets: ["EarshotModels"]),
         .library(name: "EarshotRuntime", targets: ["EarshotRuntime"]),
+        .library(name: "EarshotServer", targets: ["EarshotServer"]),
         .executable(name: "earshot", targets: ["earshot"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .systemLibrary(
@@ -48,10 +55,20 @@ let package = Package(
         .target(name: "EarshotRuntime", dependencies: ["EarshotModels", "EarshotAudio", "EarshotTokenizer", "EarshotTensor",
                                                        "CEarshotMalloc"],
                 swiftSettings: strict),
+        // The HTTP API: the only target that imports Hummingbird.
+        .target(name: "EarshotServer",
+                dependencies: ["EarshotRuntime", "EarshotModels", "EarshotAudio",
+                               .product(name: "Hummingbird", package: "hummingbird"),
+                               .product(name: "Logging", package: "swift-log"),
+                               .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                               .product(name: "Prometheus", package: "swift-prometheus"),
+                               .product(name: "NIOCore", package: "swift-nio"),
+                               .product(name: "NIOPosix", package: "swift-nio")],
+                swiftSettings: strict),
         .executableTarget(
             name: "earshot",
             dependencies: [
-                "EarshotTensor", "EarshotAudio", "EarshotTokenizer", "EarshotModels", "EarshotRuntime",
+                "EarshotTensor", "EarshotAudio", "EarshotTokenizer", "EarshotModels", "EarshotRuntime", "EarshotServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -63,6 +80,9 @@ let package = Package(
         .testTarget(name: "EarshotModelsTests", dependencies: ["EarshotModels", "EarshotAudio", "EarshotTokenizer", "EarshotTestSupport"], swiftSettings: strict),
         .testTarget(name: "EarshotRuntimeTests", dependencies: ["EarshotRuntime", "EarshotModels", "EarshotAudio", "EarshotTensor",
                                                             "EarshotTokenizer", "EarshotTestSupport"], swiftSettings: strict),
+        .testTarget(name: "EarshotServerTests", dependencies: ["EarshotServer", "EarshotRuntime", "EarshotTestSupport",
+                                                           .product(name: "AsyncHTTPClient", package: "async-http-client")],
+                    swiftSettings: strict),
         .testTarget(name: "EarshotTokenizerTests", dependencies: ["EarshotTokenizer", "EarshotTestSupport"], swiftSettings: strict),
     ]
 )
