@@ -131,6 +131,21 @@ def http_get_json(url: str, api_key: str | None = None) -> tuple[int, object]:
             return err.code, raw
 
 
+def http_post_json(url: str, api_key: str | None = None) -> tuple[int, object]:
+    request = urllib.request.Request(url, data=b"", method="POST")
+    if api_key:
+        request.add_header("Authorization", f"Bearer {api_key}")
+    try:
+        with urllib.request.urlopen(request, timeout=300) as response:
+            return response.status, json.loads(response.read().decode("utf-8"))
+    except urllib.error.HTTPError as err:
+        raw = err.read().decode("utf-8", "replace")
+        try:
+            return err.code, json.loads(raw)
+        except ValueError:
+            return err.code, raw
+
+
 def require_error_shape(body: object, status: int, what: str) -> dict:
     """The OpenAI error body: {"error": {"message": str, "type": str, "code": str}}; returns the inner object."""
     require(isinstance(body, dict) and isinstance(body.get("error"), dict),
@@ -362,6 +377,50 @@ def main() -> None:
         return (f"micro {short(want['text'])} == CLI (state {micro_state_at_start.get('state')} -> ready); "
                 f"tiny still right; micro stream {count} deltas")
     runner.run("second model micro", check_micro)
+
+    def check_unload_reload():
+        status, body = http_post_json(f"{url}/v1/models/micro/unload")
+        require(status == 200 and isinstance(body, dict), f"POST /v1/models/micro/unload: {status} {body!r}")
+        status, listing = http_get_json(f"{url}/v1/models")
+        states = {e["id"]: e.get("state") for e in listing["data"]}
+        require_equal(states.get("micro"), "unloaded", "micro state after unload")
+        require_equal(transcribe("micro", "fox").text, expect("micro", "fox")["text"], "micro text after unload")
+        status, listing = http_get_json(f"{url}/v1/models")
+        states = {e["id"]: e.get("state") for e in listing["data"]}
+        require_equal(states.get("micro"), "ready", "micro state after the next request")
+        return "unload -> unloaded; next request reloads it (ready) and gives the same text"
+    runner.run("unload and reload micro", check_unload_reload)
+
+    def check_memory_and_metrics():
+        status, memory = http_get_json(f"{url}/v1/memory")
+        require(status == 200 and isinstance(memory, dict), f"GET /v1/memory: {status} {memory!r}")
+        for key in ("rss_bytes", "rss_anon_bytes", "open_file_descriptors"):
+            require(isinstance(memory.get(key), int) and memory[key] > 0, f"/v1/memory {key}: {memory.get(key)!r}")
+        require(memory["rss_anon_bytes"] <= memory["rss_bytes"], "rss_anon_bytes > rss_bytes")
+        request = urllib.request.Request(f"{url}/metrics")
+        with urllib.request.urlopen(request, timeout=60) as response:
+            metrics = response.read().decode("utf-8")
+        values = {}
+        for line in metrics.splitlines():
+            if line and not line.startswith("#"):
+                name_part, _, value = line.rpartition(" ")
+                values[name_part] = value
+        names = {key.split("{")[0] for key in values}
+        for name in ("earshot_rss_bytes", "earshot_rss_anon_bytes", "earshot_model_loads_total",
+                     "earshot_model_unloads_total", "earshot_queue_depth"):
+            require(name in names, f"/metrics has no {name}")
+        for name in ("earshot_request_duration_seconds", "earshot_time_to_first_token_seconds"):
+            require(f"{name}_count" in names and f"{name}_bucket" in names, f"/metrics has no histogram {name}")
+        loads = sum(float(v) for k, v in values.items() if k.split("{")[0] == "earshot_model_loads_total")
+        unloads = sum(float(v) for k, v in values.items() if k.split("{")[0] == "earshot_model_unloads_total")
+        require(loads >= 3, f"earshot_model_loads_total {loads} < 3 (tiny, micro, micro again)")
+        require(unloads >= 1, f"earshot_model_unloads_total {unloads} < 1 after an unload")
+        requests = sum(float(v) for k, v in values.items() if k.split("{")[0] == "earshot_request_duration_seconds_count")
+        require(requests >= 10, f"earshot_request_duration_seconds_count {requests} < 10 after the checks above")
+        return (f"rss {memory['rss_bytes'] / 1048576:.0f} MB (anon {memory['rss_anon_bytes'] / 1048576:.0f}), "
+                f"{memory['open_file_descriptors']} fds; metrics: loads {loads:.0f}, unloads {unloads:.0f}, "
+                f"{requests:.0f} requests timed")
+    runner.run("/v1/memory and /metrics", check_memory_and_metrics)
 
     # Errors.
     def check_unknown_model():
