@@ -72,6 +72,7 @@ extension ModelManager {
         e.lastUsed = .now
         if !e.sessionWaiters.isEmpty { e.sessionWaiters.removeFirst().resume() }
         if e.busy.isEmpty {
+            wakeRoomWaiters()
             let drained = e.drainWaiters
             e.drainWaiters.removeAll()
             for w in drained { w.resume() }

@@ -42,10 +42,15 @@ public actor ModelManager {
         var idleTimer: Task<Void, Never>?
         var idleGeneration = 0
         var loads = 0
+        var unloads = 0
         init(name: String, directory: String) { self.name = name; self.directory = directory }
     }
 
     var entries: [String: Entry] = [:]
+    /// What the manager has done so far (loads, unloads, evictions...).
+    public private(set) var counters = LifecycleCounters()
+    /// Loads waiting for busy models to go idle (`waitForBusyModels`); woken on every check-in.
+    var roomWaiters: [CheckedContinuation<Void, Never>] = []
     private var switching = false
     private var switchWaiters: [CheckedContinuation<Void, Never>] = []
 
@@ -79,7 +84,7 @@ public actor ModelManager {
         let sessions = e.idle + Array(e.busy.values)
         return ModelStatus(name: e.name, directory: e.directory, state: e.state,
                            mappedBytes: (e.model?.mappedBytes ?? 0) + sessions.reduce(0) { $0 + $1.mappedBytes },
-                           estimatedBytes: e.estimate, inFlight: e.busy.count, sessions: sessions.count, loads: e.loads)
+                           estimatedBytes: e.estimate, inFlight: e.busy.count, sessions: sessions.count, loads: e.loads, unloads: e.unloads)
     }
 
     func entry(_ name: String) throws(RuntimeError) -> Entry {
@@ -142,11 +147,13 @@ public actor ModelManager {
         case .success(let model):
             e.model = model
             e.loads += 1
+            counters.loads += 1
             e.lastUsed = .now
             try? move(e, to: .ready)
             scheduleIdleUnload(e)
             return .success(())
         case .failure(let error):
+            counters.failedLoads += 1
             try? move(e, to: .unloaded)
             if configuration.trimAfterUnload { MemoryReport.trimMalloc() }
             return .failure(error)
@@ -193,6 +200,14 @@ public actor ModelManager {
             let freeable = entries.values.filter { $0 !== e && $0.state == .ready && $0.busy.isEmpty }
                 .reduce(0) { $0 + $1.estimate }
             if overBudget, let budget = configuration.memoryBudgetBytes, reserved - freeable + bytes > budget {
+                // Busy models are what stands in the way: wait for one to go idle, then look again.
+                if configuration.waitForBusyModels, bytes <= budget, !Task.isCancelled,
+                   entries.values.contains(where: { $0 !== e && !$0.busy.isEmpty }) {
+                    counters.waitsForRoom += 1
+                    await waitForRoom()
+                    continue
+                }
+                if Task.isCancelled { throw .cancelled }
                 throw .overBudget(model: e.name, neededBytes: bytes, budgetBytes: budget, inUseBytes: reserved)
             }
             if overMachine, available.addingReportingOverflow(freeable).partialValue < bytes {
@@ -201,6 +216,7 @@ public actor ModelManager {
             guard let victim = evictionCandidate(sparing: e) else {
                 throw .insufficientMemory(model: e.name, neededBytes: bytes, availableBytes: available)
             }
+            counters.evictions += 1
             await performUnload(victim, mode: .wait)
         }
     }
@@ -246,11 +262,29 @@ public actor ModelManager {
         e.model?.close()
         e.model = nil
         e.unloading = nil
+        e.unloads += 1
+        counters.unloads += 1
         try? move(e, to: .unloaded)
         if configuration.trimAfterUnload { MemoryReport.trimMalloc() }
         // Requests that were waiting for a session re-route (and load again on demand).
         let waiters = e.sessionWaiters
         e.sessionWaiters.removeAll()
+        for w in waiters { w.resume() }
+    }
+
+    /// Suspends until a session is checked in somewhere (or the task is cancelled).
+    private func waitForRoom() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { roomWaiters.append($0) }
+        } onCancel: {
+            Task { await self.wakeRoomWaiters() }
+        }
+    }
+
+    /// Wakes every load waiting for room; each looks at the budget again.
+    func wakeRoomWaiters() {
+        let waiters = roomWaiters
+        roomWaiters.removeAll()
         for w in waiters { w.resume() }
     }
 

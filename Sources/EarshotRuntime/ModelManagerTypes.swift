@@ -57,11 +57,17 @@ public struct ModelManagerConfiguration: Sendable {
     public var mallocMmapThreshold: Int?
     /// Free memory the machine has, for the fit check (injectable for tests); nil skips the check.
     public var availableMemory: (@Sendable () -> Int?)?
+    /// When a load does not fit only because other models are busy (it would fit with them
+    /// unloaded), wait for them to go idle and evict them instead of refusing with `overBudget`.
+    /// A server wants this (requests for another model queue behind the running ones); a caller
+    /// that prefers an immediate answer does not. Waiting ends when the calling task is cancelled.
+    public var waitForBusyModels: Bool
 
     public init(memoryBudgetBytes: Int? = nil, idleTimeout: Duration? = nil, sessionsPerModel: Int = 1,
                 loadOnDemand: Bool = true, trimAfterUnload: Bool = true, precision: WeightPrecision = .inPlace,
                 mallocArenaLimit: Int? = 2, mallocMmapThreshold: Int? = 256 * 1024,
-                availableMemory: (@Sendable () -> Int?)? = { MemoryReport.availableSystemBytes() }) {
+                availableMemory: (@Sendable () -> Int?)? = { MemoryReport.availableSystemBytes() },
+                waitForBusyModels: Bool = false) {
         self.memoryBudgetBytes = memoryBudgetBytes
         self.idleTimeout = idleTimeout
         self.sessionsPerModel = max(1, sessionsPerModel)
@@ -71,6 +77,7 @@ public struct ModelManagerConfiguration: Sendable {
         self.mallocArenaLimit = mallocArenaLimit
         self.mallocMmapThreshold = mallocMmapThreshold
         self.availableMemory = availableMemory
+        self.waitForBusyModels = waitForBusyModels
     }
 }
 
@@ -87,6 +94,20 @@ public struct ModelStatus: Sendable, Codable, Equatable {
     public var sessions: Int
     /// Completed loads since registration.
     public var loads: Int
+    /// Completed unloads since registration (explicit, idle, evicted or switched away).
+    public var unloads: Int = 0
+}
+
+/// What the manager has done since it was made, for metrics.
+public struct LifecycleCounters: Sendable, Codable, Equatable {
+    public var loads = 0
+    public var failedLoads = 0
+    public var unloads = 0
+    /// Unloads made to fit another model (a subset of `unloads`).
+    public var evictions = 0
+    /// Loads that had to wait for busy models to go idle (`waitForBusyModels`).
+    public var waitsForRoom = 0
+    public init() {}
 }
 
 /// Runs blocking work that does no inference (mapping and parsing a model, decoding a file) on a

@@ -104,6 +104,39 @@ import Testing
         await m.unloadAll()
     }
 
+    /// With room for one model, a request for b while a is busy either fails at once (default) or,
+    /// with `waitForBusyModels`, waits for a to finish, evicts it and runs (a server's behaviour).
+    @Test func loadsWaitForBusyModelsWhenAsked() async throws {
+        let one = ManagerFixtures.estimate(ManagerFixtures.microA)
+        let slow = TranscriptionOptions(maxNewTokens: 400, loopGuardRepeats: 0, ignoreEOS: true)
+        for wait in [false, true] {
+            let m = try await ManagerFixtures.manager(.init(memoryBudgetBytes: one + one / 2, waitForBusyModels: wait))
+            try await m.load("a")
+            let busy = Task { try await m.transcribe(ManagerFixtures.short, model: "a", options: slow) }
+            #expect(await ManagerFixtures.eventually { (try? await m.status(of: "a").inFlight) == 1 })
+            let other: Result<TranscriptionResult, RuntimeError>
+            do { other = .success(try await m.transcribe(ManagerFixtures.short, model: "b", options: fast)) } catch {
+                other = .failure(error)
+            }
+            let first = try await busy.value
+            #expect(first.tokenIDs.count == 400)
+            let counters = await m.counters
+            if wait {
+                #expect(try other.get().tokenIDs.count == 4)
+                #expect(counters.waitsForRoom >= 1 && counters.evictions == 1)
+                #expect(try await m.state(of: "a") == .unloaded)
+                #expect(try await m.state(of: "b") == .ready)
+                #expect(try await m.status(of: "a").unloads == 1)
+            } else {
+                guard case .failure(.overBudget(let name, _, _, _)) = other else { Issue.record("\(other)"); continue }
+                #expect(name == "b" && counters.waitsForRoom == 0 && counters.evictions == 0)
+                #expect(try await m.state(of: "a") == .ready)
+            }
+            #expect(counters.loads == (wait ? 2 : 1) && counters.failedLoads == 0)
+            await m.unloadAll()
+        }
+    }
+
     @Test func refusedLoadsLeaveLoadedModelsIntact() async throws {
         let one = ManagerFixtures.estimate(ManagerFixtures.microA)
         let m = try await ManagerFixtures.manager(.init(memoryBudgetBytes: one + one / 2))
