@@ -6,7 +6,7 @@ struct Earshot: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "earshot",
         abstract: "Local speech recognition (Qwen3-ASR) with memory that comes back.",
-        subcommands: [Transcribe.self, Convert.self, MakeRandomCheckpoint.self, Bench.self]
+        subcommands: [Transcribe.self, Serve.self, Convert.self, MakeRandomCheckpoint.self, Bench.self]
     )
 }
 

@@ -1,0 +1,177 @@
+import EarshotModels
+import Foundation
+
+/// Everything `earshot serve` can be told, from a JSON file, environment variables and flags
+/// (later sources win: file, then environment, then flags). Keys mirror the flags in snake_case:
+///
+///     {"models": ["tiny=/models/tiny", "/models/qwen3-asr-1.7b.gguf"], "port": 8080,
+///      "budget_mb": 4096, "ttl": 300, "max_concurrency": 1, "queue": 16, "api_key": "..."}
+public struct ServerConfiguration: Sendable, Codable, Equatable {
+    /// A model the server may load: its API id and its directory or GGUF file.
+    public struct ModelSpec: Sendable, Codable, Equatable {
+        public var name: String
+        public var path: String
+        public init(name: String, path: String) { self.name = name; self.path = path }
+
+        /// `NAME=PATH`, or a bare `PATH` named after its last component without extension.
+        public init(parsing text: String) {
+            if let eq = text.firstIndex(of: "="), eq != text.startIndex {
+                name = String(text[..<eq])
+                path = String(text[text.index(after: eq)...])
+            } else {
+                path = text
+                let last = URL(fileURLWithPath: text).lastPathComponent
+                name = last.hasSuffix(".gguf") ? String(last.dropLast(5)) : last
+            }
+        }
+
+        // In a file a model is either "NAME=PATH" / "PATH" or {"name": ..., "path": ...}.
+        public init(from decoder: any Decoder) throws {
+            if let text = try? decoder.singleValueContainer().decode(String.self) {
+                self.init(parsing: text)
+                return
+            }
+            let c = try decoder.container(keyedBy: CodingKeys.self)
+            self.init(name: try c.decode(String.self, forKey: .name), path: try c.decode(String.self, forKey: .path))
+        }
+    }
+
+    public var models: [ModelSpec] = []
+    public var host = "127.0.0.1"
+    /// 0 asks the kernel for a free port (the bound port is printed once listening).
+    public var port = 8080
+    /// Resident bytes all loaded models may use together; nil: only the machine's free memory.
+    public var budgetMB: Int?
+    /// Unload a model this many seconds after its last use; 0 keeps models loaded.
+    public var ttlSeconds = 300
+    /// Transcriptions running at once (across models); each model keeps this many sessions at most.
+    public var maxConcurrency = 1
+    /// Requests that may wait for a slot; more get 429.
+    public var queueLimit = 16
+    /// When set, every request but `/health` needs `Authorization: Bearer KEY`.
+    public var apiKey: String?
+    public var maxUploadMB = 25
+    /// A transcription (waiting included) that takes longer is cancelled with 504.
+    public var timeoutSeconds: Double = 300
+    public var maxTokens = 1024
+    /// q8 / q4 quantize decoder weights at load; nil or bf16 reads them as stored.
+    public var quant: String?
+    /// Compute threads (nil: every core).
+    public var threads: Int?
+    /// Decode exactly `maxTokens` tokens per pass, ignoring end-of-text and the repetition guard:
+    /// fixed work per request, for load tests and benchmarks. Off for real use.
+    public var ignoreEOS = false
+
+    public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case models, host, port, quant, threads, ignoreEOS = "ignore_eos"
+        case budgetMB = "budget_mb", ttlSeconds = "ttl", maxConcurrency = "max_concurrency", queueLimit = "queue"
+        case apiKey = "api_key", maxUploadMB = "max_upload_mb", timeoutSeconds = "timeout", maxTokens = "max_tokens"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = ServerConfiguration()
+        models = try c.decodeIfPresent([ModelSpec].self, forKey: .models) ?? d.models
+        host = try c.decodeIfPresent(String.self, forKey: .host) ?? d.host
+        port = try c.decodeIfPresent(Int.self, forKey: .port) ?? d.port
+        budgetMB = try c.decodeIfPresent(Int.self, forKey: .budgetMB)
+        ttlSeconds = try c.decodeIfPresent(Int.self, forKey: .ttlSeconds) ?? d.ttlSeconds
+        maxConcurrency = try c.decodeIfPresent(Int.self, forKey: .maxConcurrency) ?? d.maxConcurrency
+        queueLimit = try c.decodeIfPresent(Int.self, forKey: .queueLimit) ?? d.queueLimit
+        apiKey = try c.decodeIfPresent(String.self, forKey: .apiKey)
+        maxUploadMB = try c.decodeIfPresent(Int.self, forKey: .maxUploadMB) ?? d.maxUploadMB
+        timeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .timeoutSeconds) ?? d.timeoutSeconds
+        maxTokens = try c.decodeIfPresent(Int.self, forKey: .maxTokens) ?? d.maxTokens
+        quant = try c.decodeIfPresent(String.self, forKey: .quant)
+        threads = try c.decodeIfPresent(Int.self, forKey: .threads)
+        ignoreEOS = try c.decodeIfPresent(Bool.self, forKey: .ignoreEOS) ?? d.ignoreEOS
+    }
+
+    /// Reads a JSON configuration file; unknown keys are ignored, wrong types are errors.
+    public static func load(file path: String) throws(ServerConfigurationError) -> ServerConfiguration {
+        guard let data = FileManager.default.contents(atPath: path) else { throw .unreadable(path) }
+        do { return try JSONDecoder().decode(ServerConfiguration.self, from: data) } catch {
+            throw .invalidFile(path, "\(error)")
+        }
+    }
+
+    /// Overlays `EARSHOT_*` variables: MODELS (comma separated), HOST, PORT, BUDGET_MB, TTL,
+    /// MAX_CONCURRENCY, QUEUE, API_KEY, MAX_UPLOAD_MB, TIMEOUT, MAX_TOKENS, QUANT, THREADS, IGNORE_EOS.
+    public mutating func apply(environment env: [String: String]) throws(ServerConfigurationError) {
+        func int(_ key: String) throws(ServerConfigurationError) -> Int? {
+            guard let text = env["EARSHOT_" + key] else { return nil }
+            guard let value = Int(text) else { throw .invalidValue("EARSHOT_" + key, text) }
+            return value
+        }
+        if let m = env["EARSHOT_MODELS"] {
+            models = m.split(separator: ",").map { ModelSpec(parsing: String($0).trimmingCharacters(in: .whitespaces)) }
+        }
+        if let v = env["EARSHOT_HOST"] { host = v }
+        if let v = try int("PORT") { port = v }
+        if let v = try int("BUDGET_MB") { budgetMB = v }
+        if let v = try int("TTL") { ttlSeconds = v }
+        if let v = try int("MAX_CONCURRENCY") { maxConcurrency = v }
+        if let v = try int("QUEUE") { queueLimit = v }
+        if let v = env["EARSHOT_API_KEY"] { apiKey = v.isEmpty ? nil : v }
+        if let v = try int("MAX_UPLOAD_MB") { maxUploadMB = v }
+        if let v = env["EARSHOT_TIMEOUT"] {
+            guard let seconds = Double(v) else { throw .invalidValue("EARSHOT_TIMEOUT", v) }
+            timeoutSeconds = seconds
+        }
+        if let v = try int("MAX_TOKENS") { maxTokens = v }
+        if let v = env["EARSHOT_QUANT"] { quant = v }
+        if let v = try int("THREADS") { threads = v }
+        if let v = env["EARSHOT_IGNORE_EOS"] { ignoreEOS = ["1", "true", "yes"].contains(v.lowercased()) }
+    }
+
+    /// The weight precision `quant` names.
+    public var precision: WeightPrecision {
+        get throws(ServerConfigurationError) {
+            switch quant?.lowercased() {
+            case nil, "bf16", "none": return .inPlace
+            case "q8": return .q8
+            case "q4": return .q4
+            case let other?: throw .invalidValue("quant", other + " (expected q8, q4 or bf16)")
+            }
+        }
+    }
+
+    /// Rejects settings that cannot work, naming the setting.
+    public func validate() throws(ServerConfigurationError) {
+        guard !models.isEmpty else { throw .invalidValue("models", "none given (pass --models [NAME=]PATH ...)") }
+        var seen = Set<String>()
+        for m in models {
+            guard !m.name.isEmpty, !m.name.contains("/") else { throw .invalidValue("models", "bad model id '\(m.name)'") }
+            guard seen.insert(m.name).inserted else { throw .invalidValue("models", "model id '\(m.name)' given twice") }
+            guard FileManager.default.fileExists(atPath: m.path) else {
+                throw .invalidValue("models", "\(m.name): no such file or directory: \(m.path)")
+            }
+        }
+        guard (0...65535).contains(port) else { throw .invalidValue("port", "\(port)") }
+        if let b = budgetMB, b <= 0 { throw .invalidValue("budget_mb", "\(b)") }
+        guard ttlSeconds >= 0 else { throw .invalidValue("ttl", "\(ttlSeconds)") }
+        guard (1...64).contains(maxConcurrency) else { throw .invalidValue("max_concurrency", "\(maxConcurrency) (1...64)") }
+        guard queueLimit >= 0 else { throw .invalidValue("queue", "\(queueLimit)") }
+        guard maxUploadMB > 0 else { throw .invalidValue("max_upload_mb", "\(maxUploadMB)") }
+        guard timeoutSeconds > 0, timeoutSeconds.isFinite else { throw .invalidValue("timeout", "\(timeoutSeconds)") }
+        guard maxTokens > 0 else { throw .invalidValue("max_tokens", "\(maxTokens)") }
+        if let t = threads, t <= 0 { throw .invalidValue("threads", "\(t)") }
+        _ = try precision
+    }
+}
+
+public enum ServerConfigurationError: Error, Sendable, Equatable, CustomStringConvertible {
+    case unreadable(String)
+    case invalidFile(String, String)
+    case invalidValue(String, String)
+
+    public var description: String {
+        switch self {
+        case .unreadable(let p): return "cannot read configuration file \(p)"
+        case .invalidFile(let p, let why): return "invalid configuration file \(p): \(why)"
+        case .invalidValue(let key, let value): return "invalid \(key): \(value)"
+        }
+    }
+}

@@ -1,0 +1,103 @@
+import EarshotRuntime
+import Prometheus
+import Synchronization
+
+/// The server's Prometheus metrics. Request-path metrics (latency, TTFT, rejections, switches) are
+/// recorded as they happen; process and model figures (RSS, mapped bytes, loads) are read when
+/// `/metrics` is scraped, from `MemoryReport` and the model manager.
+final class ServerMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+
+    private let requestDuration: DurationHistogram
+    private let timeToFirstToken: DurationHistogram
+    private let transcriptions: Counter
+    private let audioSeconds: Counter
+    private let switches: Counter
+    private let rss, rssAnon, rssFile, openFDs, mappedTotal, queueDepth, inFlight: Gauge
+    private let loads, failedLoads, unloads, evictions: Counter
+    /// The manager's counters as last exported, to turn its totals into counter increments.
+    private let exported = Mutex(LifecycleCounters())
+    /// The model the previous transcription used, to count switches between models.
+    private let lastModel = Mutex<String?>(nil)
+
+    init() {
+        let latencyBuckets: [Duration] = [.milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+                                          .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10), .seconds(30),
+                                          .seconds(60), .seconds(120), .seconds(300)]
+        requestDuration = registry.makeDurationHistogram(
+            name: "earshot_request_duration_seconds", buckets: latencyBuckets,
+            help: "Wall time of transcription requests, upload to last byte of the answer")
+        timeToFirstToken = registry.makeDurationHistogram(
+            name: "earshot_time_to_first_token_seconds", buckets: latencyBuckets,
+            help: "Audio decoded to first transcript token (encode + prefill), per transcription")
+        transcriptions = registry.makeCounter(name: "earshot_transcriptions_total", help: "Completed transcriptions")
+        audioSeconds = registry.makeCounter(name: "earshot_audio_seconds_total", help: "Seconds of audio transcribed")
+        switches = registry.makeCounter(name: "earshot_model_switches_total",
+                                        help: "Transcriptions whose model differs from the previous transcription's")
+        rss = registry.makeGauge(name: "earshot_rss_bytes", help: "Resident set size of the process")
+        rssAnon = registry.makeGauge(name: "earshot_rss_anon_bytes", help: "Anonymous resident memory (heap, mapped scratch)")
+        rssFile = registry.makeGauge(name: "earshot_rss_file_bytes", help: "File-backed resident memory (mapped weights)")
+        openFDs = registry.makeGauge(name: "earshot_open_file_descriptors", help: "Open file descriptors")
+        mappedTotal = registry.makeGauge(name: "earshot_mapped_bytes", help: "Bytes mapped by Earshot's buffer owner")
+        queueDepth = registry.makeGauge(name: "earshot_queue_depth", help: "Transcription requests waiting for a slot")
+        inFlight = registry.makeGauge(name: "earshot_requests_in_flight", help: "Transcriptions running")
+        loads = registry.makeCounter(name: "earshot_model_loads_total", help: "Completed model loads")
+        failedLoads = registry.makeCounter(name: "earshot_model_failed_loads_total", help: "Model loads that failed")
+        unloads = registry.makeCounter(name: "earshot_model_unloads_total", help: "Completed model unloads")
+        evictions = registry.makeCounter(name: "earshot_model_evictions_total",
+                                         help: "Unloads made to fit another model in the budget")
+    }
+
+    func recordTranscription(model: String, duration: Duration, ttftMs: Double, audioSeconds seconds: Double) {
+        requestDuration.record(duration)
+        timeToFirstToken.record(.microseconds(Int64(ttftMs * 1000)))
+        transcriptions.increment()
+        audioSeconds.increment(by: seconds)
+    }
+
+    /// Counts a switch when `model` is not the model of the previous transcription.
+    func noteModelUsed(_ model: String) {
+        let switched = lastModel.withLock { last in
+            defer { last = model }
+            return last != nil && last != model
+        }
+        if switched { switches.increment() }
+    }
+
+    func recordRejection(_ error: APIError) {
+        registry.makeCounter(name: "earshot_rejections_total", labels: [("reason", error.code)],
+                             help: "Requests answered with an error, by reason").increment()
+    }
+
+    /// Refreshes the scrape-time figures and renders the exposition text.
+    func render(memory: MemoryReport, models: [ModelStatus], counters: LifecycleCounters,
+                queueDepth depth: Int, running: Int) -> String {
+        rss.set(to: Double(memory.rssBytes))
+        rssAnon.set(to: Double(memory.rssAnonBytes))
+        rssFile.set(to: Double(memory.rssFileBytes))
+        openFDs.set(to: Double(memory.openFileDescriptors))
+        mappedTotal.set(to: Double(memory.mappedAnonymousBytes + memory.mappedFileBytes))
+        queueDepth.set(to: Double(depth))
+        inFlight.set(to: Double(running))
+        for m in models {
+            registry.makeGauge(name: "earshot_model_mapped_bytes", labels: [("model", m.name)],
+                               help: "Bytes mapped for a model's weights and sessions").set(to: Double(m.mappedBytes))
+            registry.makeGauge(name: "earshot_model_loaded", labels: [("model", m.name)],
+                               help: "1 when the model is ready, else 0").set(to: m.state == .ready ? 1 : 0)
+        }
+        let delta = exported.withLock { last -> LifecycleCounters in
+            var d = LifecycleCounters()
+            d.loads = counters.loads - last.loads
+            d.failedLoads = counters.failedLoads - last.failedLoads
+            d.unloads = counters.unloads - last.unloads
+            d.evictions = counters.evictions - last.evictions
+            last = counters
+            return d
+        }
+        loads.increment(by: Int64(max(0, delta.loads)))
+        failedLoads.increment(by: Int64(max(0, delta.failedLoads)))
+        unloads.increment(by: Int64(max(0, delta.unloads)))
+        evictions.increment(by: Int64(max(0, delta.evictions)))
+        return registry.emitToString()
+    }
+}

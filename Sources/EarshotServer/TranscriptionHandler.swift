@@ -1,0 +1,170 @@
+import EarshotAudio
+import EarshotRuntime
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// `POST /v1/audio/transcriptions`, as OpenAI's: a multipart form with `file`, `model`,
+/// `language`, `prompt`, `response_format`, `temperature`, `stream`.
+///
+/// Order of checks, cheapest first, so a bad request costs nothing: size (413) -> form (400) ->
+/// model known (404) -> admission (429) -> audio decodes (400) -> load fits (507) -> transcribe
+/// within the timeout (504). A client that disconnects cancels its decoding and frees its session.
+struct TranscriptionHandler: Sendable {
+    static let path = "/v1/audio/transcriptions"
+    let service: TranscriptionService
+
+    func handle(_ request: Request, context: some RequestContext) async throws -> Response {
+        let started = ContinuousClock.now
+        let contentType = request.headers[.contentType] ?? ""
+        let boundary = try MultipartForm.boundary(fromContentType: contentType)
+        let limit = service.configuration.maxUploadMB << 20
+        // A declared length over the limit is refused before reading a byte; the server then
+        // discards the rest of the upload, so the client still reads the 413.
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit + 64 * 1024 {
+            throw APIError.uploadTooLarge(limitBytes: limit)
+        }
+        // Everything below runs cancelled if the client closes the connection.
+        return try await request.body.consumeWithCancellationOnInboundClose { body in
+            let buffer: ByteBuffer
+            do { buffer = try await body.collect(upTo: limit + 64 * 1024) } catch is NIOTooManyBytesError {
+                throw APIError.uploadTooLarge(limitBytes: limit)
+            }
+            let form = try MultipartForm(body: buffer, boundary: boundary, limits: .init())
+            let job = try TranscriptionJob(form: form, service: service, uploadLimit: limit)
+            context.logger.info("transcription", metadata: ["model": "\(job.model)", "format": "\(job.format.rawValue)",
+                                                           "stream": "\(job.stream)", "bytes": "\(job.file.readableBytes)"])
+            let slot = try await service.admission.acquire()
+            let samples = try await decode(job)
+            if job.stream { return streamingResponse(job, samples: samples, slot: slot, started: started, logger: context.logger) }
+            let result = try await service.transcribe(samples, job: job, onText: nil)
+            withExtendedLifetime(slot) {}
+            service.metrics.recordTranscription(model: job.model, duration: .now - started, ttftMs: result.timings.ttftMs,
+                                                audioSeconds: result.audioSeconds)
+            let rendered = TranscriptDocument(result: result).render(job.format)
+            var headers = HTTPFields()
+            headers[.contentType] = rendered.contentType
+            return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: rendered.body)))
+        }
+    }
+
+    /// Decodes the upload off the event loop (ffmpeg for non-WAV may take a while).
+    private func decode(_ job: TranscriptionJob) async throws -> AudioSamples {
+        let file = job.file, name = job.filename
+        return try await NIOThreadPool.singleton.runIfActive {
+            try file.withUnsafeReadableBytes { bytes in try AudioDecoder.decode(bytes: bytes, name: name) }
+        }
+    }
+
+    /// Server-sent events: `transcript.text.delta` per piece of text, then `transcript.text.done`.
+    /// Decoding runs inside the body writer, so a failed write (client gone) cancels it; a comment
+    /// line every second while nothing else is sent (prefill, long silences) makes sure a vanished
+    /// client is noticed even before the first token.
+    private func streamingResponse(_ job: TranscriptionJob, samples: AudioSamples, slot: Slot,
+                                   started: ContinuousClock.Instant, logger: Logger) -> Response {
+        var headers = HTTPFields()
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-cache"
+        let service = service
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            let (events, sink) = AsyncStream<String>.makeStream()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    defer { sink.finish() }
+                    let streamed = StreamedText()
+                    do {
+                        let result = try await service.transcribe(samples, job: job) { piece in
+                            streamed.append(piece)
+                            sink.yield(ServerSentEvent.delta(piece))
+                        }
+                        withExtendedLifetime(slot) {}
+                        service.metrics.recordTranscription(model: job.model, duration: .now - started,
+                                                            ttftMs: result.timings.ttftMs, audioSeconds: result.audioSeconds)
+                        // Text the runtime held back while streaming (no `<asr_text>` marker in the
+                        // output, say) goes out as a last delta, so the deltas add up to the text.
+                        if let rest = streamed.remainder(of: result.text) { sink.yield(ServerSentEvent.delta(rest)) }
+                        sink.yield(ServerSentEvent.done(text: result.text))
+                    } catch {
+                        let apiError = APIError.from(error)
+                        service.metrics.recordRejection(apiError)
+                        logger.warning("streaming transcription failed", metadata: ["error": "\(apiError)"])
+                        sink.yield("event: error\ndata: \(apiError.body)\n\n")
+                    }
+                }
+                group.addTask {
+                    while !Task.isCancelled {
+                        try await Task.sleep(for: .seconds(1))
+                        sink.yield(": keep-alive\n\n")
+                    }
+                }
+                for await event in events {
+                    try await writer.write(ByteBuffer(string: event))
+                }
+                group.cancelAll()
+            }
+            try await writer.finish(nil)
+        })
+    }
+}
+
+/// The text streamed so far for one request (appended on the inference thread, read after).
+private final class StreamedText: Sendable {
+    private let text = Mutex("")
+    func append(_ piece: String) { text.withLock { $0 += piece } }
+
+    /// What `final` adds after the streamed text, when it extends it.
+    func remainder(of final: String) -> String? {
+        text.withLock { sent in
+            guard final.count > sent.count, final.hasPrefix(sent) else { return nil }
+            return String(final.dropFirst(sent.count))
+        }
+    }
+}
+
+/// The validated fields of one transcription request.
+struct TranscriptionJob: Sendable {
+    let file: ByteBuffer
+    let filename: String
+    let model: String
+    let language: String?
+    let prompt: String
+    let format: ResponseFormat
+    let stream: Bool
+
+    init(form: MultipartForm, service: TranscriptionService, uploadLimit: Int) throws {
+        guard let part = form.part(named: "file") else {
+            throw APIError.badRequest("the form has no 'file' field (the audio to transcribe)", code: "missing_file")
+        }
+        guard part.body.readableBytes <= uploadLimit else { throw APIError.uploadTooLarge(limitBytes: uploadLimit) }
+        guard part.body.readableBytes > 0 else { throw APIError.invalidAudio("the uploaded file is empty") }
+        file = part.body
+        filename = part.filename.map { ($0 as NSString).lastPathComponent }.flatMap { $0.isEmpty ? nil : $0 } ?? "upload"
+        guard let model = try form.field("model"), !model.isEmpty else {
+            throw APIError.badRequest("the form has no 'model' field", code: "missing_model")
+        }
+        guard service.knownModels.contains(model) else { throw APIError.unknownModel(model, known: service.knownModels) }
+        self.model = model
+        language = try form.field("language").flatMap { $0.isEmpty ? nil : $0 }.map { (l) throws(APIError) in try LanguageCodes.resolve(l) }
+        prompt = try form.field("prompt") ?? ""
+        let formatName = try form.field("response_format") ?? "json"
+        guard let format = ResponseFormat(rawValue: formatName) else {
+            throw APIError.badRequest("unsupported response_format '\(formatName)'; use one of: "
+                                      + ResponseFormat.allCases.map(\.rawValue).joined(separator: ", "), code: "invalid_response_format")
+        }
+        self.format = format
+        if let t = try form.field("temperature"), !t.isEmpty {
+            // Decoding is greedy; any temperature is accepted (as OpenAI accepts 0...1) but must be a number.
+            guard let value = Double(t), value.isFinite, value >= 0 else {
+                throw APIError.badRequest("temperature must be a number >= 0, got '\(t)'", code: "invalid_temperature")
+            }
+        }
+        switch try form.field("stream")?.lowercased() {
+        case nil, "", "false", "0": stream = false
+        case "true", "1": stream = true
+        case let other?: throw APIError.badRequest("stream must be true or false, got '\(other)'", code: "invalid_stream")
+        }
+    }
+}

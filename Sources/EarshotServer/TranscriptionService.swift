@@ -1,0 +1,73 @@
+import EarshotAudio
+import EarshotModels
+import EarshotRuntime
+import Foundation
+
+/// What the routes share: the configuration, the model manager, admission control and metrics.
+/// Immutable itself (every mutable part is an actor or synchronised), so it is plainly `Sendable`.
+public final class TranscriptionService: Sendable {
+    public let configuration: ServerConfiguration
+    public let manager: ModelManager
+    let admission: AdmissionControl
+    let metrics = ServerMetrics()
+    /// Model ids, in the order given.
+    let knownModels: [String]
+
+    public init(configuration: ServerConfiguration) async throws {
+        try configuration.validate()
+        self.configuration = configuration
+        manager = ModelManager(configuration: ModelManagerConfiguration(
+            memoryBudgetBytes: configuration.budgetMB.map { $0 << 20 },
+            idleTimeout: configuration.ttlSeconds > 0 ? .seconds(configuration.ttlSeconds) : nil,
+            sessionsPerModel: configuration.maxConcurrency,
+            precision: try configuration.precision,
+            waitForBusyModels: true))
+        admission = AdmissionControl(maxRunning: configuration.maxConcurrency, maxWaiting: configuration.queueLimit)
+        knownModels = configuration.models.map(\.name)
+        for m in configuration.models { try await manager.register(m.name, directory: m.path) }
+    }
+
+    /// Transcribes with the job's model (loaded on demand, switched in under the budget), cancelled
+    /// with `timeout` when it runs past the configured limit.
+    func transcribe(_ samples: AudioSamples, job: TranscriptionJob,
+                    onText: (@Sendable (String) -> Void)?) async throws -> TranscriptionResult {
+        metrics.noteModelUsed(job.model)
+        let fixed = configuration.ignoreEOS
+        let options = TranscriptionOptions(language: job.language, context: job.prompt, maxNewTokens: configuration.maxTokens,
+                                           loopGuardRepeats: fixed ? 0 : 20, ignoreEOS: fixed)
+        let manager = manager, seconds = configuration.timeoutSeconds
+        return try await withThrowingTaskGroup(of: TranscriptionResult?.self) { group in
+            group.addTask {
+                try await manager.transcribe(samples, model: job.model, options: options, onText: onText)
+            }
+            group.addTask {
+                try await Task.sleep(for: .milliseconds(Int64(seconds * 1000)))
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let result = first else { throw APIError.timeout(seconds: seconds) }
+            return result
+        }
+    }
+
+    /// The memory report with the models' states, for `/v1/memory`.
+    func memory() async -> MemoryDocument {
+        MemoryDocument(process: MemoryReport.current(), models: await manager.models, counters: await manager.counters)
+    }
+}
+
+/// `/v1/memory`: the process's memory report, every model's status and the lifecycle counters.
+struct MemoryDocument: Encodable {
+    let process: MemoryReport
+    let models: [ModelStatus]
+    let counters: LifecycleCounters
+}
+
+extension TranscriptDocument {
+    /// One segment for the whole clip: Qwen3-ASR emits no timestamps (its forced aligner is a
+    /// separate model), so a cue spans the audio it transcribes rather than inventing boundaries.
+    init(result: TranscriptionResult) {
+        self.init(text: result.text, language: result.language, duration: result.audioSeconds,
+                  segments: [.init(start: 0, end: result.audioSeconds, text: result.text, tokens: result.tokenIDs)])
+    }
+}

@@ -1,0 +1,48 @@
+import EarshotModels
+import EarshotServer
+import Foundation
+import Testing
+
+/// Settings from a file, the environment and flags; validation names the bad setting.
+struct ServerConfigurationTests {
+    @Test func modelSpecsNameModels() {
+        #expect(ServerConfiguration.ModelSpec(parsing: "fast=/m/qwen3-asr-0.6b") == .init(name: "fast", path: "/m/qwen3-asr-0.6b"))
+        #expect(ServerConfiguration.ModelSpec(parsing: "/m/qwen3-asr-0.6b") == .init(name: "qwen3-asr-0.6b", path: "/m/qwen3-asr-0.6b"))
+        #expect(ServerConfiguration.ModelSpec(parsing: "/m/q8.gguf") == .init(name: "q8", path: "/m/q8.gguf"))
+    }
+
+    @Test func fileThenEnvironmentThenValidation() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("earshot-config-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let file = dir.appendingPathComponent("serve.json")
+        let json = #"{"models": ["a=\#(dir.path)", {"name": "b", "path": "\#(dir.path)"}], "port": 9000, "budget_mb": 512,"#
+            + #" "ttl": 0, "max_concurrency": 2, "queue": 4, "api_key": "k", "timeout": 1.5, "quant": "q8"}"#
+        try Data(json.utf8).write(to: file)
+        var c = try ServerConfiguration.load(file: file.path)
+        #expect(c.models.map(\.name) == ["a", "b"] && c.port == 9000 && c.budgetMB == 512 && c.ttlSeconds == 0)
+        #expect(c.maxConcurrency == 2 && c.queueLimit == 4 && c.apiKey == "k" && c.timeoutSeconds == 1.5)
+        #expect(try c.precision == .q8)
+        try c.validate()
+        try c.apply(environment: ["EARSHOT_PORT": "9100", "EARSHOT_MODELS": "c=\(dir.path)", "EARSHOT_API_KEY": ""])
+        #expect(c.port == 9100 && c.models.map(\.name) == ["c"] && c.apiKey == nil)
+        #expect(throws: ServerConfigurationError.invalidValue("EARSHOT_PORT", "eighty")) {
+            try c.apply(environment: ["EARSHOT_PORT": "eighty"])
+        }
+        #expect(throws: ServerConfigurationError.self) { try ServerConfiguration.load(file: dir.appendingPathComponent("none.json").path) }
+        try Data(#"{"port": "high"}"#.utf8).write(to: file)
+        #expect(throws: ServerConfigurationError.self) { try ServerConfiguration.load(file: file.path) }
+
+        var bad = c
+        bad.models = [.init(name: "x", path: "/no/such/model")]
+        #expect(throws: ServerConfigurationError.invalidValue("models", "x: no such file or directory: /no/such/model")) { try bad.validate() }
+        bad = c
+        bad.models += bad.models
+        #expect(throws: ServerConfigurationError.self) { try bad.validate() }
+        bad = c
+        bad.quant = "q3"
+        #expect(throws: ServerConfigurationError.self) { try bad.validate() }
+        bad = c
+        bad.maxConcurrency = 0
+        #expect(throws: ServerConfigurationError.self) { try bad.validate() }
+    }
+}
