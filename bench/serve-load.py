@@ -163,6 +163,8 @@ def remote_memory(host: str, port: int, headers: dict, timeout: float) -> dict:
         if resp.status != 200:
             raise RuntimeError(f"GET /v1/memory: HTTP {resp.status} {body[:200]!r}")
         report = json.loads(body)
+        if "rss_bytes" not in report and isinstance(report.get("process"), dict):
+            report = report["process"]
         return {"rss_bytes": int(report["rss_bytes"]), "rss_anon_bytes": int(report["rss_anon_bytes"])}
     finally:
         conn.close()

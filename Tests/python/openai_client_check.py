@@ -7,14 +7,15 @@ passes their URLs. By hand, against servers you started yourself:
     python Tests/python/openai_client_check.py --url http://127.0.0.1:PORT \
         --bin .build/release/earshot --tiny-model Tests/Fixtures/qwen3-asr-tiny/model \
         --micro-model DIR --audio-dir Tests/Fixtures/qwen3-asr-tiny/audio \
-        [--auth-url http://127.0.0.1:PORT2 --api-key secret [--upload-limit-mb 1] [--drain-pid PID]]
+        [--auth-url http://127.0.0.1:PORT2 --api-key secret [--upload-limit-mb 1]] [--drain-pid PID]
 
 The main server must serve `tiny` (the fixture model) and `micro` (the --micro-model directory).
 The expected transcripts come from `earshot transcribe --json` on the same model and file (the
 contract says they are equal). The optional second server runs with --api-key (and
---max-upload-mb when --upload-limit-mb is given) and serves `tiny`. With --drain-pid PID (that
-second server's process id) the last check sends it SIGTERM in the middle of a streamed
-transcription and requires the stream to finish complete; the caller then checks the exit status.
+--max-upload-mb when --upload-limit-mb is given) and serves `tiny`. With --drain-pid PID (the main
+server's process id) the last check sends it SIGTERM while three transcriptions of a 10-minute clip
+are in flight or queued and requires every one of them to finish with the right text; the caller
+then checks the exit status.
 
 Prints one line per check and stops at the first failure with exit status 1.
 """
@@ -31,6 +32,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unicodedata
 import urllib.error
@@ -231,12 +233,12 @@ def main() -> None:
     parser.add_argument("--auth-url", help="second server started with --api-key (serves tiny)")
     parser.add_argument("--api-key", help="that server's key")
     parser.add_argument("--upload-limit-mb", type=float, help="that server's --max-upload-mb")
-    parser.add_argument("--drain-pid", type=int, help="that server's pid: SIGTERM it mid-stream as the last check")
+    parser.add_argument("--drain-pid", type=int, help="the main server's pid: SIGTERM it with requests in flight, last")
     args = parser.parse_args()
     if (args.auth_url is None) != (args.api_key is None):
         parser.error("--auth-url and --api-key go together")
-    if (args.upload_limit_mb is not None or args.drain_pid is not None) and args.auth_url is None:
-        parser.error("--upload-limit-mb and --drain-pid need --auth-url")
+    if args.upload_limit_mb is not None and args.auth_url is None:
+        parser.error("--upload-limit-mb needs --auth-url")
 
     url = args.url.rstrip("/")
     print(f"openai-client-check: openai {openai.__version__}, server {url}", flush=True)
@@ -361,7 +363,7 @@ def main() -> None:
                 f"{len(seg.tokens)} tokens == CLI token_ids, avg_logprob {seg.avg_logprob:.3f}")
     runner.run("verbose_json tiny fox.wav", check_verbose_json)
 
-    def stream_text(c: OpenAI, model: str, clip: str, on_first_delta=None) -> tuple[str, int]:
+    def stream_text(c: OpenAI, model: str, clip: str) -> tuple[str, int]:
         raw = transcribe_raw(model, clip, c=c, stream=True)
         content_type = raw.headers.get("content-type", "")
         require(content_type.startswith("text/event-stream"), f"content-type {content_type!r}")
@@ -370,8 +372,6 @@ def main() -> None:
         for event in raw.parse():
             require(done_text is None, f"event after transcript.text.done: {event!r}")
             if event.type == "transcript.text.delta":
-                if not deltas and on_first_delta is not None:
-                    on_first_delta()
                 deltas.append(event.delta)
             elif event.type == "transcript.text.done":
                 done_text = event.text
@@ -421,6 +421,10 @@ def main() -> None:
     def check_memory_and_metrics():
         status, memory = http_get_json(f"{url}/v1/memory")
         require(status == 200 and isinstance(memory, dict), f"GET /v1/memory: {status} {memory!r}")
+        require(isinstance(memory.get("models"), list) and {m.get("name") for m in memory["models"]} >= {"tiny", "micro"},
+                f"/v1/memory models: {memory.get('models')!r}")
+        if "rss_bytes" not in memory and isinstance(memory.get("process"), dict):
+            memory = memory["process"]  # the process's numbers, beside models and counters
         for key in ("rss_bytes", "rss_anon_bytes", "open_file_descriptors"):
             require(isinstance(memory.get(key), int) and memory[key] > 0, f"/v1/memory {key}: {memory.get(key)!r}")
         require(memory["rss_anon_bytes"] <= memory["rss_bytes"], "rss_anon_bytes > rss_bytes")
@@ -547,19 +551,52 @@ def main() -> None:
                 raise CheckFailed(f"a {size_mb:.1f} MB upload was accepted with --max-upload-mb {args.upload_limit_mb}")
             runner.run("upload over --max-upload-mb -> 413", check_too_large)
 
-        if args.drain_pid is not None:
-            def check_drain():
-                want = expect("tiny", "long")["text"]
-                sent = []
+    # Graceful drain, last: SIGTERM while transcriptions are running and queued.
+    if args.drain_pid is not None:
+        def check_drain():
+            clip = os.path.join(workdir, "ten-minutes.wav")
+            with wave.open(wavs["long"], "rb") as r:
+                params, frames = r.getparams(), r.readframes(r.getnframes())
+            repeat = max(1, int(600 / (len(frames) / (params.sampwidth * params.nchannels) / params.framerate)))
+            with wave.open(clip, "wb") as w:
+                w.setparams(params)
+                w.writeframes(frames * repeat)
+            want = cli_transcribe(args.bin, args.tiny_model, clip)["text"]
+            wavs["ten-minutes"] = clip
+            outcomes: dict[str, object] = {}
 
-                def terminate():
-                    os.kill(args.drain_pid, signal.SIGTERM)
-                    sent.append(time.monotonic())
-                text, count = stream_text(keyed, "tiny", "long", on_first_delta=terminate)
-                require(len(sent) == 1, "SIGTERM was not sent")
-                require_equal(text, want, "text of the stream in flight at SIGTERM vs CLI")
-                return f"SIGTERM after the first delta; the stream still finished: {count} deltas == CLI"
-            runner.run("SIGTERM mid-stream drains", check_drain)
+            def request(name: str, stream: bool) -> None:
+                try:
+                    outcomes[name] = stream_text(client, "tiny", "ten-minutes")[0] if stream else \
+                        transcribe("tiny", "ten-minutes").text
+                except Exception as err:  # noqa: BLE001 - reported below
+                    outcomes[name] = err
+            threads = [threading.Thread(target=request, args=(name, name == "stream"), daemon=True)
+                       for name in ("json-1", "stream", "json-2")]
+            for t in threads:
+                t.start()
+            deadline = time.monotonic() + 120
+            while True:
+                status, memory = http_get_json(f"{url}/v1/memory")
+                busy = [m for m in (memory.get("models") or []) if m.get("in_flight", 0) > 0] \
+                    if isinstance(memory, dict) else []
+                if busy:
+                    break
+                require(time.monotonic() < deadline, "no transcription in flight within 120 s")
+                require(all(t.is_alive() for t in threads), f"a request ended before SIGTERM: {outcomes!r}")
+                time.sleep(0.02)
+            os.kill(args.drain_pid, signal.SIGTERM)
+            signalled = time.monotonic()
+            for t in threads:
+                t.join(300)
+            require(not any(t.is_alive() for t in threads), "requests still running 300 s after SIGTERM")
+            for name, outcome in sorted(outcomes.items()):
+                require(not isinstance(outcome, Exception),
+                        f"{name} failed after SIGTERM: {type(outcome).__name__}: {outcome}")
+                require_equal(outcome, want, f"{name} text after SIGTERM vs CLI")
+            return (f"SIGTERM with 3 requests of a {len(frames) * repeat / (2 * params.framerate):.0f} s clip in "
+                    f"flight or queued; all finished right, {time.monotonic() - signalled:.1f} s after the signal")
+        runner.run("SIGTERM drains requests in flight", check_drain)
 
     print(f"openai-client-check: {runner.passed} passed, 0 failed", flush=True)
 
