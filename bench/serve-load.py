@@ -52,6 +52,7 @@ import ipaddress
 import json
 import os
 import queue
+import shutil
 import signal
 import subprocess
 import sys
@@ -489,7 +490,8 @@ def main() -> int:
         reference = cli_reference(args.bin, args.models, args.models_to_use, args.audio)
         server = StartedServer(args.bin, args.models, args.server_arg, args.start_timeout)
         url = server.url
-        print(f"serve-load: started {args.bin} serve (pid {server.pid}) on {url}; logs in {server.logdir}", flush=True)
+        print(f"serve-load: started {args.bin} serve (pid {server.pid}) on {url}; logs in {server.logdir} "
+              "(removed after a run that passes)", flush=True)
     else:
         reference = {}
         url = args.url
@@ -594,6 +596,11 @@ def main() -> int:
     print(f"  anonymous RSS slope after warm-up: {slope_text} MB per 100 requests")
     if server is not None:
         print(f"  server exit after SIGTERM: {exit_code}")
+    if server is not None:
+        if failures:
+            print(f"serve-load: server logs kept in {server.logdir}", file=sys.stderr)
+        else:
+            shutil.rmtree(server.logdir, ignore_errors=True)
     if args.json_out:
         with open(args.json_out, "w") as f:
             json.dump(report, f, indent=2, ensure_ascii=False)
