@@ -2,7 +2,7 @@
 """Load test for `earshot serve` (Python standard library only).
 
 Starts the server itself (or uses a running one), sends N transcription requests from C concurrent
-keep-alive clients, alternating between models per request, and reports errors by HTTP status,
+clients, alternating between models per request, and reports errors by HTTP status,
 latency and TTFT percentiles, throughput, and how anonymous RSS grows after warm-up.
 
 The measured run (2000 requests, 8 clients, tiny and micro alternating):
@@ -23,7 +23,8 @@ Options:
                           --port 0 --host 127.0.0.1` (port read from its `earshot: listening on` line;
                           stopped with SIGTERM at the end, and it must exit 0). --server-arg ARG
                           (repeatable) adds serve options, e.g. --server-arg=--max-concurrency=2.
-  --clients C             concurrent clients, one keep-alive connection each (default 8)
+  --clients C             concurrent clients (default 8), each on one HTTP/1.1 connection that it reopens
+                          whenever the server closes it (transcription responses carry Connection: close)
   --requests N            measured requests (default 2000); --warmup W more before them (default 100)
   --models-to-use A,B     model ids, request i uses model i mod count (default: all --models names)
   --audio FILE            the WAV sent every time (default: the fixture short.wav)
@@ -223,6 +224,17 @@ def server_ttft_ms(headers: http.client.HTTPMessage, body: object) -> float | No
 
 # --- the load --------------------------------------------------------------------------------------
 
+class CountingConnection(http.client.HTTPConnection):
+    """Counts TCP connects: http.client reconnects by itself after a `Connection: close` response."""
+    opened = 0
+    _lock = threading.Lock()
+
+    def connect(self) -> None:
+        with CountingConnection._lock:
+            CountingConnection.opened += 1
+        super().connect()
+
+
 class Outcome:
     __slots__ = ("ok", "error", "latency_ms", "ttft_ms", "text")
 
@@ -334,7 +346,7 @@ class Load:
         lock = threading.Lock()
 
         def worker() -> None:
-            conn = http.client.HTTPConnection(self.host, self.port, timeout=self.args.timeout)
+            conn = CountingConnection(self.host, self.port, timeout=self.args.timeout)
             try:
                 while True:
                     with lock:
@@ -352,7 +364,7 @@ class Load:
                     except (OSError, http.client.HTTPException) as err:
                         outcome = Outcome(False, f"connection:{type(err).__name__}")
                         conn.close()
-                        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.args.timeout)
+                        conn = CountingConnection(self.host, self.port, timeout=self.args.timeout)
                     with lock:
                         state["done"] += 1
                         done = state["done"]
@@ -369,12 +381,14 @@ class Load:
 
         threads = [threading.Thread(target=worker, daemon=True) for _ in range(self.args.clients)]
         started = time.perf_counter()
+        opened_before = CountingConnection.opened
         for t in threads:
             t.start()
         for t in threads:
             t.join()
         wall = time.perf_counter() - started
-        return {"latencies": latencies, "ttfts": ttfts, "errors": errors, "wall": wall, "completed": state["done"]}
+        return {"latencies": latencies, "ttfts": ttfts, "errors": errors, "wall": wall, "completed": state["done"],
+                "connections": CountingConnection.opened - opened_before}
 
 
 class Sampler:
@@ -546,7 +560,7 @@ def main() -> int:
             "models": args.models_to_use, "audio": args.audio, "audio_bytes": len(audio),
             "stream": args.stream, "response_format": args.response_format,
             "wall_seconds": measured["wall"], "requests_per_second": measured["completed"] / measured["wall"],
-            "ok": ok, "errors": errors, "warmup_errors": warm_errors, "error_total": error_total,
+            "ok": ok, "errors": errors, "connections_opened": measured["connections"], "warmup_errors": warm_errors, "error_total": error_total,
             "latency_ms": summary(all_latencies),
             "latency_ms_by_model": {m: summary(v) for m, v in measured["latencies"].items()},
             "ttft_ms": summary(measured["ttfts"]), "ttft_source": ttft_source,
@@ -583,7 +597,8 @@ def main() -> int:
     print(f"serve-load: {args.requests} requests, {args.clients} clients, models {','.join(args.models_to_use)}, "
           f"{os.path.basename(args.audio)}{' (stream)' if args.stream else ''}, {args.warmup} warm-up")
     print(f"  ok {report['ok']}, errors {report['errors'] or 0}, warm-up errors {report['warmup_errors'] or 0}")
-    print(f"  throughput {report['requests_per_second']:.1f} req/s over {report['wall_seconds']:.1f} s")
+    print(f"  throughput {report['requests_per_second']:.1f} req/s over {report['wall_seconds']:.1f} s, "
+          f"{report['connections_opened']} TCP connections opened")
     print(f"  latency    {fmt_ms(report['latency_ms'])}")
     for m, s in report["latency_ms_by_model"].items():
         print(f"    {m:<9}{fmt_ms(s)}")

@@ -7,12 +7,14 @@ passes their URLs. By hand, against servers you started yourself:
     python Tests/python/openai_client_check.py --url http://127.0.0.1:PORT \
         --bin .build/release/earshot --tiny-model Tests/Fixtures/qwen3-asr-tiny/model \
         --micro-model DIR --audio-dir Tests/Fixtures/qwen3-asr-tiny/audio \
-        [--auth-url http://127.0.0.1:PORT2 --api-key secret [--upload-limit-mb 1]] [--drain-pid PID]
+        [--auth-url http://127.0.0.1:PORT2 --api-key secret [--upload-limit-mb 20] [--auth-no-queue]]
+        [--drain-pid PID]
 
 The main server must serve `tiny` (the fixture model) and `micro` (the --micro-model directory).
 The expected transcripts come from `earshot transcribe --json` on the same model and file (the
 contract says they are equal). The optional second server runs with --api-key (and
---max-upload-mb when --upload-limit-mb is given) and serves `tiny`. With --drain-pid PID (the main
+--max-upload-mb when --upload-limit-mb is given, --max-concurrency 1 --queue 0 with --auth-no-queue)
+and serves `tiny`. With --drain-pid PID (the main
 server's process id) the last check sends it SIGTERM while three transcriptions of a 10-minute clip
 are in flight or queued and requires every one of them to finish with the right text; the caller
 then checks the exit status.
@@ -233,12 +235,14 @@ def main() -> None:
     parser.add_argument("--auth-url", help="second server started with --api-key (serves tiny)")
     parser.add_argument("--api-key", help="that server's key")
     parser.add_argument("--upload-limit-mb", type=float, help="that server's --max-upload-mb")
+    parser.add_argument("--auth-no-queue", action="store_true",
+                        help="that server runs with --max-concurrency 1 --queue 0: check the 429")
     parser.add_argument("--drain-pid", type=int, help="the main server's pid: SIGTERM it with requests in flight, last")
     args = parser.parse_args()
     if (args.auth_url is None) != (args.api_key is None):
         parser.error("--auth-url and --api-key go together")
-    if args.upload_limit_mb is not None and args.auth_url is None:
-        parser.error("--upload-limit-mb needs --auth-url")
+    if (args.upload_limit_mb is not None or args.auth_no_queue) and args.auth_url is None:
+        parser.error("--upload-limit-mb and --auth-no-queue need --auth-url")
 
     url = args.url.rstrip("/")
     print(f"openai-client-check: openai {openai.__version__}, server {url}", flush=True)
@@ -260,6 +264,32 @@ def main() -> None:
     def transcribe(model: str, clip: str, c: OpenAI = client, **kwargs):
         with open(wavs[clip], "rb") as f:
             return c.audio.transcriptions.create(model=model, file=f, **kwargs)
+
+    def ten_minute_clip() -> str:
+        """long.wav repeated to about 10 minutes (~19 MB): about 2 s of work for the tiny model on 2
+        cores, long enough to act while it runs. Registered as clip "ten-minutes"."""
+        if "ten-minutes" not in wavs:
+            path = os.path.join(workdir, "ten-minutes.wav")
+            with wave.open(wavs["long"], "rb") as r:
+                params, frames = r.getparams(), r.readframes(r.getnframes())
+            seconds = len(frames) / (params.sampwidth * params.nchannels) / params.framerate
+            with wave.open(path, "wb") as w:
+                w.setparams(params)
+                w.writeframes(frames * max(1, int(600 / seconds)))
+            wavs["ten-minutes"] = path
+        return wavs["ten-minutes"]
+
+    def wait_until_busy(base: str, threads: list, outcomes: dict, api_key: str | None = None) -> None:
+        """Polls GET /v1/memory until a model has a transcription in flight."""
+        deadline = time.monotonic() + 120
+        while True:
+            status, memory = http_get_json(f"{base}/v1/memory", api_key)
+            models = memory.get("models") if isinstance(memory, dict) else None
+            if any(m.get("in_flight", 0) > 0 for m in models or []):
+                return
+            require(time.monotonic() < deadline, "no transcription in flight within 120 s")
+            require(all(t.is_alive() for t in threads), f"a request ended before it was seen in flight: {outcomes!r}")
+            time.sleep(0.02)
 
     def transcribe_raw(model: str, clip: str, c: OpenAI = client, **kwargs):
         """The same call through `with_raw_response` (headers and body as sent); `.parse()` gives the result."""
@@ -529,6 +559,39 @@ def main() -> None:
             return f"text == CLI, models {ids}"
         runner.run("right API key works", check_right_key)
 
+        if args.auth_no_queue:
+            def check_queue_full():
+                ten_minute_clip()
+                want = expect("tiny", "ten-minutes")["text"]
+                outcomes: dict[str, object] = {}
+
+                def long_request() -> None:
+                    try:
+                        outcomes["long"] = transcribe("tiny", "ten-minutes", c=keyed).text
+                    except Exception as err:  # noqa: BLE001 - reported below
+                        outcomes["long"] = err
+                thread = threading.Thread(target=long_request, daemon=True)
+                thread.start()
+                wait_until_busy(auth_url, [thread], outcomes, args.api_key)
+                try:
+                    transcribe("tiny", "short", c=keyed)
+                except openai.RateLimitError as err:
+                    error = require_error_shape(status_error_body(err), err.status_code, "queue full")
+                    require_equal(err.status_code, 429, "status")
+                    retry_after = err.response.headers.get("retry-after")
+                    require(retry_after is not None and retry_after.strip().isdigit(),
+                            f"429 without a Retry-After of whole seconds: {retry_after!r}")
+                else:
+                    raise CheckFailed("a second request was admitted while one ran with --max-concurrency 1 --queue 0")
+                finally:
+                    thread.join(300)
+                require(not isinstance(outcomes.get("long"), Exception) and "long" in outcomes,
+                        f"the running request failed: {outcomes.get('long')!r}")
+                require_equal(outcomes["long"], want, "text of the running request")
+                return (f"RateLimitError 429, Retry-After {retry_after}: {error['message']!r}; "
+                        f"the running request finished right")
+            runner.run("queue full -> RateLimitError", check_queue_full)
+
         if args.upload_limit_mb is not None:
             def check_too_large():
                 path = os.path.join(workdir, "large.wav")
@@ -554,15 +617,8 @@ def main() -> None:
     # Graceful drain, last: SIGTERM while transcriptions are running and queued.
     if args.drain_pid is not None:
         def check_drain():
-            clip = os.path.join(workdir, "ten-minutes.wav")
-            with wave.open(wavs["long"], "rb") as r:
-                params, frames = r.getparams(), r.readframes(r.getnframes())
-            repeat = max(1, int(600 / (len(frames) / (params.sampwidth * params.nchannels) / params.framerate)))
-            with wave.open(clip, "wb") as w:
-                w.setparams(params)
-                w.writeframes(frames * repeat)
-            want = cli_transcribe(args.bin, args.tiny_model, clip)["text"]
-            wavs["ten-minutes"] = clip
+            ten_minute_clip()
+            want = expect("tiny", "ten-minutes")["text"]
             outcomes: dict[str, object] = {}
 
             def request(name: str, stream: bool) -> None:
@@ -575,16 +631,7 @@ def main() -> None:
                        for name in ("json-1", "stream", "json-2")]
             for t in threads:
                 t.start()
-            deadline = time.monotonic() + 120
-            while True:
-                status, memory = http_get_json(f"{url}/v1/memory")
-                busy = [m for m in (memory.get("models") or []) if m.get("in_flight", 0) > 0] \
-                    if isinstance(memory, dict) else []
-                if busy:
-                    break
-                require(time.monotonic() < deadline, "no transcription in flight within 120 s")
-                require(all(t.is_alive() for t in threads), f"a request ended before SIGTERM: {outcomes!r}")
-                time.sleep(0.02)
+            wait_until_busy(url, threads, outcomes)
             os.kill(args.drain_pid, signal.SIGTERM)
             signalled = time.monotonic()
             for t in threads:
@@ -594,7 +641,7 @@ def main() -> None:
                 require(not isinstance(outcome, Exception),
                         f"{name} failed after SIGTERM: {type(outcome).__name__}: {outcome}")
                 require_equal(outcome, want, f"{name} text after SIGTERM vs CLI")
-            return (f"SIGTERM with 3 requests of a {len(frames) * repeat / (2 * params.framerate):.0f} s clip in "
+            return (f"SIGTERM with 3 requests of a {expect('tiny', 'ten-minutes')['audio_seconds']:.0f} s clip in "
                     f"flight or queued; all finished right, {time.monotonic() - signalled:.1f} s after the signal")
         runner.run("SIGTERM drains requests in flight", check_drain)
 
