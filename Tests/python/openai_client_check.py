@@ -92,9 +92,9 @@ def require_close(actual: float, expected: float, tolerance: float, what: str) -
 
 # --- expected results from the CLI -----------------------------------------------------------------
 
-def cli_transcribe(binary: str, model: str, wav: str) -> dict:
-    """`earshot transcribe --model MODEL --json WAV`: one JSON object (text, token_ids, audio_seconds, ...)."""
-    proc = subprocess.run([binary, "transcribe", "--model", model, "--json", wav],
+def cli_transcribe(binary: str, model: str, wav: str, extra: tuple[str, ...] = ()) -> dict:
+    """`earshot transcribe --model MODEL --json [EXTRA] WAV`: one JSON object (text, token_ids, audio_seconds, ...)."""
+    proc = subprocess.run([binary, "transcribe", "--model", model, "--json", *extra, wav],
                           capture_output=True, text=True, timeout=600)
     if proc.returncode != 0:
         raise CheckFailed(f"earshot transcribe failed ({proc.returncode}) for {wav}: {proc.stderr.strip()[-2000:]}")
@@ -252,13 +252,13 @@ def main() -> None:
     atexit.register(shutil.rmtree, workdir, True)
 
     wavs = {name: os.path.join(args.audio_dir, f"{name}.wav") for name in ("short", "fox", "long")}
-    expected: dict[tuple[str, str], dict] = {}
+    expected: dict[tuple[str, ...], dict] = {}
 
-    def expect(model: str, clip: str) -> dict:
-        key = (model, clip)
+    def expect(model: str, clip: str, *extra: str) -> dict:
+        key = (model, clip, *extra)
         if key not in expected:
             path = args.tiny_model if model == "tiny" else args.micro_model
-            expected[key] = cli_transcribe(args.bin, path, wavs[clip])
+            expected[key] = cli_transcribe(args.bin, path, wavs[clip], extra)
         return expected[key]
 
     def transcribe(model: str, clip: str, c: OpenAI = client, **kwargs):
@@ -419,6 +419,23 @@ def main() -> None:
             require_equal(text, want, "streamed text vs CLI")
             return f"{count} deltas, joined == done.text == CLI {short(want)}"
         runner.run(f"stream tiny {clip}.wav", check_stream)
+
+    def check_language():
+        want = expect("tiny", "fox", "--language", "English")["text"]
+        require(want != expect("tiny", "fox")["text"], "forcing English does not change the tiny model's text: "
+                "this check would not tell a dropped language field")
+        for value in ("en", "English"):
+            require_equal(transcribe("tiny", "fox", language=value).text, want,
+                          f"language={value!r} vs `transcribe --language English`")
+        try:
+            transcribe("tiny", "fox", language="klingon")
+        except openai.BadRequestError as err:
+            error = require_error_shape(status_error_body(err), err.status_code, "bad language")
+            require("language" in error["message"], f"message does not name the language: {error['message']!r}")
+        else:
+            raise CheckFailed("language=klingon was accepted")
+        return f"en and English == CLI --language English {short(want)}; klingon -> 400"
+    runner.run("language", check_language)
 
     def check_micro():
         want = expect("micro", "fox")
