@@ -15,8 +15,8 @@ The expected transcripts come from `earshot transcribe --json` on the same model
 contract says they are equal). The optional second server runs with --api-key (and
 --max-upload-mb when --upload-limit-mb is given, --max-concurrency 1 --queue 0 with --auth-no-queue)
 and serves `tiny`. With --drain-pid PID (the main
-server's process id) the last check sends it SIGTERM while three transcriptions of a 10-minute clip
-are in flight or queued and requires every one of them to finish with the right text; the caller
+server's process id) the last check sends it SIGTERM while one transcription of a 10-minute clip
+runs and two more wait for a slot, and requires every one of them to finish with the right text; the caller
 then checks the exit status.
 
 Prints one line per check and stops at the first failure with exit status 1.
@@ -279,13 +279,26 @@ def main() -> None:
             wavs["ten-minutes"] = path
         return wavs["ten-minutes"]
 
-    def wait_until_busy(base: str, threads: list, outcomes: dict, api_key: str | None = None) -> None:
-        """Polls GET /v1/memory until a model has a transcription in flight."""
+    def queue_depth(base: str, api_key: str | None) -> float:
+        request = urllib.request.Request(f"{base}/metrics")
+        if api_key:
+            request.add_header("Authorization", f"Bearer {api_key}")
+        with urllib.request.urlopen(request, timeout=60) as response:
+            for line in response.read().decode("utf-8").splitlines():
+                if line.startswith("earshot_queue_depth"):
+                    return float(line.rsplit(" ", 1)[1])
+        raise CheckFailed("/metrics has no earshot_queue_depth")
+
+    def wait_until_busy(base: str, threads: list, outcomes: dict, api_key: str | None = None,
+                        queued: int = 0) -> None:
+        """Polls until a model has a transcription in flight (GET /v1/memory) and `queued` more
+        requests wait for a slot (earshot_queue_depth in /metrics)."""
         deadline = time.monotonic() + 120
         while True:
             status, memory = http_get_json(f"{base}/v1/memory", api_key)
             models = memory.get("models") if isinstance(memory, dict) else None
-            if any(m.get("in_flight", 0) > 0 for m in models or []):
+            if any(m.get("in_flight", 0) > 0 for m in models or []) and \
+                    (queued == 0 or queue_depth(base, api_key) >= queued):
                 return
             require(time.monotonic() < deadline, "no transcription in flight within 120 s")
             require(all(t.is_alive() for t in threads), f"a request ended before it was seen in flight: {outcomes!r}")
@@ -648,7 +661,7 @@ def main() -> None:
                        for name in ("json-1", "stream", "json-2")]
             for t in threads:
                 t.start()
-            wait_until_busy(url, threads, outcomes)
+            wait_until_busy(url, threads, outcomes, queued=2)  # one running, two waiting (--max-concurrency 1)
             os.kill(args.drain_pid, signal.SIGTERM)
             signalled = time.monotonic()
             for t in threads:
@@ -658,8 +671,8 @@ def main() -> None:
                 require(not isinstance(outcome, Exception),
                         f"{name} failed after SIGTERM: {type(outcome).__name__}: {outcome}")
                 require_equal(outcome, want, f"{name} text after SIGTERM vs CLI")
-            return (f"SIGTERM with 3 requests of a {expect('tiny', 'ten-minutes')['audio_seconds']:.0f} s clip in "
-                    f"flight or queued; all finished right, {time.monotonic() - signalled:.1f} s after the signal")
+            return (f"SIGTERM with 3 requests of a {expect('tiny', 'ten-minutes')['audio_seconds']:.0f} s clip, 1 "
+                    f"running and 2 queued; all finished right, {time.monotonic() - signalled:.1f} s after the signal")
         runner.run("SIGTERM drains requests in flight", check_drain)
 
     print(f"openai-client-check: {runner.passed} passed, 0 failed", flush=True)
