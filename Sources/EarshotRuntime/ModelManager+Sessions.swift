@@ -55,8 +55,6 @@ extension ModelManager {
             }
             session.clearCancellation()
             e.busy[ObjectIdentifier(session)] = session
-            e.idleTimer?.cancel()
-            e.idleTimer = nil
             e.lastUsed = .now
             return session
         }

@@ -24,28 +24,22 @@ final class ServerMetrics: Sendable {
         let latencyBuckets: [Duration] = [.milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
                                           .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10), .seconds(30),
                                           .seconds(60), .seconds(120), .seconds(300)]
-        requestDuration = registry.makeDurationHistogram(
-            name: "earshot_request_duration_seconds", buckets: latencyBuckets,
-            help: "Wall time of transcription requests, upload to last byte of the answer")
-        timeToFirstToken = registry.makeDurationHistogram(
-            name: "earshot_time_to_first_token_seconds", buckets: latencyBuckets,
-            help: "Audio decoded to first transcript token (encode + prefill), per transcription")
-        transcriptions = registry.makeCounter(name: "earshot_transcriptions_total", help: "Completed transcriptions")
-        audioSeconds = registry.makeCounter(name: "earshot_audio_seconds_total", help: "Seconds of audio transcribed")
-        switches = registry.makeCounter(name: "earshot_model_switches_total",
-                                        help: "Transcriptions whose model differs from the previous transcription's")
-        rss = registry.makeGauge(name: "earshot_rss_bytes", help: "Resident set size of the process")
-        rssAnon = registry.makeGauge(name: "earshot_rss_anon_bytes", help: "Anonymous resident memory (heap, mapped scratch)")
-        rssFile = registry.makeGauge(name: "earshot_rss_file_bytes", help: "File-backed resident memory (mapped weights)")
-        openFDs = registry.makeGauge(name: "earshot_open_file_descriptors", help: "Open file descriptors")
-        mappedTotal = registry.makeGauge(name: "earshot_mapped_bytes", help: "Bytes mapped by Earshot's buffer owner")
-        queueDepth = registry.makeGauge(name: "earshot_queue_depth", help: "Transcription requests waiting for a slot")
-        inFlight = registry.makeGauge(name: "earshot_requests_in_flight", help: "Transcriptions running")
-        loads = registry.makeCounter(name: "earshot_model_loads_total", help: "Completed model loads")
-        failedLoads = registry.makeCounter(name: "earshot_model_failed_loads_total", help: "Model loads that failed")
-        unloads = registry.makeCounter(name: "earshot_model_unloads_total", help: "Completed model unloads")
-        evictions = registry.makeCounter(name: "earshot_model_evictions_total",
-                                         help: "Unloads made to fit another model in the budget")
+        requestDuration = registry.makeDurationHistogram(descriptor: metric("earshot_request_duration_seconds", "Wall time of transcription requests, upload to last byte of the answer"), buckets: latencyBuckets)
+        timeToFirstToken = registry.makeDurationHistogram(descriptor: metric("earshot_time_to_first_token_seconds", "Audio decoded to first transcript token (encode + prefill), per transcription"), buckets: latencyBuckets)
+        transcriptions = registry.makeCounter(descriptor: metric("earshot_transcriptions_total", "Completed transcriptions"))
+        audioSeconds = registry.makeCounter(descriptor: metric("earshot_audio_seconds_total", "Seconds of audio transcribed"))
+        switches = registry.makeCounter(descriptor: metric("earshot_model_switches_total", "Transcriptions whose model differs from the previous transcription's"))
+        rss = registry.makeGauge(descriptor: metric("earshot_rss_bytes", "Resident set size of the process"))
+        rssAnon = registry.makeGauge(descriptor: metric("earshot_rss_anon_bytes", "Anonymous resident memory (heap, mapped scratch)"))
+        rssFile = registry.makeGauge(descriptor: metric("earshot_rss_file_bytes", "File-backed resident memory (mapped weights)"))
+        openFDs = registry.makeGauge(descriptor: metric("earshot_open_file_descriptors", "Open file descriptors"))
+        mappedTotal = registry.makeGauge(descriptor: metric("earshot_mapped_bytes", "Bytes mapped by Earshot's buffer owner"))
+        queueDepth = registry.makeGauge(descriptor: metric("earshot_queue_depth", "Transcription requests waiting for a slot"))
+        inFlight = registry.makeGauge(descriptor: metric("earshot_requests_in_flight", "Transcriptions running"))
+        loads = registry.makeCounter(descriptor: metric("earshot_model_loads_total", "Completed model loads"))
+        failedLoads = registry.makeCounter(descriptor: metric("earshot_model_failed_loads_total", "Model loads that failed"))
+        unloads = registry.makeCounter(descriptor: metric("earshot_model_unloads_total", "Completed model unloads"))
+        evictions = registry.makeCounter(descriptor: metric("earshot_model_evictions_total", "Unloads made to fit another model in the budget"))
     }
 
     func recordTranscription(model: String, duration: Duration, ttftMs: Double, audioSeconds seconds: Double) {
@@ -65,8 +59,7 @@ final class ServerMetrics: Sendable {
     }
 
     func recordRejection(_ error: APIError) {
-        registry.makeCounter(name: "earshot_rejections_total", labels: [("reason", error.code)],
-                             help: "Requests answered with an error, by reason").increment()
+        registry.makeCounter(descriptor: metric("earshot_rejections_total", "Requests answered with an error, by reason"), labels: [("reason", error.code)]).increment()
     }
 
     /// Refreshes the scrape-time figures and renders the exposition text.
@@ -80,10 +73,8 @@ final class ServerMetrics: Sendable {
         queueDepth.set(to: Double(depth))
         inFlight.set(to: Double(running))
         for m in models {
-            registry.makeGauge(name: "earshot_model_mapped_bytes", labels: [("model", m.name)],
-                               help: "Bytes mapped for a model's weights and sessions").set(to: Double(m.mappedBytes))
-            registry.makeGauge(name: "earshot_model_loaded", labels: [("model", m.name)],
-                               help: "1 when the model is ready, else 0").set(to: m.state == .ready ? 1 : 0)
+            registry.makeGauge(descriptor: metric("earshot_model_mapped_bytes", "Bytes mapped for a model's weights and sessions"), labels: [("model", m.name)]).set(to: Double(m.mappedBytes))
+            registry.makeGauge(descriptor: metric("earshot_model_loaded", "1 when the model is ready, else 0"), labels: [("model", m.name)]).set(to: m.state == .ready ? 1 : 0)
         }
         let delta = exported.withLock { last -> LifecycleCounters in
             var d = LifecycleCounters()
@@ -100,4 +91,9 @@ final class ServerMetrics: Sendable {
         evictions.increment(by: Int64(max(0, delta.evictions)))
         return registry.emitToString()
     }
+}
+
+/// A metric named in full (`earshot_...`, unit included) with its help text.
+private func metric(_ name: String, _ help: String) -> MetricNameDescriptor {
+    MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
 }

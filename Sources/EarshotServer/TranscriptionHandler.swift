@@ -47,6 +47,10 @@ struct TranscriptionHandler: Sendable {
             let rendered = TranscriptDocument(result: result).render(job.format)
             var headers = HTTPFields()
             headers[.contentType] = rendered.contentType
+            // Timings of the model's own work (not upload or queueing), for clients and load tests.
+            headers[.init("x-earshot-ttft-ms")!] = String(format: "%.1f", result.timings.ttftMs)
+            headers[.init("x-earshot-decode-ms")!] = String(format: "%.1f", result.timings.decodeMs)
+            headers[.init("x-earshot-tokens")!] = "\(result.tokenIDs.count)"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: rendered.body)))
         }
     }

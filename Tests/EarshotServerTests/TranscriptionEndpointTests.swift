@@ -19,6 +19,8 @@ import Testing
             #expect(json.status == 200 && json.headers["content-type"] == "application/json")
             #expect(json.json["text"] as? String == expected.text)
             #expect(json.headers["x-request-id"]?.isEmpty == false)
+            #expect(Double(json.headers["x-earshot-ttft-ms"] ?? "") ?? 0 > 0)
+            #expect(json.headers["x-earshot-tokens"] == "\(expected.tokenIDs.count)")
 
             let text = try await server.transcribe(.audio(clip, fields: ["response_format": "text"]))
             #expect(text.status == 200 && text.body == expected.text + "\n")
