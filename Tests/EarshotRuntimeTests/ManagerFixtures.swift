@@ -42,12 +42,7 @@ enum ManagerFixtures {
 
     /// Polls `condition` (up to `seconds`) — for states reached by background tasks.
     static func eventually(seconds: Double = 20, _ condition: () async throws -> Bool) async rethrows -> Bool {
-        let deadline = ContinuousClock.now + .seconds(seconds)
-        while ContinuousClock.now < deadline {
-            if try await condition() { return true }
-            try? await Task.sleep(for: .milliseconds(5))
-        }
-        return try await condition()
+        try await Poll.until(seconds: seconds, condition)
     }
 
     static func estimate(_ dir: String) -> Int {

@@ -142,12 +142,7 @@ enum ServerFixtures {
 
     /// Polls `condition` for up to `seconds`.
     static func eventually(seconds: Double = 20, _ condition: () async throws -> Bool) async rethrows -> Bool {
-        let deadline = ContinuousClock.now + .seconds(seconds)
-        while ContinuousClock.now < deadline {
-            if try await condition() { return true }
-            try? await Task.sleep(for: .milliseconds(5))
-        }
-        return try await condition()
+        try await Poll.until(seconds: seconds, condition)
     }
 }
 

@@ -147,12 +147,13 @@ def parse_cues(body: str, kind: str) -> list[dict]:
 
 # --- raw HTTP helpers ------------------------------------------------------------------------------
 
-def http_get_json(url: str, api_key: str | None = None) -> tuple[int, object]:
-    request = urllib.request.Request(url)
+def http_json(url: str, api_key: str | None = None, method: str = "GET", timeout: float = 60) -> tuple[int, object]:
+    """One request without the openai client: (status, parsed JSON body or the raw text)."""
+    request = urllib.request.Request(url, data=b"" if method == "POST" else None, method=method)
     if api_key:
         request.add_header("Authorization", f"Bearer {api_key}")
     try:
-        with urllib.request.urlopen(request, timeout=60) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, json.loads(response.read().decode("utf-8"))
     except urllib.error.HTTPError as err:
         raw = err.read().decode("utf-8", "replace")
@@ -160,21 +161,14 @@ def http_get_json(url: str, api_key: str | None = None) -> tuple[int, object]:
             return err.code, json.loads(raw)
         except ValueError:
             return err.code, raw
+
+
+def http_get_json(url: str, api_key: str | None = None) -> tuple[int, object]:
+    return http_json(url, api_key)
 
 
 def http_post_json(url: str, api_key: str | None = None) -> tuple[int, object]:
-    request = urllib.request.Request(url, data=b"", method="POST")
-    if api_key:
-        request.add_header("Authorization", f"Bearer {api_key}")
-    try:
-        with urllib.request.urlopen(request, timeout=300) as response:
-            return response.status, json.loads(response.read().decode("utf-8"))
-    except urllib.error.HTTPError as err:
-        raw = err.read().decode("utf-8", "replace")
-        try:
-            return err.code, json.loads(raw)
-        except ValueError:
-            return err.code, raw
+    return http_json(url, api_key, method="POST", timeout=300)
 
 
 def require_error_shape(body: object, status: int, what: str) -> dict:
