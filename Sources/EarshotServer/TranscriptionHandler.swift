@@ -81,8 +81,7 @@ struct TranscriptionHandler: Sendable {
                     let streamed = StreamedText()
                     do {
                         let result = try await service.transcribe(samples, job: job) { piece in
-                            streamed.append(piece)
-                            sink.yield(ServerSentEvent.delta(piece))
+                            if let delta = streamed.accept(piece) { sink.yield(ServerSentEvent.delta(delta)) }
                         }
                         withExtendedLifetime(slot) {}
                         service.metrics.recordTranscription(model: job.model, duration: .now - started,
@@ -114,16 +113,32 @@ struct TranscriptionHandler: Sendable {
     }
 }
 
-/// The text streamed so far for one request (appended on the inference thread, read after).
+/// Shapes one request's streamed pieces so that the deltas add up to the final text, which the
+/// runtime trims: leading whitespace is dropped and whitespace is held back until more text
+/// follows (pieces arrive on the inference thread; the lock is uncontended).
 private final class StreamedText: Sendable {
-    private let text = Mutex("")
-    func append(_ piece: String) { text.withLock { $0 += piece } }
+    private struct State { var sent = ""; var held = "" }
+    private let state = Mutex(State())
+
+    /// The delta to send for `piece`, if any.
+    func accept(_ piece: String) -> String? {
+        state.withLock { s in
+            var text = s.held + piece
+            if s.sent.isEmpty { text = String(text.drop { $0.isWhitespace }) }
+            let body = text.prefix(through: text.lastIndex { !$0.isWhitespace } ?? text.startIndex)
+            let visible = text.contains { !$0.isWhitespace } ? String(body) : ""
+            s.held = String(text.dropFirst(visible.count))
+            guard !visible.isEmpty else { return nil }
+            s.sent += visible
+            return visible
+        }
+    }
 
     /// What `final` adds after the streamed text, when it extends it.
     func remainder(of final: String) -> String? {
-        text.withLock { sent in
-            guard final.count > sent.count, final.hasPrefix(sent) else { return nil }
-            return String(final.dropFirst(sent.count))
+        state.withLock { s in
+            guard final.count > s.sent.count, final.hasPrefix(s.sent) else { return nil }
+            return String(final.dropFirst(s.sent.count))
         }
     }
 }

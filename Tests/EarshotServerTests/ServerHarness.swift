@@ -133,11 +133,12 @@ enum ServerFixtures {
     }()
 
     /// What the runtime itself transcribes for a fixture clip with `model` (the server must agree).
-    static func expected(_ server: RunningServer, _ clip: String, model: String = "tiny") async throws -> TranscriptionResult {
+    static func expected(_ server: RunningServer, _ clip: String, model: String = "tiny",
+                         language: String? = nil) async throws -> TranscriptionResult {
         let samples = try AudioDecoder.load(path: Fixtures.qwenTinyAudio(clip).path)
         let settings = server.service.configuration
         return try await server.service.manager.transcribe(samples, model: model,
-                                                           options: TranscriptionOptions(maxNewTokens: settings.maxTokens))
+            options: TranscriptionOptions(language: language, maxNewTokens: settings.maxTokens))
     }
 
     /// Polls `condition` for up to `seconds`.
