@@ -51,7 +51,8 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
     /// When set, every request but `/health` needs `Authorization: Bearer KEY`.
     public var apiKey: String?
     public var maxUploadMB = 25
-    /// A transcription (waiting included) that takes longer is cancelled with 504.
+    /// A transcription that takes longer from the moment it is admitted (model load and session
+    /// wait included; the admission queue is bounded by `queueLimit` instead) is cancelled with 504.
     public var timeoutSeconds: Double = 300
     public var maxTokens = 1024
     /// q8 / q4 quantize decoder weights at load; nil or bf16 reads them as stored.
