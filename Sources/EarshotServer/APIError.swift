@@ -115,7 +115,6 @@ public enum APIError: Error, Sendable, Equatable, CustomStringConvertible {
         case let e as RuntimeError: return from(e)
         case let e as AudioError: return .invalidAudio(e.description)
         case let e as MultipartError: return .badRequest("invalid multipart/form-data body: \(e)", code: "invalid_multipart")
-        case let e as HTTPError where e.status == .contentTooLarge: return .uploadTooLarge(limitBytes: 0)
         case let e as HTTPError where e.status == .notFound: return .routeNotFound(e.body ?? "")
         case let e as HTTPError: return .badRequest(e.body ?? "\(e.status)", code: "bad_request")
         case is CancellationError: return .clientClosedRequest

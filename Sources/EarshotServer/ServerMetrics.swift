@@ -42,7 +42,7 @@ final class ServerMetrics: Sendable {
         evictions = registry.makeCounter(descriptor: metric("earshot_model_evictions_total", "Unloads made to fit another model in the budget"))
     }
 
-    func recordTranscription(model: String, duration: Duration, ttftMs: Double, audioSeconds seconds: Double) {
+    func recordTranscription(duration: Duration, ttftMs: Double, audioSeconds seconds: Double) {
         requestDuration.record(duration)
         timeToFirstToken.record(.microseconds(Int64(ttftMs * 1000)))
         transcriptions.increment()

@@ -42,7 +42,7 @@ struct TranscriptionHandler: Sendable {
             if job.stream { return streamingResponse(job, samples: samples, slot: slot, started: started, logger: context.logger) }
             let result = try await service.transcribe(samples, job: job, onText: nil)
             withExtendedLifetime(slot) {}
-            service.metrics.recordTranscription(model: job.model, duration: .now - started, ttftMs: result.timings.ttftMs,
+            service.metrics.recordTranscription(duration: .now - started, ttftMs: result.timings.ttftMs,
                                                 audioSeconds: result.audioSeconds)
             let rendered = TranscriptDocument(result: result).render(job.format)
             var headers = HTTPFields()
@@ -84,7 +84,7 @@ struct TranscriptionHandler: Sendable {
                             if let delta = streamed.accept(piece) { sink.yield(ServerSentEvent.delta(delta)) }
                         }
                         withExtendedLifetime(slot) {}
-                        service.metrics.recordTranscription(model: job.model, duration: .now - started,
+                        service.metrics.recordTranscription(duration: .now - started,
                                                             ttftMs: result.timings.ttftMs, audioSeconds: result.audioSeconds)
                         // Text the runtime held back while streaming (no `<asr_text>` marker in the
                         // output, say) goes out as a last delta, so the deltas add up to the text.
