@@ -24,6 +24,19 @@ public struct Matrix: @unchecked Sendable {
         self.cols = cols
     }
 
+    /// Rows `range` of this matrix, in place (e.g. the query, key and value parts of a fused
+    /// `[3d, d]` projection).
+    public func rows(_ range: Range<Int>) -> Matrix {
+        precondition(range.lowerBound >= 0 && range.upperBound <= rows, "row slice out of bounds")
+        let s: Storage
+        switch storage {
+        case .f32(let w): s = .f32(w + range.lowerBound * cols)
+        case .bf16(let w): s = .bf16(w + range.lowerBound * cols)
+        case .quantized(let w, let f): s = .quantized(w + f.byteCount(rows: range.lowerBound, cols: cols), f)
+        }
+        return Matrix(storage: s, rows: range.count, cols: cols)
+    }
+
     /// Bytes of weight data (what one matrix-vector product reads).
     public var byteCount: Int {
         switch storage {

@@ -11,11 +11,14 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
     case unsupportedDType(tensor: String, dtype: String)
     case weights(TensorError)
     case container(GGUFError)
+    case ctranslate2(CTranslate2Error)
     case unknownLanguage(String, supported: [String])
     case audioTooShort(samples: Int)
     case promptTooLong(tokens: Int, limit: Int)
     case placeholderMismatch(expected: Int, found: Int)
     case tokenizer(String)
+    /// An option this model family does not support (named in the message).
+    case unsupportedOption(String)
 
     public var description: String {
         switch self {
@@ -29,12 +32,14 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unsupportedDType(let t, let d): return "tensor '\(t)' has unsupported dtype \(d)"
         case .weights(let e): return e.description
         case .container(let e): return e.description
+        case .ctranslate2(let e): return e.description
         case .unknownLanguage(let l, let s):
             return "unknown language '\(l)'; supported: \(s.joined(separator: ", "))"
         case .audioTooShort(let n): return "audio is too short (\(n) samples); need at least one 10 ms frame"
         case .promptTooLong(let t, let l): return "prompt of \(t) tokens exceeds the session's \(l)-token context"
         case .placeholderMismatch(let e, let f): return "prompt has \(f) audio placeholders, expected \(e)"
         case .tokenizer(let m): return "tokenizer: \(m)"
+        case .unsupportedOption(let m): return m
         }
     }
 }

@@ -5,30 +5,62 @@ import Foundation
 /// Adding a family (Whisper) is one more case, one more registry entry and one more folder.
 public enum ModelFamily: String, Sendable, CaseIterable {
     case qwen3ASR = "qwen3_asr"
+    case whisper = "whisper"
 }
 
 /// A loaded model of any family.
 public enum LoadedModel: Sendable {
     case qwen3ASR(Qwen3ASRModel)
+    case whisper(WhisperModel)
 
     public var family: ModelFamily {
-        switch self { case .qwen3ASR: .qwen3ASR }
+        switch self {
+        case .qwen3ASR: .qwen3ASR
+        case .whisper: .whisper
+        }
     }
     public var directory: String {
-        switch self { case .qwen3ASR(let m): m.directory }
+        switch self {
+        case .qwen3ASR(let m): m.directory
+        case .whisper(let m): m.directory
+        }
     }
     public var mappedBytes: Int {
-        switch self { case .qwen3ASR(let m): m.mappedBytes }
+        switch self {
+        case .qwen3ASR(let m): m.mappedBytes
+        case .whisper(let m): m.mappedBytes
+        }
+    }
+    /// Weight bytes one generated token reads (see the family's property).
+    public var decodeWeightBytesPerToken: Int {
+        switch self {
+        case .qwen3ASR(let m): m.decodeWeightBytesPerToken
+        case .whisper(let m): m.decodeWeightBytesPerToken
+        }
+    }
+    /// Decoder matrix parameters a prompt row goes through (prefill costs ~2x this per token).
+    public var decodeParametersPerToken: Int {
+        switch self {
+        case .qwen3ASR(let m): m.decodeParametersPerToken
+        case .whisper(let m): m.decodeParametersPerToken
+        }
     }
     public func close() {
-        switch self { case .qwen3ASR(let m): m.close() }
+        switch self {
+        case .qwen3ASR(let m): m.close()
+        case .whisper(let m): m.close()
+        }
     }
 }
 
 public enum ModelRegistry {
-    /// Reads `model_type` from the config.json of `directory` (a model directory or converted
-    /// GGUF file) and names the family.
+    /// Names the family of `directory`: a CTranslate2 `model.bin` directory is Whisper (the only
+    /// CTranslate2 spec Earshot runs; its config.json has no `model_type`), otherwise `model_type`
+    /// of the config.json of the directory or converted GGUF file decides.
     public static func family(of directory: String) throws(ModelError) -> ModelFamily {
+        if FileManager.default.fileExists(atPath: URL(fileURLWithPath: directory).appendingPathComponent("model.bin").path) {
+            return .whisper
+        }
         let files = try ModelFiles(path: directory)
         defer { files.close() }
         let path = files.location("config.json")
@@ -53,6 +85,15 @@ public enum ModelRegistry {
                             progress: ((Int, Int) -> Void)? = nil) throws(ModelError) -> LoadedModel {
         switch try family(of: directory) {
         case .qwen3ASR: return .qwen3ASR(try Qwen3ASRModel(directory: directory, precision: precision, progress: progress))
+        case .whisper: return .whisper(try WhisperModel(directory: directory, precision: precision, progress: progress))
+        }
+    }
+
+    /// The resident cost of loading `directory` (see `MemoryEstimate`), whatever its family.
+    public static func estimate(directory: String, precision: WeightPrecision = .inPlace) throws(ModelError) -> MemoryEstimate {
+        switch try family(of: directory) {
+        case .qwen3ASR: return try Qwen3ASRModel.estimate(directory: directory, precision: precision)
+        case .whisper: return try WhisperModel.estimate(directory: directory, precision: precision)
         }
     }
 }

@@ -4,6 +4,8 @@ import EarshotTensor
 public enum StoredType: Sendable, Equatable, CustomStringConvertible {
     case float(DType)
     case quantized(QuantFormat)
+    /// int8 with one float32 scale per row (CTranslate2): value = q / scale[row].
+    case scaledInt8
     /// A type Earshot does not compute with (named for the error message).
     case other(String)
 
@@ -11,6 +13,7 @@ public enum StoredType: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .float(let d): return d.rawValue
         case .quantized(let f): return f.rawValue
+        case .scaledInt8: return "int8 (row-scaled)"
         case .other(let name): return name
         }
     }
@@ -25,6 +28,8 @@ public struct StoredTensor: @unchecked Sendable {
     public let byteCount: Int
     /// The mapping the bytes live in (to release pages after a conversion).
     public let storage: PageBuffer
+    /// `.scaledInt8` only: one float32 scale per row (`shape[0]` values, possibly unaligned).
+    public var scales: UnsafeRawPointer? = nil
 }
 
 /// A mapped checkpoint a `WeightStore` can bind: a safetensors directory or a GGUF file.
@@ -35,7 +40,14 @@ public protocol WeightFile: AnyObject, Sendable {
     func describe(_ name: String) -> (shape: [Int], type: StoredType)?
     func stored(_ name: String) throws(ModelError) -> StoredTensor
     var mappedBytes: Int { get }
+    /// Whether float matrices may be computed on in place: false when the format does not align
+    /// tensor data (CTranslate2 packs variables back to back), so they are copied to the f32 arena.
+    var alignsTensorData: Bool { get }
     func close()
+}
+
+extension WeightFile {
+    public var alignsTensorData: Bool { true }
 }
 
 extension SafeTensorsArchive: WeightFile {

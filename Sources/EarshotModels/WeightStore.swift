@@ -89,12 +89,21 @@ public final class WeightStore: @unchecked Sendable {
                 if e.kind == .quantizable, let format = precision.quantFormat, QuantFormat.canQuantize(cols: cols) {
                     bindings[e.name] = .quantize(quantBytes, format)
                     quantBytes += (format.byteCount(rows: e.shape[0], cols: cols) + 63) / 64 * 64
-                } else if e.kind == .small || precision == .float32 || dtype == .f16 {
+                } else if e.kind == .small || precision == .float32 || dtype == .f16 || !file.alignsTensorData {
                     bindings[e.name] = .arena(arenaFloats)
                     // Keep every tensor 64-byte aligned inside the arena.
                     arenaFloats += (elementCount(e.shape)! + 15) / 16 * 16
                 } else {
                     bindings[e.name] = .inPlace
+                }
+            case .scaledInt8:
+                // Row-scaled int8 (CTranslate2): requantized for q8/q4, else dequantized to f32.
+                if e.kind == .quantizable, let format = precision.quantFormat, QuantFormat.canQuantize(cols: cols) {
+                    bindings[e.name] = .quantize(quantBytes, format)
+                    quantBytes += (format.byteCount(rows: e.shape[0], cols: cols) + 63) / 64 * 64
+                } else {
+                    bindings[e.name] = .arena(arenaFloats)
+                    arenaFloats += (elementCount(e.shape)! + 15) / 16 * 16
                 }
             default:
                 throw .unsupportedDType(tensor: e.name, dtype: type.description)
@@ -182,10 +191,35 @@ public final class WeightStore: @unchecked Sendable {
         let count = elementCount(t.shape) ?? 0
         switch t.type {
         case .float(.f32): dst.update(from: t.data.assumingMemoryBound(to: Float.self), count: count)
-        case .float(.bf16): Kernels.bf16ToF32(t.data.assumingMemoryBound(to: UInt16.self), dst, count: count)
-        case .float(.f16): Kernels.f16ToF32(t.data.assumingMemoryBound(to: UInt16.self), dst, count: count)
+        case .float(.bf16), .float(.f16): halfRow(t, from: 0, count: count, into: dst)
+        case .scaledInt8:
+            let rows = t.shape.first ?? 1, cols = count / max(rows, 1)
+            for r in 0..<rows { dequantizeScaledRow(t, r, cols: cols, into: dst + r * cols) }
         default: break
         }
+    }
+
+    /// Elements `from..<from+count` of a bf16/f16 tensor as f32. CTranslate2 files pack tensors at
+    /// odd byte offsets, so misaligned data goes through unaligned loads.
+    private static func halfRow(_ t: StoredTensor, from: Int, count: Int, into dst: UnsafeMutablePointer<Float>) {
+        let src = t.data + 2 * from
+        if case .float(.f16) = t.type {
+            Kernels.f16ToF32(unaligned: src, dst, count: count)
+        } else if Int(bitPattern: src) % 2 == 0 {
+            Kernels.bf16ToF32(src.assumingMemoryBound(to: UInt16.self), dst, count: count)
+        } else {
+            for i in 0..<count {
+                dst[i] = Float(bitPattern: UInt32(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16)
+            }
+        }
+    }
+
+    /// Row `r` of a row-scaled int8 tensor as f32: q / scale[r] (CTranslate2's convention).
+    private static func dequantizeScaledRow(_ t: StoredTensor, _ r: Int, cols: Int, into dst: UnsafeMutablePointer<Float>) {
+        let q = t.data.assumingMemoryBound(to: Int8.self) + r * cols
+        let scale = t.scales?.loadUnaligned(fromByteOffset: r * 4, as: Float.self) ?? 1
+        let inv: Float = scale != 0 ? 1 / scale : 0
+        for c in 0..<cols { dst[c] = Float(q[c]) * inv }
     }
 
     /// Quantizes a bf16/f32/f16 `[rows, cols]` tensor row by row on all kernel threads, through a
@@ -217,8 +251,8 @@ public final class WeightStore: @unchecked Sendable {
             for i in range {
                 let r = first + i
                 switch t.type {
-                case .float(.bf16): Kernels.bf16ToF32(t.data.assumingMemoryBound(to: UInt16.self) + r * cols, row, count: cols)
-                case .float(.f16): Kernels.f16ToF32(t.data.assumingMemoryBound(to: UInt16.self) + r * cols, row, count: cols)
+                case .float(.bf16), .float(.f16): halfRow(t, from: r * cols, count: cols, into: row)
+                case .scaledInt8: dequantizeScaledRow(t, r, cols: cols, into: row)
                 default: row.update(from: t.data.assumingMemoryBound(to: Float.self) + r * cols, count: cols)
                 }
                 Kernels.quantize(row, rows: 1, cols: cols, format: format, into: dst + r * rowBytes)

@@ -30,7 +30,7 @@ public actor ModelManager {
         let name: String
         let directory: String
         var state: ModelState = .unloaded
-        var model: Qwen3ASRModel?
+        var model: LoadedModel?
         var estimate = 0
         var loading: Task<Result<Void, RuntimeError>, Never>?
         var unloading: Task<Void, Never>?
@@ -131,7 +131,7 @@ public actor ModelManager {
         // (the first caller and every coalesced one) resumes to a settled state.
         let task = Task { () -> Result<Void, RuntimeError> in
             let result = await Blocking.run {
-                Result { () throws(ModelError) in try Qwen3ASRModel(directory: directory, precision: precision) }
+                Result { () throws(ModelError) in try ModelRegistry.load(directory: directory, precision: precision) }
                     .mapError { RuntimeError.loadFailed(model: name, $0) }
             }
             return self.finishLoad(name, result)
@@ -140,7 +140,7 @@ public actor ModelManager {
         if case .failure(let error) = await task.value { throw error }
     }
 
-    private func finishLoad(_ name: String, _ result: Result<Qwen3ASRModel, RuntimeError>) -> Result<Void, RuntimeError> {
+    private func finishLoad(_ name: String, _ result: Result<LoadedModel, RuntimeError>) -> Result<Void, RuntimeError> {
         guard let e = entries[name] else { return .failure(.unknownModel(name, known: Array(entries.keys))) }
         e.loading = nil
         switch result {
@@ -163,7 +163,7 @@ public actor ModelManager {
     /// What `e` is expected to keep resident with a full session pool (see `MemoryEstimate`).
     private func residentEstimate(_ e: Entry) throws(RuntimeError) -> Int {
         do {
-            return try Qwen3ASRModel.estimate(directory: e.directory, precision: configuration.precision)
+            return try ModelRegistry.estimate(directory: e.directory, precision: configuration.precision)
                 .total(sessions: configuration.sessionsPerModel)
         } catch {
             throw .loadFailed(model: e.name, error)

@@ -1,39 +1,38 @@
 import EarshotAudio
 import EarshotModels
-import EarshotTensor
-import EarshotTokenizer
 import Foundation
 import Synchronization
 
-/// Turns audio into text with one loaded model: features -> encoder -> prompt -> greedy decode
-/// -> parsed (language, text).
+/// Turns audio into text with one loaded model of any family (Qwen3-ASR, Whisper).
 ///
-/// A transcriber is a session: it owns the decoder state (KV cache and scratch), sized on first
-/// use and reused by every later request, so the steady state allocates nothing per request
-/// beyond the decoded input. Use one transcriber from one task at a time; make one per concurrent
-/// stream (they share the model's weights).
+/// A transcriber is a session: it owns the model's per-session state (caches and scratch), sized
+/// on first use and reused by every later request, so the steady state allocates nothing per
+/// request beyond the decoded input. Use one transcriber from one task at a time; make one per
+/// concurrent stream (they share the model's weights).
 ///
 /// `@unchecked Sendable`: a transcriber is mutable session state handed between tasks (the
 /// `ModelManager` checks it out to one request at a time and back); it is never used by two tasks
 /// at once. The only member touched concurrently is the cancellation flag, which is atomic.
 public final class Transcriber: @unchecked Sendable {
-    public let model: Qwen3ASRModel
-    let mel: MelSpectrogram
-    private var state: DecoderState?
-    /// Per-request buffers (features, embeddings, encoder scratch), reused across requests.
-    private let arena = ScratchArena(owner: .scratch)
+    public let model: LoadedModel
+    private enum Engine {
+        case qwen3ASR(Qwen3ASRSession)
+        case whisper(WhisperSession)
+    }
+    private let engine: Engine
     /// Set from any thread to stop the request in flight at the next token (`RuntimeError.cancelled`).
-    private let cancelFlag = Atomic<Bool>(false)
+    private let cancelFlag = CancelFlag()
 
-    public init(model: Qwen3ASRModel) throws(RuntimeError) {
+    public init(model: LoadedModel) throws(RuntimeError) {
         self.model = model
-        do {
-            let f = model.features
-            mel = try MelSpectrogram(bins: f.featureSize, sampleRate: f.samplingRate, nFFT: f.nFFT, hop: f.hopLength)
-        } catch {
-            throw .audio(error)
+        switch model {
+        case .qwen3ASR(let m): engine = .qwen3ASR(try Qwen3ASRSession(model: m, cancel: cancelFlag))
+        case .whisper(let m): engine = .whisper(try WhisperSession(model: m, cancel: cancelFlag))
         }
     }
+
+    public convenience init(model: Qwen3ASRModel) throws(RuntimeError) { try self.init(model: .qwen3ASR(model)) }
+    public convenience init(model: WhisperModel) throws(RuntimeError) { try self.init(model: .whisper(model)) }
 
     /// Decodes and transcribes an audio file (WAV natively; other formats through ffmpeg).
     public func transcribe(path: String, options: TranscriptionOptions = .init(),
@@ -46,152 +45,50 @@ public final class Transcriber: @unchecked Sendable {
     /// Transcribes 16 kHz mono samples. `onText` receives transcript text as it is decoded.
     public func transcribe(_ samples: AudioSamples, options: TranscriptionOptions = .init(),
                            onText: ((String) -> Void)? = nil) throws(RuntimeError) -> TranscriptionResult {
-        let clock = ContinuousClock()
-        let start = clock.now
-        var language: String?
-        if let requested = options.language {
-            guard let l = Qwen3ASRPrompt.normalizeLanguage(requested, supported: model.supportedLanguages) else {
-                throw .model(.unknownLanguage(requested, supported: model.supportedLanguages))
-            }
-            language = l
-        }
-        guard samples.count >= mel.hop else { throw .model(.audioTooShort(samples: samples.count)) }
-        let ranges = samples.withUnsafeSamples { LongAudio.pieces($0, sampleRate: samples.sampleRate) }
-        var result = TranscriptionResult(text: "", language: "", tokenIDs: [], audioSeconds: samples.duration,
-                                         audioTokens: 0, timings: Timings())
-        var texts: [String] = [], languages: [String] = []
-        for range in ranges {
-            let piece = try pass(samples, range: range, padTo: ranges.count > 1 ? Int(LongAudio.minPieceSeconds * 16_000) : 0,
-                                 language: language, options: options, start: start, result: &result, onText: onText)
-            texts.append(piece.text)
-            languages.append(piece.language)
-        }
-        result.text = texts.filter { !$0.isEmpty }.joined(separator: " ")
-        result.language = LongAudio.mergeLanguages(languages)
-        let total = (clock.now - start).milliseconds
-        if result.tokenIDs.count > 1, result.timings.decodeMs > 0 {
-            result.timings.tokensPerSecond = Double(result.tokenIDs.count - 1) / (result.timings.decodeMs / 1000)
-        }
-        result.timings.rtf = samples.duration > 0 ? total / 1000 / samples.duration : 0
-        return result
-    }
-
-    /// One pass over `range` (at most ~20 minutes).
-    private func pass(_ samples: AudioSamples, range: Range<Int>, padTo: Int, language: String?,
-                      options: TranscriptionOptions, start: ContinuousClock.Instant,
-                      result: inout TranscriptionResult, onText: ((String) -> Void)?) throws(RuntimeError) -> (language: String, text: String) {
-        let clock = ContinuousClock()
-        let passStart = clock.now
-        // Features, encoder scratch and audio embeddings share the session's arena:
-        // [bins, frames] features | mel scratch | [n, hidden] embeddings | encoder scratch.
-        let frames = mel.frameCount(samples: max(range.count, padTo))
-        let n = model.audioTokenCount(frames: frames)
-        let hidden = model.config.thinkerConfig.textConfig.hiddenSize
-        var layout = ScratchLayout()
-        let fOffset = layout.add(mel.bins * frames), mOffset = layout.add(mel.scratchFloats)
-        let eOffset = layout.add(max(n, 1) * hidden), sOffset = layout.add(model.encoderScratchFloats(frames: frames))
-        let base: UnsafeMutablePointer<Float>
-        do { base = try arena.reserve(floats: layout.floats) } catch { throw .model(.weights(error)) }
-        let mel = self.mel
-        let computed: Result<Int, AudioError> = samples.withUnsafeSamples { all in
-            let slice = UnsafeBufferPointer(rebasing: all[range])
-            let run = { (p: UnsafeBufferPointer<Float>) in
-                Result { () throws(AudioError) in try mel.compute(p, into: base + fOffset, scratch: base + mOffset) }
-            }
-            guard slice.count < padTo else { return run(slice) }
-            var padded = [Float](repeating: 0, count: padTo)
-            padded.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: slice.baseAddress!, count: slice.count) }
-            return padded.withUnsafeBufferPointer(run)
-        }
-        if case .failure(let e) = computed { throw .audio(e) }
-        try checkCancelled()
-        // Encoder.
-        do { try model.encode(mel: base + fOffset, frames: frames, into: base + eOffset, scratch: base + sOffset) } catch {
-            throw .model(error)
-        }
-        let embeds = UnsafePointer(base + eOffset)
-        result.timings.encodeMs += (clock.now - passStart).milliseconds
-        result.audioTokens += n
-
-        // Prompt and prefill.
-        let prompt: [Int]
-        do { prompt = try model.promptTokens(context: options.context, language: language, audioTokens: n) } catch { throw .model(error) }
-        let state = try session(capacity: prompt.count + options.maxNewTokens)
-        state.reset()
-        try checkCancelled()
-        let prefillStart = clock.now
-        do { try model.prefill(tokens: prompt, audio: embeds, audioCount: n, state: state) } catch { throw .model(error) }
-        result.timings.prefillMs += (clock.now - prefillStart).milliseconds
-        result.promptTokens += prompt.count
-
-        // Greedy decoding.
-        let vocab = model.config.thinkerConfig.textConfig.vocabSize
-        var generated: [Int] = []
-        generated.reserveCapacity(min(options.maxNewTokens, 4096))   // no growth inside the decode loop
-        var stream = TranscriptStream(tokenizer: model.tokenizer, forcedLanguage: language != nil, onText: onText)
-        let loop = LoopGuard(repeats: options.loopGuardRepeats)
-        var decodeStart = clock.now
-        while generated.count < options.maxNewTokens {
-            let next = Kernels.argmax(state.logitsPointer, count: vocab)
-            if generated.isEmpty {
-                decodeStart = clock.now
-                if result.timings.ttftMs == 0 { result.timings.ttftMs = (decodeStart - start).milliseconds }
-            }
-            if !options.ignoreEOS, model.eosIDs.contains(next) { break }
-            generated.append(next)
-            stream.push(next)
-            if loop.shouldStop(after: generated) { break }
-            guard generated.count < options.maxNewTokens else { break }
-            try checkCancelled()
-            do { try model.step(token: next, state: state) } catch { throw .model(error) }
-        }
-        stream.finish()
-        result.timings.decodeMs += (clock.now - decodeStart).milliseconds
-        result.tokenIDs += generated
-        let raw = model.tokenizer.decode(generated, skipSpecial: true)
-        return Qwen3ASROutput.parse(raw, forcedLanguage: language)
-    }
-
-    /// The session's decoder state, grown (never per token) when a request needs more positions.
-    private func session(capacity: Int) throws(RuntimeError) -> DecoderState {
-        if let state, state.maxTokens >= capacity { return state }
-        state?.close()
-        state = nil
-        // Round up so nearby lengths reuse the same state; untouched pages cost no memory.
-        let rounded = (capacity + 1023) / 1024 * 1024
-        do {
-            let s = try model.makeState(maxTokens: rounded)
-            state = s
-            return s
-        } catch {
-            throw .model(error)
+        switch engine {
+        case .qwen3ASR(let s): return try s.transcribe(samples, options: options, onText: onText)
+        case .whisper(let s): return try s.transcribe(samples, options: options, onText: onText)
         }
     }
 
     /// Asks the request in flight to stop at its next check (between tokens and stages); safe from any thread.
-    public func cancel() { cancelFlag.store(true, ordering: .relaxed) }
+    public func cancel() { cancelFlag.set(true) }
 
     /// Clears a previous `cancel()` before the next request.
-    public func clearCancellation() { cancelFlag.store(false, ordering: .relaxed) }
-
-    private func checkCancelled() throws(RuntimeError) {
-        if cancelFlag.load(ordering: .relaxed) { throw .cancelled }
-    }
+    public func clearCancellation() { cancelFlag.set(false) }
 
     /// Forgets decoded context (the session's `restart`), keeping its buffers.
-    public func reset() { state?.reset() }
+    public func reset() {
+        switch engine {
+        case .qwen3ASR(let s): s.reset()
+        case .whisper(let s): s.reset()
+        }
+    }
 
     /// Releases the session's buffers now (the model stays loaded).
     public func close() {
-        state?.close()
-        state = nil
-        arena.close()
+        switch engine {
+        case .qwen3ASR(let s): s.close()
+        case .whisper(let s): s.close()
+        }
     }
 
-    deinit { state?.close() }
-
     /// Bytes mapped by this session's state and scratch.
-    public var mappedBytes: Int { (state?.mappedBytes ?? 0) + arena.mappedBytes }
+    public var mappedBytes: Int {
+        switch engine {
+        case .qwen3ASR(let s): s.mappedBytes
+        case .whisper(let s): s.mappedBytes
+        }
+    }
+}
+
+/// The cancellation flag a transcriber shares with its engine.
+final class CancelFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    func set(_ on: Bool) { flag.store(on, ordering: .relaxed) }
+    func check() throws(RuntimeError) {
+        if flag.load(ordering: .relaxed) { throw .cancelled }
+    }
 }
 
 extension Duration {

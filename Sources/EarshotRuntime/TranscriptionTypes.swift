@@ -35,12 +35,14 @@ public struct Timings: Sendable, Codable, Equatable {
     /// Generating every token after the first.
     public var decodeMs: Double = 0
     public var tokensPerSecond: Double = 0
+    /// The whole request: features, every pass and window, decoding.
+    public var totalMs: Double = 0
     /// Total processing time / audio duration.
     public var rtf: Double = 0
 
     enum CodingKeys: String, CodingKey {
         case loadMs = "load_ms", encodeMs = "encode_ms", prefillMs = "prefill_ms", ttftMs = "ttft_ms", decodeMs = "decode_ms"
-        case tokensPerSecond = "tokens_per_second", rtf
+        case tokensPerSecond = "tokens_per_second", totalMs = "total_ms", rtf
     }
 }
 

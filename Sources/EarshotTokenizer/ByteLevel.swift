@@ -51,7 +51,7 @@ public enum ByteLevel {
     ///
     /// Characters outside the byte map (which a well-formed byte-level vocabulary never
     /// contains) contribute their own UTF-8 encoding, so decoding stays total.
-    static func decode(_ token: String, into bytes: inout [UInt8]) {
+    public static func decode(_ token: String, into bytes: inout [UInt8]) {
         for scalar in token.unicodeScalars {
             let value = Int(scalar.value)
             if value < 512, byteForScalar[value] >= 0 {

@@ -5,12 +5,12 @@ import EarshotTensor
 import Foundation
 
 struct Transcribe: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Transcribe audio files with a Qwen3-ASR model directory.")
+    static let configuration = CommandConfiguration(abstract: "Transcribe audio files with a Qwen3-ASR or Whisper model.")
 
     @Argument(help: "Audio files (WAV; other formats need ffmpeg on PATH).")
     var audio: [String]
 
-    @Option(name: .long, help: "Model directory as published (config.json, safetensors, tokenizer files).")
+    @Option(name: .long, help: "Model: a Qwen3-ASR directory or GGUF file, or a Whisper directory (CTranslate2 model.bin or Hugging Face safetensors).")
     var model: String
 
     @Option(name: .long, help: "Force the language (e.g. English); detected when omitted.")
@@ -35,16 +35,14 @@ struct Transcribe: ParsableCommand {
         if let threads { Kernels.setThreadCount(max(1, threads)) }
         let clock = ContinuousClock()
         let loadStart = clock.now
-        let loaded: Qwen3ASRModel
+        let loaded: LoadedModel
         do {
             // Quantizing a 1.7B checkpoint at load takes seconds: show how far it is.
             let progress = ProgressLine()
             defer { progress.finish() }
-            switch try ModelRegistry.load(directory: model, precision: quant?.precision ?? .inPlace, progress: { done, total in
+            loaded = try ModelRegistry.load(directory: model, precision: quant?.precision ?? .inPlace, progress: { done, total in
                 progress.show("quantizing \(quant?.rawValue ?? ""): \(done)/\(total) matrices")
-            }) {
-            case .qwen3ASR(let m): loaded = m
-            }
+            })
         } catch {
             throw fail("earshot: \(error)")
         }

@@ -67,11 +67,9 @@ public struct SpeedBenchmark: Sendable {
         progress("loading \(modelDirectory) (\(precision.rawValue))")
         let clock = ContinuousClock()
         let loadStart = clock.now
-        let model: Qwen3ASRModel
+        let model: LoadedModel
         do {
-            switch try ModelRegistry.load(directory: modelDirectory, precision: precision) {
-            case .qwen3ASR(let m): model = m
-            }
+            model = try ModelRegistry.load(directory: modelDirectory, precision: precision)
         } catch {
             throw .load(error)
         }

@@ -43,6 +43,15 @@ extension Kernels {
         }
     }
 
+    /// As `f16ToF32`, from bytes at any alignment (CTranslate2 files pack tensors at odd offsets).
+    public static func f16ToF32(unaligned src: UnsafeRawPointer, _ dst: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        while i < count {
+            dst[i] = halfToFloat(src.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+            i += 1
+        }
+    }
+
     @inline(__always)
     static func floatToBF16(_ x: Float) -> UInt16 {
         let bits = x.bitPattern

@@ -1,0 +1,205 @@
+import EarshotTensor
+import Foundation
+
+/// A loaded Whisper model (any published size): dimensions, vocabulary, decoding settings and
+/// read-only weights, from a CTranslate2 directory (`model.bin`, faster-whisper's format) or a
+/// Hugging Face `openai/whisper-*` directory (`config.json` + safetensors). Sessions
+/// (`WhisperState`) hold everything mutable; `close()` unmaps the weights.
+public final class WhisperModel: @unchecked Sendable {
+    // @unchecked: every stored property is immutable after init; weights are read-only mappings.
+    public let directory: String
+    public let layout: WhisperLayout
+    public let dims: WhisperDimensions
+    public let vocabulary: WhisperVocabulary
+    public let generation: WhisperGenerationConfig
+    public let store: WeightStore
+    let weights: WhisperWeights
+    let encoder: WhisperEncoder
+    let decoder: WhisperDecoder
+
+    public static let modelType = "whisper"
+
+    /// English-only checkpoints (`*.en`) have 51864 tokens and no language or task tokens in their prompt.
+    public var isMultilingual: Bool { dims.vocabSize >= 51865 }
+
+    public init(directory: String, precision: WeightPrecision = .inPlace,
+                progress: ((Int, Int) -> Void)? = nil) throws(ModelError) {
+        self.directory = directory
+        let file: any WeightFile
+        let modelBin = URL(fileURLWithPath: directory).appendingPathComponent("model.bin").path
+        if FileManager.default.fileExists(atPath: modelBin) {
+            layout = .ctranslate2
+            let ct2: CTranslate2File
+            do { ct2 = try CTranslate2File(path: modelBin) } catch { throw .ctranslate2(error) }
+            file = ct2
+            do { dims = try Self.ctranslate2Dimensions(ct2, path: modelBin) } catch {
+                ct2.close()
+                throw error
+            }
+        } else {
+            layout = .huggingFace
+            let path = URL(fileURLWithPath: directory).appendingPathComponent("config.json").path
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw .notAModelDirectory(path: directory, reason: "neither model.bin nor config.json is present")
+            }
+            let config = try WhisperHFConfig.decode(data, path: path)
+            guard config.modelType == Self.modelType else {
+                throw .unsupportedModelType(path: directory, modelType: config.modelType, supported: [Self.modelType])
+            }
+            dims = try config.dimensions(path: path)
+            do { file = try SafeTensorsArchive(directory: directory) } catch { throw .weights(error) }
+        }
+        var handedOver = false
+        defer { if !handedOver { file.close() } }
+        try dims.validate(path: directory)
+        vocabulary = try WhisperVocabulary.load(directory: directory)
+        guard vocabulary.tokens.count <= dims.vocabSize, vocabulary.noTimestamps < dims.vocabSize else {
+            throw .tokenizer("\(directory): \(vocabulary.tokens.count) tokens for a model of \(dims.vocabSize)")
+        }
+        generation = try WhisperGenerationConfig.read(directory: directory, vocabSize: dims.vocabSize)
+        var table = WhisperWeights.table(dims, layout: layout)
+        if let ct2 = file as? CTranslate2File {
+            for name in ct2.variableNames where ct2.variable(name)?.shape.isEmpty == true { table.allow(name, []) }
+        }
+        handedOver = true
+        do {
+            store = try WeightStore(file: file, table: table, precision: precision, progress: progress)
+        } catch {
+            file.close()
+            throw error
+        }
+        weights = WhisperWeights(store: store, dims: dims, layout: layout)
+        encoder = WhisperEncoder(w: weights, dims: dims)
+        decoder = WhisperDecoder(w: weights, dims: dims)
+    }
+
+    /// Sizes from a CTranslate2 file's shapes and scalars, after checking its scalars describe
+    /// Whisper as Earshot computes it (pre-norm, GELU, unscaled embeddings, no ALiBi).
+    static func ctranslate2Dimensions(_ f: CTranslate2File, path: String) throws(ModelError) -> WhisperDimensions {
+        guard f.specName == "WhisperSpec" else {
+            throw .unsupportedModelType(path: path, modelType: f.specName.isEmpty ? "(unnamed spec)" : f.specName,
+                                        supported: ["WhisperSpec"])
+        }
+        func shape(_ name: String, rank: Int) throws(ModelError) -> [Int] {
+            guard let v = f.variable(name) else { throw .missingTensor(name: name) }
+            guard v.shape.count == rank else { throw .invalidConfig(path: path, reason: "'\(name)' has rank \(v.shape.count), expected \(rank)") }
+            return v.shape
+        }
+        for (name, expected) in [("decoder/pre_norm", 1), ("decoder/scale_embeddings", 0), ("decoder/alibi", 0),
+                                 ("decoder/start_from_zero_embedding", 0), ("decoder/activation", 3),
+                                 ("encoder/activation", 3), ("encoder/pre_norm", 1)] {
+            if let value = f.integerScalar(name), value != expected {
+                throw .invalidConfig(path: path, reason: "'\(name)' is \(value); Whisper needs \(expected)")
+            }
+        }
+        let conv1 = try shape("encoder/conv1/weight", rank: 3)
+        let embedding = try shape("decoder/embeddings/weight", rank: 2)
+        func layers(_ prefix: String) -> Int {
+            var n = 0
+            while f.variable("\(prefix)/layer_\(n)/ffn/linear_0/weight") != nil { n += 1 }
+            return n
+        }
+        let d = conv1[0]
+        let ffn = try shape("encoder/layer_0/ffn/linear_0/weight", rank: 2)[0]
+        return WhisperDimensions(melBins: conv1[1], modelDim: d, encoderLayers: layers("encoder"),
+                                 decoderLayers: layers("decoder"),
+                                 encoderHeads: f.integerScalar("encoder/num_heads") ?? max(1, d / 64),
+                                 decoderHeads: f.integerScalar("decoder/num_heads") ?? max(1, d / 64),
+                                 ffnDim: ffn, vocabSize: embedding[0],
+                                 audioContext: try shape("encoder/position_encodings/encodings", rank: 2)[0],
+                                 textContext: try shape("decoder/position_encodings/encodings", rank: 2)[0])
+    }
+
+    /// Scratch floats batched matrix products need (quantized matrices are dequantized tile by tile).
+    var matrixScratch: Int {
+        var m = weights.tokenEmbedding.scratchFloats
+        for l in weights.encoderLayers {
+            m = max(m, l.attention.q.weight.scratchFloats, l.attention.out.weight.scratchFloats,
+                    l.fc1.weight.scratchFloats, l.fc2.weight.scratchFloats)
+        }
+        for l in weights.decoderLayers {
+            m = max(m, l.selfAttention.q.weight.scratchFloats, l.cross.k.weight.scratchFloats,
+                    l.fc1.weight.scratchFloats, l.fc2.weight.scratchFloats)
+        }
+        return m
+    }
+
+    /// A session's state: caches and scratch, allocated once.
+    public func makeState() throws(ModelError) -> WhisperState {
+        do { return try WhisperState(dims: dims, matrixScratch: matrixScratch) } catch { throw .weights(error) }
+    }
+
+    /// Encodes the 30 s window in `state.melPointer` (`[mels, 2 * audioContext]`) and prepares
+    /// cross-attention for it; resets the decoded tokens.
+    public func encode(_ state: WhisperState) {
+        state.reset()
+        encoder.encode(state)
+    }
+
+    /// Appends `tokens` to the decoded sequence; logits of the last land in `state.logitsPointer`.
+    public func decode(_ tokens: [Int], state: WhisperState) throws(ModelError) {
+        guard state.length + tokens.count <= dims.textContext else {
+            throw .promptTooLong(tokens: state.length + tokens.count, limit: dims.textContext)
+        }
+        for t in tokens where t < 0 || t >= dims.vocabSize {
+            throw .invalidConfig(path: directory, reason: "token id \(t) outside the vocabulary of \(dims.vocabSize)")
+        }
+        tokens.withUnsafeBufferPointer { decoder.forward($0, state) }
+    }
+
+    /// Bytes of decoder weights one generated token reads (layers plus the tied head).
+    public var decodeWeightBytesPerToken: Int {
+        weights.decoderLayers.reduce(weights.tokenEmbedding.byteCount) { sum, l in
+            sum + [l.selfAttention.q, l.selfAttention.k, l.selfAttention.v, l.selfAttention.out, l.cross.q, l.cross.out,
+                   l.fc1, l.fc2].reduce(0) { $0 + $1.weight.byteCount }
+        }
+    }
+
+    /// Decoder matrix parameters (rows x cols) a token goes through, excluding the output head.
+    public var decodeParametersPerToken: Int {
+        weights.decoderLayers.reduce(0) { sum, l in
+            sum + [l.selfAttention.q, l.selfAttention.k, l.selfAttention.v, l.selfAttention.out, l.cross.q, l.cross.out,
+                   l.fc1, l.fc2].reduce(0) { $0 + $1.weight.rows * $1.weight.cols }
+        }
+    }
+
+    public var mappedBytes: Int { store.mappedBytes }
+
+    public func close() { store.close() }
+}
+
+extension WhisperModel {
+    /// The resident cost of loading `directory` without loading it: weights as Earshot holds them
+    /// (f32 copies, or q8/q4 blocks for the quantizable matrices) and one session's caches and scratch.
+    public static func estimate(directory: String, precision: WeightPrecision = .inPlace) throws(ModelError) -> MemoryEstimate {
+        let dims: WhisperDimensions
+        let modelBin = URL(fileURLWithPath: directory).appendingPathComponent("model.bin").path
+        if FileManager.default.fileExists(atPath: modelBin) {
+            let f: CTranslate2File
+            do { f = try CTranslate2File(path: modelBin) } catch { throw .ctranslate2(error) }
+            defer { f.close() }
+            dims = try ctranslate2Dimensions(f, path: modelBin)
+        } else {
+            let path = URL(fileURLWithPath: directory).appendingPathComponent("config.json").path
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw .notAModelDirectory(path: directory, reason: "neither model.bin nor config.json is present")
+            }
+            dims = try WhisperHFConfig.decode(data, path: path).dimensions(path: path)
+        }
+        try dims.validate(path: directory)
+        let d = dims.modelDim, f = dims.ffnDim
+        let layerMatrices = 4 * d * d + 2 * d * f
+        let quantizable = dims.encoderLayers * layerMatrices + dims.decoderLayers * (layerMatrices + 4 * d * d)
+            + dims.vocabSize * d
+        let small = d * dims.melBins * 3 + 3 * d * d + (dims.audioContext + dims.textContext) * d
+            + (dims.encoderLayers + dims.decoderLayers) * (10 * d + f)
+        var weights = 4 * (quantizable + small)
+        if let format = precision.quantFormat { weights = quantizable / 32 * format.blockBytes + 4 * small }
+        let a = dims.audioContext, t = dims.textContext
+        let cache = 4 * 2 * dims.decoderLayers * (a + t) * d
+        let scratch = 4 * (dims.melBins * 2 * a + a * d + max(2 * a * (dims.melBins * 3 + d) + a * 3 * d, 5 * a * d + a * f)
+                           + t * (4 * d + f) + dims.vocabSize + Kernels.attentionScratchCount(lk: a))
+        let audio = 4 * (480_000 + dims.melBins * 3001)   // 30 s clip and its features
+        return MemoryEstimate(weightBytes: weights, overheadBytes: 8 << 20, sessionBytes: cache + scratch + audio)
+    }
+}

@@ -1,0 +1,272 @@
+import EarshotAudio
+import EarshotModels
+import EarshotTensor
+import Foundation
+
+/// A Whisper session: log-mel of the whole clip, then for each 30 s window: encoder, prompt
+/// (start-of-transcript, language and task on multilingual models, no-timestamps), greedy
+/// decoding to end-of-text with the checkpoint's suppressed tokens, text. Its `WhisperState`
+/// (caches and scratch) and audio arena are allocated on first use and reused by every request.
+/// Driven by `Transcriber`, one request at a time.
+final class WhisperSession {
+    let model: WhisperModel
+    let mel: MelSpectrogram
+    private var state: WhisperState?
+    /// The clip's padded samples and features, reused across requests.
+    private let arena = ScratchArena(owner: .scratch)
+    private let cancel: CancelFlag
+    /// Suppressed at every step / additionally at the first generated token; built once.
+    private let suppressed: [Int]
+    private let suppressedAtBegin: [Int]
+
+    init(model: WhisperModel, cancel: CancelFlag) throws(RuntimeError) {
+        self.model = model
+        self.cancel = cancel
+        do { mel = try MelSpectrogram(bins: model.dims.melBins) } catch { throw .audio(error) }
+        let v = model.vocabulary
+        // The checkpoint's list, plus what must never be generated as text: task and start tokens,
+        // no-speech, and (decoding without timestamps) every timestamp.
+        var s = Set(model.generation.suppressTokens)
+        for id in [v.transcribe, v.translate, v.startOfTranscript, v.id(of: "<|startofprev|>"), v.id(of: "<|startoflm|>"),
+                   v.noSpeech, v.noTimestamps] {
+            if let id { s.insert(id) }
+        }
+        for id in v.timestampBegin..<model.dims.vocabSize { s.insert(id) }
+        suppressed = s.sorted()
+        suppressedAtBegin = model.generation.suppressAtBegin
+    }
+
+    /// Samples appended after the clip before features, as faster-whisper does (one hop of silence).
+    static let paddingSamples = 160
+
+    func transcribe(_ samples: AudioSamples, options: TranscriptionOptions,
+                    onText: ((String) -> Void)?) throws(RuntimeError) -> TranscriptionResult {
+        let clock = ContinuousClock()
+        let start = clock.now
+        let languageID = try forcedLanguage(options)
+        guard options.context.isEmpty else {
+            throw .model(.unsupportedOption("context (an initial prompt) is not supported for Whisper models yet"))
+        }
+        guard samples.count >= mel.hop else { throw .model(.audioTooShort(samples: samples.count)) }
+        let state = try session()
+        let dims = model.dims, window = dims.windowFrames, bins = mel.bins
+
+        // Features of the whole clip (normalised over the clip): [bins, frames].
+        let padded = samples.count + Self.paddingSamples
+        let frames = mel.frameCount(samples: padded)
+        var layout = ScratchLayout()
+        let aOffset = layout.add(padded), fOffset = layout.add(bins * frames), mOffset = layout.add(mel.scratchFloats)
+        let base: UnsafeMutablePointer<Float>
+        do { base = try arena.reserve(floats: layout.floats) } catch { throw .model(.weights(error)) }
+        samples.withUnsafeSamples { all in
+            (base + aOffset).update(from: all.baseAddress!, count: all.count)
+            (base + aOffset + all.count).update(repeating: 0, count: Self.paddingSamples)
+        }
+        do {
+            try mel.compute(UnsafeBufferPointer(start: base + aOffset, count: padded), into: base + fOffset,
+                            scratch: base + mOffset)
+        } catch {
+            throw .audio(error)
+        }
+        var result = TranscriptionResult(text: "", language: "", tokenIDs: [], audioSeconds: samples.duration,
+                                         audioTokens: 0, timings: Timings())
+        result.timings.encodeMs = (clock.now - start).milliseconds
+        var texts: [String] = []
+        var detected: Int?
+        var stream = WhisperTextStream(onText: onText)
+        // 30 s windows, back to back. The last frame is the padding's, not content.
+        let content = max(frames - 1, 1)
+        var seek = 0
+        while seek < content {
+            try cancel.check()
+            let count = min(window, content - seek)
+            // Window features, zero-padded (in the normalised log-mel domain) to 30 s.
+            let dst = state.melPointer
+            for b in 0..<bins {
+                let row = dst + b * window
+                row.update(from: base + fOffset + b * frames + seek, count: count)
+                (row + count).update(repeating: 0, count: window - count)
+            }
+            let encodeStart = clock.now
+            model.encode(state)
+            result.timings.encodeMs += (clock.now - encodeStart).milliseconds
+            result.audioTokens += dims.audioContext
+            try cancel.check()
+            var language = languageID
+            if language == nil, model.isMultilingual {
+                if detected == nil { detected = try detectLanguage(state) }
+                language = detected
+            }
+            let text = try decodeWindow(state, language: language, options: options, start: start,
+                                        result: &result, stream: &stream)
+            if !text.isEmpty { texts.append(text) }
+            seek += window
+        }
+        stream.finish()
+        result.text = texts.joined(separator: " ")
+        if let id = languageID ?? detected ?? (model.isMultilingual ? nil : model.vocabulary.languages["en"]),
+           let code = model.vocabulary.languages.first(where: { $0.value == id })?.key {
+            result.language = WhisperLanguages.name(of: code)
+        } else if !model.isMultilingual {
+            result.language = "English"
+        }
+        let total = (clock.now - start).milliseconds
+        if result.tokenIDs.count > 1, result.timings.decodeMs > 0 {
+            result.timings.tokensPerSecond = Double(result.tokenIDs.count - 1) / (result.timings.decodeMs / 1000)
+        }
+        result.timings.totalMs = total
+        result.timings.rtf = samples.duration > 0 ? total / 1000 / samples.duration : 0
+        return result
+    }
+
+    /// The language token for `options.language` (a code or English name), nil when not given.
+    private func forcedLanguage(_ options: TranscriptionOptions) throws(RuntimeError) -> Int? {
+        guard let requested = options.language else { return nil }
+        let v = model.vocabulary
+        let supported = model.isMultilingual
+            ? v.languages.keys.sorted { v.languages[$0]! < v.languages[$1]! }.map(WhisperLanguages.name(of:))
+            : ["English"]
+        guard let code = WhisperLanguages.code(for: requested) else {
+            throw .model(.unknownLanguage(requested, supported: supported))
+        }
+        guard model.isMultilingual else {
+            guard code == "en" else { throw .model(.unknownLanguage(requested, supported: supported)) }
+            return nil   // English-only models have no language token
+        }
+        guard let id = v.languages[code] else { throw .model(.unknownLanguage(requested, supported: supported)) }
+        return id
+    }
+
+    /// The most likely language token after start-of-transcript.
+    private func detectLanguage(_ state: WhisperState) throws(RuntimeError) -> Int {
+        state.reset()
+        do { try model.decode([model.vocabulary.startOfTranscript], state: state) } catch { throw .model(error) }
+        let logits = state.logitsPointer
+        var best = -1, bestValue = -Float.infinity
+        for id in model.vocabulary.languages.values where logits[id] > bestValue || best < 0 {
+            best = id
+            bestValue = logits[id]
+        }
+        state.reset()
+        return best
+    }
+
+    /// Greedy decoding of the encoded window; returns its text (trimmed).
+    private func decodeWindow(_ state: WhisperState, language: Int?, options: TranscriptionOptions,
+                              start: ContinuousClock.Instant, result: inout TranscriptionResult,
+                              stream: inout WhisperTextStream) throws(RuntimeError) -> String {
+        let clock = ContinuousClock()
+        let v = model.vocabulary
+        var prompt = [v.startOfTranscript]
+        if model.isMultilingual, let language { prompt += [language, v.transcribe ?? v.noTimestamps] }
+        prompt.append(v.noTimestamps)
+        state.reset()
+        let prefillStart = clock.now
+        do { try model.decode(prompt, state: state) } catch { throw .model(error) }
+        result.timings.prefillMs += (clock.now - prefillStart).milliseconds
+        result.promptTokens += prompt.count
+
+        let limit = min(options.maxNewTokens, model.dims.textContext / 2)
+        let vocab = model.dims.vocabSize
+        var generated: [Int] = []
+        generated.reserveCapacity(limit)
+        let loop = LoopGuard(repeats: options.loopGuardRepeats)
+        var decodeStart = clock.now
+        while generated.count < limit {
+            let logits = state.logitsPointer
+            for id in suppressed { logits[id] = -.infinity }
+            if generated.isEmpty { for id in suppressedAtBegin { logits[id] = -.infinity } }
+            let next = Kernels.argmax(logits, count: vocab)
+            if generated.isEmpty {
+                decodeStart = clock.now
+                if result.timings.ttftMs == 0 { result.timings.ttftMs = (decodeStart - start).milliseconds }
+            }
+            if !options.ignoreEOS, next == v.endOfText { break }
+            generated.append(next)
+            stream.push(next, vocabulary: v)
+            if loop.shouldStop(after: generated) { break }
+            guard generated.count < limit, state.length < model.dims.textContext else { break }
+            try cancel.check()
+            do { try model.decode([next], state: state) } catch { throw .model(error) }
+        }
+        result.timings.decodeMs += (clock.now - decodeStart).milliseconds
+        result.tokenIDs += generated
+        stream.endWindow()
+        return v.decode(generated).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// The session's state, made on first use.
+    private func session() throws(RuntimeError) -> WhisperState {
+        if let state { return state }
+        do {
+            let s = try model.makeState()
+            state = s
+            return s
+        } catch {
+            throw .model(error)
+        }
+    }
+
+    func reset() { state?.reset() }
+
+    func close() {
+        state?.close()
+        state = nil
+        arena.close()
+    }
+
+    deinit { state?.close() }
+
+    var mappedBytes: Int { (state?.mappedBytes ?? 0) + arena.mappedBytes }
+}
+
+/// Streams Whisper text as tokens arrive: whole UTF-8 characters only, no leading whitespace in a
+/// window, trailing whitespace held until text follows it, one space between windows; so the
+/// pieces add up to the final (trimmed, space-joined) text.
+struct WhisperTextStream {
+    private let onText: ((String) -> Void)?
+    private var pending: [UInt8] = []
+    private var windowHasText = false
+    private var needsSeparator = false
+
+    init(onText: ((String) -> Void)?) { self.onText = onText }
+
+    mutating func push(_ id: Int, vocabulary: WhisperVocabulary) {
+        guard onText != nil else { return }
+        vocabulary.bytes(CollectionOfOne(id), into: &pending)
+        flush(final: false)
+    }
+
+    mutating func endWindow() {
+        flush(final: true)
+        if windowHasText { needsSeparator = true }
+        windowHasText = false
+    }
+
+    mutating func finish() { flush(final: true) }
+
+    private mutating func flush(final: Bool) {
+        guard let onText else { return }
+        let complete = final ? pending.count : Self.completePrefix(pending)
+        let incomplete = Array(pending[complete...])
+        var text = Substring(String(decoding: pending[..<complete], as: UTF8.self))
+        if !windowHasText { text = text.drop { $0.isWhitespace } }
+        var body = text
+        while let last = body.last, last.isWhitespace { body.removeLast() }
+        pending = final ? [] : Array(text.utf8.dropFirst(body.utf8.count)) + incomplete
+        guard !body.isEmpty else { return }
+        onText((needsSeparator && !windowHasText ? " " : "") + body)
+        windowHasText = true
+        needsSeparator = false
+    }
+
+    /// Length of the longest prefix of `bytes` that does not end inside a UTF-8 sequence.
+    static func completePrefix(_ bytes: [UInt8]) -> Int {
+        var i = bytes.count, continuation = 0
+        while i > 0, continuation < 3, bytes[i - 1] & 0xC0 == 0x80 { i -= 1; continuation += 1 }
+        guard i > 0 else { return bytes.count }
+        let lead = bytes[i - 1]
+        let length = lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : lead >= 0xC0 ? 2 : 1
+        return length > continuation + 1 ? i - 1 : bytes.count
+    }
+}
