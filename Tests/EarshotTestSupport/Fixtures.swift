@@ -40,3 +40,49 @@ public struct SeededRandom: RandomNumberGenerator, Sendable {
         (0..<count).map { _ in Float.random(in: -scale..<scale, using: &self) }
     }
 }
+
+/// Real Whisper weights, installed by `scripts/fetch-whisper-models` (not committed: 70-145 MB each).
+///
+/// Tests that need them are enabled when the model is present. When `EARSHOT_REQUIRE_WHISPER=1`
+/// (set by `.ci/run` and `scripts/test`, which run the fetch first) a missing model is a failure
+/// instead, with a message saying how to fetch it.
+public enum WhisperFixtures {
+    /// `${EARSHOT_WHISPER_CACHE:-~/.cache/earshot/whisper}`.
+    public static var cache: URL {
+        if let dir = ProcessInfo.processInfo.environment["EARSHOT_WHISPER_CACHE"], !dir.isEmpty {
+            return URL(fileURLWithPath: dir)
+        }
+        return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/earshot/whisper")
+    }
+
+    public static var required: Bool { ProcessInfo.processInfo.environment["EARSHOT_REQUIRE_WHISPER"] == "1" }
+
+    /// The model directory (e.g. "tiny.en", "base").
+    public static func directory(_ name: String) -> URL { cache.appendingPathComponent(name) }
+
+    public static func isInstalled(_ name: String) -> Bool {
+        FileManager.default.fileExists(atPath: directory(name).appendingPathComponent("model.bin").path)
+    }
+
+    /// Whether a test needing `name` should run: installed, or required (then it fails loudly).
+    public static func available(_ name: String) -> Bool { isInstalled(name) || required }
+
+    /// The directory of `name`, or an error explaining how to get it.
+    public static func require(_ name: String) throws -> URL {
+        guard isInstalled(name) else { throw Missing(name: name, cache: cache.path) }
+        return directory(name)
+    }
+
+    public struct Missing: Error, CustomStringConvertible {
+        let name: String, cache: String
+        public var description: String {
+            "Whisper model '\(name)' is not installed in \(cache); run scripts/fetch-whisper-models (EARSHOT_REQUIRE_WHISPER=1 demands it)"
+        }
+    }
+}
+
+extension Fixtures {
+    /// Ten recorded sentences with reference transcripts (`transcripts.json`) and faster-whisper's
+    /// outputs on them (`faster-whisper-reference.json`).
+    public static var speech: URL { root.appendingPathComponent("speech") }
+}

@@ -52,9 +52,9 @@ struct WhisperEncoder {
             apply(layer.attention.q, h, a, q, tiles)
             apply(layer.attention.k, h, a, k, tiles)
             apply(layer.attention.v, h, a, v, tiles)
-            Kernels.attention(q: q, qStride: d, k: k, v: v, kvStride: d, out: att, outStride: d, lq: a, lk: a,
-                              qHeads: heads, kvHeads: heads, headDim: hd, scale: 1 / Float(hd).squareRoot(),
-                              causal: false, queryOffset: 0, windows: nil, scratch: s.ptr(s.attention))
+            Kernels.denseAttention(q: q, qStride: d, k: k, v: v, kvStride: d, out: att, outStride: d, lq: a, lk: a,
+                                   heads: heads, headDim: hd, scale: 1 / Float(hd).squareRoot(),
+                                   scratch: s.ptr(s.scores))
             apply(layer.attention.out, att, a, h, tiles)
             Kernels.add(x, h, count: a * d)
             normed(x, into: h, rows: a, layer.ffnNorm)

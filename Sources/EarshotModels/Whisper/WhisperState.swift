@@ -16,7 +16,7 @@ public final class WhisperState: @unchecked Sendable {
     let melWindow: Int        // [mels, 2A] the window's features
     let encoded: Int          // [A, d] residual stream, then the encoder output
     let im2col1, conv1Out, im2col2: Int
-    let eh, eq, ek, ev, ea, effn: Int
+    let eh, eq, ek, ev, ea, effn, scores: Int
     // Decoder regions (rows up to T).
     let dx, dh, dq, da, dffn, logits: Int
     let tiles, attention: Int
@@ -39,6 +39,7 @@ public final class WhisperState: @unchecked Sendable {
         _ = u.add(stage)
         eh = u.add(a * d); eq = u.add(a * d); ek = u.add(a * d); ev = u.add(a * d); ea = u.add(a * d)
         effn = u.add(a * dims.ffnDim)
+        scores = u.add(Kernels.denseAttentionScratchCount(lq: a, lk: a))   // [A, A], one head at a time
         var r = ScratchLayout()
         _ = r.add(max(convEnd, u.floats))
         dx = r.add(t * d); dh = r.add(t * d); dq = r.add(t * d); da = r.add(t * d); dffn = r.add(t * dims.ffnDim)
