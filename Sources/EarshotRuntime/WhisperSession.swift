@@ -24,14 +24,15 @@ final class WhisperSession {
         self.cancel = cancel
         do { mel = try MelSpectrogram(bins: model.dims.melBins) } catch { throw .audio(error) }
         let v = model.vocabulary
-        // The checkpoint's list, plus what must never be generated as text: task and start tokens,
-        // no-speech, and (decoding without timestamps) every timestamp.
+        // The checkpoint's list (faster-whisper's `suppress_tokens=[-1]` expands to the same ids),
+        // plus the task and start tokens, which must never come out as text. Timestamps are not
+        // suppressed: decoding behind <|notimestamps|> leaves them to the model, as CTranslate2
+        // does, and the text skips any id >= end-of-text.
         var s = Set(model.generation.suppressTokens)
         for id in [v.transcribe, v.translate, v.startOfTranscript, v.id(of: "<|startofprev|>"), v.id(of: "<|startoflm|>"),
-                   v.noSpeech, v.noTimestamps] {
+                   v.noSpeech] {
             if let id { s.insert(id) }
         }
-        for id in v.timestampBegin..<model.dims.vocabSize { s.insert(id) }
         suppressed = s.sorted()
         suppressedAtBegin = model.generation.suppressAtBegin
     }
@@ -151,7 +152,13 @@ final class WhisperSession {
         return best
     }
 
-    /// Greedy decoding of the encoded window; returns its text (trimmed).
+    /// faster-whisper's silence rule: a window whose no-speech probability exceeds this ...
+    static let noSpeechThreshold: Float = 0.6
+    /// ... and whose mean log-probability (text tokens and end-of-text) is at most this, yields no text.
+    static let logProbThreshold: Float = -1.0
+
+    /// Greedy decoding of the encoded window; returns its text (trimmed), empty for a window
+    /// judged silent.
     private func decodeWindow(_ state: WhisperState, language: Int?, options: TranscriptionOptions,
                               start: ContinuousClock.Instant, result: inout TranscriptionResult,
                               stream: inout WhisperTextStream) throws(RuntimeError) -> String {
@@ -162,14 +169,30 @@ final class WhisperSession {
         prompt.append(v.noTimestamps)
         state.reset()
         let prefillStart = clock.now
-        do { try model.decode(prompt, state: state) } catch { throw .model(error) }
+        // Start-of-transcript alone first: the no-speech probability is read at its position.
+        var noSpeech: Float = 0
+        do {
+            try model.decode([prompt[0]], state: state)
+            if let id = v.noSpeech {
+                let logits = state.logitsPointer
+                noSpeech = Foundation.exp(logits[id] - Kernels.logSumExp(logits, count: model.dims.vocabSize))
+            }
+            try model.decode(Array(prompt.dropFirst()), state: state)
+        } catch {
+            throw .model(error)
+        }
         result.timings.prefillMs += (clock.now - prefillStart).milliseconds
         result.promptTokens += prompt.count
+        // A window that may be judged silent is held back from the stream until it is not.
+        let mayBeSilent = noSpeech > Self.noSpeechThreshold
+        if mayBeSilent { stream.hold() }
 
+        // CTranslate2 decodes at most half the text context (224 tokens).
         let limit = min(options.maxNewTokens, model.dims.textContext / 2)
         let vocab = model.dims.vocabSize
         var generated: [Int] = []
         generated.reserveCapacity(limit)
+        var logProbSum: Float = 0
         let loop = LoopGuard(repeats: options.loopGuardRepeats)
         var decodeStart = clock.now
         while generated.count < limit {
@@ -177,6 +200,7 @@ final class WhisperSession {
             for id in suppressed { logits[id] = -.infinity }
             if generated.isEmpty { for id in suppressedAtBegin { logits[id] = -.infinity } }
             let next = Kernels.argmax(logits, count: vocab)
+            logProbSum += logits[next] - Kernels.logSumExp(logits, count: vocab)
             if generated.isEmpty {
                 decodeStart = clock.now
                 if result.timings.ttftMs == 0 { result.timings.ttftMs = (decodeStart - start).milliseconds }
@@ -191,8 +215,10 @@ final class WhisperSession {
         }
         result.timings.decodeMs += (clock.now - decodeStart).milliseconds
         result.tokenIDs += generated
-        stream.endWindow()
-        return v.decode(generated).trimmingCharacters(in: .whitespacesAndNewlines)
+        let averageLogProb = logProbSum / Float(generated.count + 1)
+        let silent = mayBeSilent && averageLogProb <= Self.logProbThreshold
+        stream.endWindow(discard: silent)
+        return silent ? "" : v.decode(generated).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// The session's state, made on first use.
@@ -228,17 +254,22 @@ struct WhisperTextStream {
     private var pending: [UInt8] = []
     private var windowHasText = false
     private var needsSeparator = false
+    private var holding = false
 
     init(onText: ((String) -> Void)?) { self.onText = onText }
 
     mutating func push(_ id: Int, vocabulary: WhisperVocabulary) {
         guard onText != nil else { return }
         vocabulary.bytes(CollectionOfOne(id), into: &pending)
-        flush(final: false)
+        if !holding { flush(final: false) }
     }
 
-    mutating func endWindow() {
-        flush(final: true)
+    /// Buffers the current window's text instead of emitting it (until `endWindow`).
+    mutating func hold() { holding = true }
+
+    mutating func endWindow(discard: Bool = false) {
+        if discard { pending.removeAll() } else { holding = false; flush(final: true) }
+        holding = false
         if windowHasText { needsSeparator = true }
         windowHasText = false
     }

@@ -1,3 +1,5 @@
+import Foundation
+
 extension Kernels {
     /// exp on 8 lanes, ~1-2 ulp over [-87, 88]; inputs below about -88 give 0, above 88.3 saturate near 2.2e38.
     /// Cephes-style: exp(x) = 2^n * exp(r), r = x - n ln2, |r| <= ln2/2, degree-6 polynomial for exp(r).
@@ -41,5 +43,29 @@ extension Kernels {
         p = p * t - 1.265_512_23
         let r = t * expV(p - a * a)
         return r.replacing(with: 2 - r, where: z .< 0)
+    }
+}
+
+extension Kernels {
+    /// log(Σ exp(x[i])), max-shifted (entries at -infinity contribute nothing). Used to turn a
+    /// chosen logit into a log-probability without touching the logits.
+    public static func logSumExp(_ x: UnsafePointer<Float>, count: Int) -> Float {
+        guard count > 0 else { return -.infinity }
+        var m = -Float.infinity
+        for i in 0..<count where x[i] > m { m = x[i] }
+        guard m.isFinite else { return m }
+        let shift = SIMD8<Float>(repeating: m)
+        var acc = SIMD8<Float>()
+        var i = 0
+        while i + 8 <= count {
+            acc += expV(load8(x + i) - shift)
+            i += 8
+        }
+        var s = acc.sum()
+        while i < count {
+            s += Foundation.exp(x[i] - m)
+            i += 1
+        }
+        return m + Foundation.log(s)
     }
 }
