@@ -127,6 +127,9 @@ public enum APIError: Error, Sendable, Equatable, CustomStringConvertible {
         case .audio(let e): return .invalidAudio(e.description)
         case .unknownModel(let name, let known): return .unknownModel(name, known: known)
         case .overBudget, .insufficientMemory: return .insufficientMemory(error.description)
+        case .model(.unknownLanguage): return .badRequest(error.description, code: "unsupported_language")
+        case .model(.unsupportedOption): return .badRequest(error.description, code: "unsupported_option")
+        case .model(.audioTooShort): return .invalidAudio(error.description)
         case .loadFailed, .model: return .modelLoadFailed(error.description)
         case .illegalTransition, .notLoaded, .conflictingRegistration: return .conflict(error.description)
         case .cancelled: return .clientClosedRequest

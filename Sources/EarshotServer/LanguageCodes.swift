@@ -1,8 +1,9 @@
 import Foundation
 import EarshotModels
 
-/// OpenAI clients name languages by ISO 639-1 code ("en"); Qwen3-ASR's prompt wants the English
-/// name ("English"). Both are accepted; anything else is a 400 naming the supported set.
+/// OpenAI clients name languages by ISO 639-1 code ("en"); models take English names ("English").
+/// Codes and names of Qwen3-ASR's and Whisper's languages are accepted here; whether the requested
+/// model supports the language is the model's call (a 400 naming its languages if not).
 enum LanguageCodes {
     static let names: [String: String] = [
         "zh": "Chinese", "en": "English", "yue": "Cantonese", "ar": "Arabic", "de": "German", "fr": "French",
@@ -18,7 +19,9 @@ enum LanguageCodes {
         let trimmed = requested.trimmingCharacters(in: .whitespaces)
         if let name = names[trimmed.lowercased()] { return name }
         if let name = Qwen3ASRPrompt.normalizeLanguage(trimmed) { return name }
+        if let code = WhisperLanguages.code(for: trimmed) { return WhisperLanguages.name(of: code) }
         throw .badRequest("unsupported language '\(requested)'; use an ISO 639-1 code or one of: "
-                          + Qwen3ASRPrompt.languages.joined(separator: ", "), code: "unsupported_language")
+                          + (Qwen3ASRPrompt.languages + WhisperLanguages.all.map(\.name)).joined(separator: ", "),
+                          code: "unsupported_language")
     }
 }

@@ -26,6 +26,12 @@ public enum WhisperLanguages {
         ("ha", "Hausa"), ("ba", "Bashkir"), ("jw", "Javanese"), ("su", "Sundanese"), ("yue", "Cantonese"),
     ]
 
+    /// Other names in use (Qwen3-ASR's, OpenAI's) for Whisper's languages.
+    static let aliases: [String: String] = ["filipino": "tl", "burmese": "my", "valencian": "ca", "flemish": "nl",
+                                            "haitian": "ht", "letzeburgesch": "lb", "pushto": "ps", "panjabi": "pa",
+                                            "moldavian": "ro", "moldovan": "ro", "sinhalese": "si", "castilian": "es",
+                                            "mandarin": "zh"]
+
     /// The English name of `code` (the code itself when unknown).
     public static func name(of code: String) -> String {
         all.first { $0.code == code }?.name ?? code
@@ -34,6 +40,7 @@ public enum WhisperLanguages {
     /// The code for a language given as a code or an English name, any case ("en", "English").
     public static func code(for language: String) -> String? {
         let wanted = language.lowercased()
+        if let alias = aliases[wanted] { return alias }
         if let hit = all.first(where: { $0.code == wanted }) { return hit.code }
         return all.first { $0.name.lowercased() == wanted }?.code
     }
