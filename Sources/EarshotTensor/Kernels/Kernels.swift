@@ -26,10 +26,17 @@ public enum Kernels {
     public static func setThreadCount(_ n: Int) {
         let count = max(1, n)
         configuredThreads.store(count, ordering: .relaxed)
-        #if !canImport(Accelerate) && canImport(CEarshotBLAS)
-        openblas_set_num_threads(Int32(count))
-        #endif
     }
+
+    /// OpenBLAS runs single-threaded, called from the kernels' own threads (see `gemm`): its
+    /// worker threads spin for a long while after each call, and on a machine with as many
+    /// threads as cores they then steal the cores the next matrix-vector product needs (measured:
+    /// Whisper tiny.en decoding 5x slower at 2 threads than at 1).
+    static let blasSingleThreaded: Void = {
+        #if !canImport(Accelerate) && canImport(CEarshotBLAS)
+        openblas_set_num_threads(1)
+        #endif
+    }()
 
     /// Runs `body(i)` for `i` in `0..<iterations`, in parallel when `iterations > 1`, on the
     /// kernels' own threads (`KernelThreads`: no allocation per call).
@@ -89,6 +96,34 @@ public enum Kernels {
             }
             return
         }
+        _ = blasSingleThreaded
+        // Split the larger of C's dimensions across the kernel threads, one single-threaded sgemm each.
+        let parts = threadsFor(work: m * n * k, minimumPerThread: 1 << 20)
+        if parts > 1, max(m, n) >= 32 * parts {
+            if m >= n {
+                parallelFor(parts) { p in
+                    let r = split(m, parts: parts, index: p, align: 8)
+                    guard !r.isEmpty else { return }
+                    sgemm(transA, transB, r.count, n, k, alpha, transA ? a + r.lowerBound : a + r.lowerBound * lda, lda,
+                          b, ldb, beta, c + r.lowerBound * ldc, ldc)
+                }
+            } else {
+                parallelFor(parts) { p in
+                    let r = split(n, parts: parts, index: p, align: 16)
+                    guard !r.isEmpty else { return }
+                    sgemm(transA, transB, m, r.count, k, alpha, a, lda,
+                          transB ? b + r.lowerBound * ldb : b + r.lowerBound, ldb, beta, c + r.lowerBound, ldc)
+                }
+            }
+            return
+        }
+        sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    }
+
+    @inline(__always)
+    private static func sgemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+                              _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+                              _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
         #if canImport(Accelerate)
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda),
