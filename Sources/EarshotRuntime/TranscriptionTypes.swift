@@ -12,9 +12,13 @@ public struct TranscriptionOptions: Sendable {
     /// 0) a pass decodes exactly `maxNewTokens` tokens whatever the weights predict. EOS ids then
     /// stay in `tokenIDs` and the text after them is meaningless. Default false.
     public var ignoreEOS: Bool
+    /// Whisper: decode with timestamp tokens, so `segments` carry the model's own start and end
+    /// times (otherwise one segment per 30 s window). Qwen3-ASR has no timestamps and ignores it.
+    public var timestamps: Bool
 
     public init(language: String? = nil, context: String = "", maxNewTokens: Int = 1024, loopGuardRepeats: Int = 20,
-                ignoreEOS: Bool = false) {
+                ignoreEOS: Bool = false, timestamps: Bool = false) {
+        self.timestamps = timestamps
         self.language = language
         self.context = context
         self.maxNewTokens = maxNewTokens
@@ -46,6 +50,31 @@ public struct Timings: Sendable, Codable, Equatable {
     }
 }
 
+/// A stretch of the transcript with its place in the audio (seconds from the start).
+public struct TranscriptSegment: Sendable, Codable, Equatable {
+    public var start: Double
+    public var end: Double
+    public var text: String
+    public var tokenIDs: [Int]
+    /// Mean log-probability of the segment's window (Whisper; 0 when not computed).
+    public var avgLogprob: Double
+    /// Probability that the segment's window holds no speech (Whisper; 0 when not computed).
+    public var noSpeechProb: Double
+
+    public init(start: Double, end: Double, text: String, tokenIDs: [Int], avgLogprob: Double = 0, noSpeechProb: Double = 0) {
+        self.start = start
+        self.end = end
+        self.text = text
+        self.tokenIDs = tokenIDs
+        self.avgLogprob = avgLogprob
+        self.noSpeechProb = noSpeechProb
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case start, end, text, tokenIDs = "token_ids", avgLogprob = "avg_logprob", noSpeechProb = "no_speech_prob"
+    }
+}
+
 /// The outcome of one transcription.
 public struct TranscriptionResult: Sendable, Codable, Equatable {
     public var text: String
@@ -58,9 +87,12 @@ public struct TranscriptionResult: Sendable, Codable, Equatable {
     /// Prompt tokens prefilled (audio placeholders included), across all passes.
     public var promptTokens: Int = 0
     public var timings: Timings
+    /// Timed pieces of `text` (Whisper: per window, or per timestamp pair with `timestamps`);
+    /// empty when the model gives none.
+    public var segments: [TranscriptSegment] = []
 
     enum CodingKeys: String, CodingKey {
         case text, language, tokenIDs = "token_ids", audioSeconds = "audio_seconds", audioTokens = "audio_tokens",
-             promptTokens = "prompt_tokens", timings
+             promptTokens = "prompt_tokens", timings, segments
     }
 }

@@ -98,10 +98,30 @@ final class WhisperSession {
                 if detected == nil { detected = try detectLanguage(state) }
                 language = detected
             }
-            let text = try decodeWindow(state, language: language, options: options, start: start,
-                                        result: &result, stream: &stream)
-            if !text.isEmpty { texts.append(text) }
-            seek += window
+            let outcome = try decodeWindow(state, language: language, options: options, start: start,
+                                           result: &result, stream: &stream)
+            let offset = Double(seek) / 100, seconds = Double(count) / 100   // 100 mel frames per second
+            var advance = window
+            if !outcome.silent {
+                if options.timestamps {
+                    let rules = WhisperTimestampRules(vocabulary: model.vocabulary, vocabSize: dims.vocabSize)
+                    let split = rules.segments(outcome.tokens, offset: offset, windowSeconds: seconds, windowFrames: count)
+                    advance = split.advanceFrames
+                    for piece in split.segments {
+                        let text = model.vocabulary.decode(piece.tokens).trimmingCharacters(in: .whitespacesAndNewlines)
+                        guard !text.isEmpty else { continue }
+                        result.segments.append(TranscriptSegment(
+                            start: piece.start, end: piece.end, text: text, tokenIDs: Array(piece.tokens),
+                            avgLogprob: Double(outcome.averageLogProb), noSpeechProb: Double(outcome.noSpeech)))
+                    }
+                } else if !outcome.text.isEmpty {
+                    result.segments.append(TranscriptSegment(
+                        start: offset, end: offset + seconds, text: outcome.text, tokenIDs: outcome.tokens,
+                        avgLogprob: Double(outcome.averageLogProb), noSpeechProb: Double(outcome.noSpeech)))
+                }
+                if !outcome.text.isEmpty { texts.append(outcome.text) }
+            }
+            seek += options.timestamps ? min(advance, count) : window
         }
         stream.finish()
         result.text = texts.joined(separator: " ")
@@ -157,16 +177,26 @@ final class WhisperSession {
     /// ... and whose mean log-probability (text tokens and end-of-text) is at most this, yields no text.
     static let logProbThreshold: Float = -1.0
 
-    /// Greedy decoding of the encoded window; returns its text (trimmed), empty for a window
-    /// judged silent.
+    /// What decoding one window gave.
+    struct WindowOutcome {
+        var tokens: [Int]
+        /// Text of the window's tokens, trimmed.
+        var text: String
+        /// Judged silent by faster-whisper's rule: contributes no text or segments.
+        var silent: Bool
+        var averageLogProb: Float
+        var noSpeech: Float
+    }
+
+    /// Greedy decoding of the encoded window.
     private func decodeWindow(_ state: WhisperState, language: Int?, options: TranscriptionOptions,
                               start: ContinuousClock.Instant, result: inout TranscriptionResult,
-                              stream: inout WhisperTextStream) throws(RuntimeError) -> String {
+                              stream: inout WhisperTextStream) throws(RuntimeError) -> WindowOutcome {
         let clock = ContinuousClock()
         let v = model.vocabulary
         var prompt = [v.startOfTranscript]
         if model.isMultilingual, let language { prompt += [language, v.transcribe ?? v.noTimestamps] }
-        prompt.append(v.noTimestamps)
+        if !options.timestamps { prompt.append(v.noTimestamps) }
         state.reset()
         let prefillStart = clock.now
         // Start-of-transcript alone first: the no-speech probability is read at its position.
@@ -194,11 +224,13 @@ final class WhisperSession {
         generated.reserveCapacity(limit)
         var logProbSum: Float = 0
         let loop = LoopGuard(repeats: options.loopGuardRepeats)
+        let rules = options.timestamps ? WhisperTimestampRules(vocabulary: v, vocabSize: vocab) : nil
         var decodeStart = clock.now
         while generated.count < limit {
             let logits = state.logitsPointer
             for id in suppressed { logits[id] = -.infinity }
             if generated.isEmpty { for id in suppressedAtBegin { logits[id] = -.infinity } }
+            rules?.apply(logits, generated: generated)
             let next = Kernels.argmax(logits, count: vocab)
             logProbSum += logits[next] - Kernels.logSumExp(logits, count: vocab)
             if generated.isEmpty {
@@ -218,7 +250,8 @@ final class WhisperSession {
         let averageLogProb = logProbSum / Float(generated.count + 1)
         let silent = mayBeSilent && averageLogProb <= Self.logProbThreshold
         stream.endWindow(discard: silent)
-        return silent ? "" : v.decode(generated).trimmingCharacters(in: .whitespacesAndNewlines)
+        return WindowOutcome(tokens: generated, text: silent ? "" : v.decode(generated).trimmingCharacters(in: .whitespacesAndNewlines),
+                             silent: silent, averageLogProb: averageLogProb, noSpeech: noSpeech)
     }
 
     /// The session's state, made on first use.

@@ -37,7 +37,8 @@ public final class TranscriptionService: Sendable {
         metrics.noteModelUsed(job.model)
         let fixed = configuration.ignoreEOS
         let options = TranscriptionOptions(language: job.language, context: job.prompt, maxNewTokens: configuration.maxTokens,
-                                           loopGuardRepeats: fixed ? 0 : 20, ignoreEOS: fixed)
+                                           loopGuardRepeats: fixed ? 0 : 20, ignoreEOS: fixed,
+                                           timestamps: [.verboseJSON, .srt, .vtt].contains(job.format))
         let manager = manager, seconds = configuration.timeoutSeconds
         // The timeout is an event-loop timer, cancelled (and freed) as soon as the work ends. A
         // racing `Task.sleep` child would do the same job, but a cancelled sleep keeps its timer
@@ -75,7 +76,12 @@ extension TranscriptDocument {
     /// One segment for the whole clip: Qwen3-ASR emits no timestamps (its forced aligner is a
     /// separate model), so a cue spans the audio it transcribes rather than inventing boundaries.
     init(result: TranscriptionResult) {
-        self.init(text: result.text, language: result.language, duration: result.audioSeconds,
-                  segments: [.init(start: 0, end: result.audioSeconds, text: result.text, tokens: result.tokenIDs)])
+        let segments: [Segment] = result.segments.isEmpty
+            ? [.init(start: 0, end: result.audioSeconds, text: result.text, tokens: result.tokenIDs)]
+            : result.segments.map {
+                .init(start: $0.start, end: $0.end, text: $0.text, tokens: $0.tokenIDs,
+                      avgLogprob: $0.avgLogprob == 0 ? nil : $0.avgLogprob)
+            }
+        self.init(text: result.text, language: result.language, duration: result.audioSeconds, segments: segments)
     }
 }

@@ -28,7 +28,10 @@ struct Transcribe: ParsableCommand {
     @Option(name: .long, help: "Quantize the decoder at load: q8, q4 (default: weights as stored).")
     var quant: QuantOption?
 
-    @Flag(name: .long, help: "Print one JSON object per file: text, language, token_ids, audio_seconds, timings.")
+    @Flag(name: .long, help: "Whisper: decode timestamps; segments carry the model's start and end times.")
+    var timestamps = false
+
+    @Flag(name: .long, help: "Print one JSON object per file: text, language, token_ids, audio_seconds, timings, segments.")
     var json = false
 
     func run() throws {
@@ -51,7 +54,8 @@ struct Transcribe: ParsableCommand {
         let transcriber: Transcriber
         do { transcriber = try Transcriber(model: loaded) } catch { throw fail("earshot: \(error)") }
         defer { transcriber.close() }
-        let options = TranscriptionOptions(language: language, context: context, maxNewTokens: maxTokens)
+        let options = TranscriptionOptions(language: language, context: context, maxNewTokens: maxTokens,
+                                           timestamps: timestamps)
         let streaming = !json && isatty(STDOUT_FILENO) != 0
         var failed = false
         for (i, file) in audio.enumerated() {
