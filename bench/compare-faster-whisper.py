@@ -307,8 +307,8 @@ def summarise(runs, names, refs, audio_seconds):
 
 def markdown(results):
     lines = [
-        "| model | precision | threads | faster-whisper s | earshot s | fw/earshot | WER fw | WER earshot | identical text |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| model | precision | threads | faster-whisper s | earshot s | fw/earshot | WER fw | WER earshot | identical text | load avg |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in results:
         fw, es = r["faster_whisper"], r.get("earshot")
@@ -322,7 +322,8 @@ def markdown(results):
         es_time = fmt(es_s) + (" (wall/files)" if es and "wall/files" in es["time_source"] else "") if es else "—"
         lines.append(f"| {r['model']} | {r['precision']} | {r['threads']} | {fmt(fw_s)} | {es_time} | "
                      f"{fmt(ratio, '.2f')} | {fw['wer'] * 100:.1f}% | "
-                     f"{(fmt(es['wer'] * 100, '.1f') + '%') if es else '—'} | {ident} |")
+                     f"{(fmt(es['wer'] * 100, '.1f') + '%') if es else '—'} | {ident} | "
+                     f"{r['loadavg_1_5_15']['before'][0]:.1f}→{r['loadavg_1_5_15']['after'][0]:.1f} |")
     return "\n".join(lines)
 
 
@@ -369,6 +370,19 @@ def environment():
     except Exception as e:  # pragma: no cover - reported, not fatal
         env["import_error"] = repr(e)
     return env
+
+
+def ct2_backend(model_dir, compute_type):
+    """CTranslate2's own account (CT2_VERBOSE=1) of the CPU ISA, GEMM backends and the compute
+    type it selects, from a separate process that only loads the model."""
+    code = ("import sys, ctranslate2; ctranslate2.models.Whisper(sys.argv[1], device='cpu', "
+            "compute_type=sys.argv[2], intra_threads=1)")
+    try:
+        proc = subprocess.run([sys.executable, "-c", code, model_dir, compute_type], capture_output=True,
+                              text=True, env={**os.environ, "CT2_VERBOSE": "1"}, timeout=300)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        return [repr(e)]
+    return [line.split("[info]", 1)[1].strip() for line in proc.stderr.splitlines() if "[info]" in line]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -421,6 +435,7 @@ def main():
         es_model_dir = os.path.join(args.earshot_model_root or args.cache, model)
         for precision in precisions:
             for threads in threads_list:
+                load_before = os.getloadavg()
                 t_load = time.perf_counter()
                 fw = FasterWhisperRunner(model_dir, precision, threads)
                 load_s = time.perf_counter() - t_load
@@ -444,7 +459,9 @@ def main():
                           file=sys.stderr)
                 del fw
                 entry = {"model": model, "precision": precision, "threads": threads,
+                         "ctranslate2_backend": ct2_backend(model_dir, precision),
                          "faster_whisper_load_seconds": load_s,
+                         "loadavg_1_5_15": {"before": list(load_before), "after": list(os.getloadavg())},
                          "faster_whisper": summarise(fw_runs, names, refs, audio_seconds)}
                 if args.earshot:
                     entry["earshot"] = summarise(es_runs, names, refs, audio_seconds)
@@ -472,11 +489,40 @@ def main():
             f.write(report + "\n")
 
     if args.reference_out:
-        write_reference(args.reference_out, results, env, threads_list)
+        write_reference(args.reference_out, results, env, threads_list, names, audio)
         print(f"wrote {args.reference_out}", file=sys.stderr)
 
 
-def write_reference(path, results, env, threads_list):
+def feature_summary(names, audio):
+    """faster-whisper's own log-mel for each file, summarised so another implementation can be
+    checked against it: the 80 x 3000 window the encoder gets (features[:, :content_frames],
+    zero-padded in the normalised domain), its sum and sum of squares, the log10 maximum used for
+    the max-8 floor, and the first and last content frames in full."""
+    import numpy as np
+    from faster_whisper.audio import pad_or_trim
+    from faster_whisper.feature_extractor import FeatureExtractor
+
+    fe = FeatureExtractor()
+    out = {}
+    for n in names:
+        x = audio[n]
+        feats = fe(x)
+        content = feats.shape[-1] - 1
+        window = pad_or_trim(feats[:, :min(content, 3000)]).astype(np.float64)
+        out[n] = {
+            "samples": int(len(x)),
+            "frames_total": int(feats.shape[-1]),
+            "content_frames": int(content),
+            "log10_max": float(feats.max()) * 4.0 - 4.0,
+            "window_sum": float(window.sum()),
+            "window_sum_squares": float((window * window).sum()),
+            "first_frame": [float(v) for v in feats[:, 0]],
+            "last_content_frame": [float(v) for v in feats[:, content - 1]],
+        }
+    return out
+
+
+def write_reference(path, results, env, threads_list, names, audio):
     texts, tokens, prompts, diag = {}, {}, {}, {}
     for r in results:
         if r["threads"] != threads_list[0]:
@@ -500,6 +546,7 @@ def write_reference(path, results, env, threads_list):
         "tokens": tokens,
         "prompts": prompts,
         "windows": diag,
+        "features": feature_summary(names, audio),
     }
     os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
