@@ -176,6 +176,7 @@ class FasterWhisperRunner:
         self.model = WhisperModel(model_dir, device="cpu", compute_type=compute_type,
                                   cpu_threads=threads)
         self.windows = []
+        self.collect_gaps = False
         inner = self.model.generate_with_fallback
 
         # Observe (not change) every decoded 30 s window: prompt, raw token ids, no-speech
@@ -197,9 +198,34 @@ class FasterWhisperRunner:
                 "temperature": float(temperature),
                 "dropped_as_no_speech": bool(dropped),
             })
+            if self.collect_gaps:
+                self.windows[-1].update(self._logit_gaps(encoder_output, prompt, options, gen))
             return result
 
         self.model.generate_with_fallback = observed
+
+    def _logit_gaps(self, encoder_output, prompt, options, gen):
+        """Decode the window again with the same CTranslate2 call and return_logits_vocab=True:
+        per step, the gap between the best and second-best logit after suppression (how close a
+        greedy pick was). Only in the untimed --reference-out pass."""
+        import numpy as np
+
+        max_length = (len(prompt) + options.max_new_tokens if options.max_new_tokens is not None
+                      else self.model.max_length)
+        again = self.model.model.generate(
+            encoder_output, [prompt], beam_size=options.beam_size, patience=options.patience,
+            length_penalty=options.length_penalty, repetition_penalty=options.repetition_penalty,
+            no_repeat_ngram_size=options.no_repeat_ngram_size, max_length=max_length,
+            return_scores=True, return_no_speech_prob=True, suppress_blank=options.suppress_blank,
+            suppress_tokens=options.suppress_tokens,
+            max_initial_timestamp_index=int(round(options.max_initial_timestamp / self.model.time_precision)),
+            return_logits_vocab=True)[0]
+        gaps = []
+        for step_logits in again.logits[0]:
+            top = np.sort(np.asarray(step_logits, dtype=np.float64))[-2:]
+            gaps.append(round(float(top[1] - top[0]), 4))
+        return {"logit_gaps": gaps,
+                "logits_run_same_tokens": [int(t) for t in again.sequences_ids[0]] == list(gen.sequences_ids[0])}
 
     def transcribe(self, samples):
         self.windows = []
@@ -457,12 +483,21 @@ def main():
                                 es_runs.append(dict(zip(names, res["files"])))
                     print(f"  {model} {precision} {threads}t repetition {rep + 1}/{args.repeat} done",
                           file=sys.stderr)
+                gaps = None
+                if args.reference_out:
+                    fw.collect_gaps = True
+                    gaps = {n: fw.transcribe(audio[n])["windows"] for n in names}
                 del fw
                 entry = {"model": model, "precision": precision, "threads": threads,
                          "ctranslate2_backend": ct2_backend(model_dir, precision),
                          "faster_whisper_load_seconds": load_s,
                          "loadavg_1_5_15": {"before": list(load_before), "after": list(os.getloadavg())},
                          "faster_whisper": summarise(fw_runs, names, refs, audio_seconds)}
+                if gaps is not None:
+                    entry["faster_whisper_logit_gaps"] = {
+                        n: [{"logit_gaps": w.get("logit_gaps"),
+                             "logits_run_same_tokens": w.get("logits_run_same_tokens")} for w in ws]
+                        for n, ws in gaps.items()}
                 if args.earshot:
                     entry["earshot"] = summarise(es_runs, names, refs, audio_seconds)
                     if es_errors:
@@ -523,7 +558,7 @@ def feature_summary(names, audio):
 
 
 def write_reference(path, results, env, threads_list, names, audio):
-    texts, tokens, prompts, diag = {}, {}, {}, {}
+    texts, tokens, prompts, diag, gaps = {}, {}, {}, {}, {}
     for r in results:
         if r["threads"] != threads_list[0]:
             continue
@@ -533,6 +568,9 @@ def write_reference(path, results, env, threads_list, names, audio):
         for n, f in fw["files"].items():
             for w in f["windows"]:
                 prompts[r["model"]] = w["prompt"]
+        if "faster_whisper_logit_gaps" in r:
+            gaps.setdefault(r["model"], {})[r["precision"]] = {
+                n: [w["logit_gaps"] for w in ws] for n, ws in r["faster_whisper_logit_gaps"].items()}
         diag.setdefault(r["model"], {})[r["precision"]] = {
             n: [{k: w[k] for k in ("no_speech_prob", "avg_logprob", "dropped_as_no_speech")}
                 for w in f["windows"]]
@@ -546,6 +584,7 @@ def write_reference(path, results, env, threads_list, names, audio):
         "tokens": tokens,
         "prompts": prompts,
         "windows": diag,
+        "logit_gaps": gaps,
         "features": feature_summary(names, audio),
     }
     os.makedirs(os.path.dirname(os.path.abspath(path)) or ".", exist_ok=True)
