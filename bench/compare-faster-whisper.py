@@ -63,6 +63,9 @@ GREEDY = dict(
     word_timestamps=False,
 )
 
+# Thread variables this script set for numpy; not passed on to Earshot.
+SET_BY_US = []
+
 # faster-whisper 1.2.1 defaults for everything GREEDY does not set, passed explicitly so the run
 # does not depend on a default changing.
 DEFAULTS = dict(
@@ -252,7 +255,8 @@ def run_earshot(binary, model_dir, precision, threads, paths, warmup):
         raise ValueError(f"no Earshot mapping for precision {precision!r}")
     cmd += ["--json"] + files
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True)
+    env = {k: v for k, v in os.environ.items() if k not in SET_BY_US}
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     wall = time.perf_counter() - t0
     out = {"command": cmd, "exit": proc.returncode, "wall_seconds": wall, "files": []}
     if proc.returncode != 0:
@@ -437,7 +441,9 @@ def main():
     threads_list = [int(t) for t in str(args.threads).split(",") if t]
     # numpy's BLAS (the mel filter product) must not use more threads than the engines get.
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, str(max(threads_list)))
+        if var not in os.environ:
+            os.environ[var] = str(max(threads_list))
+            SET_BY_US.append(var)
     import numpy as np
 
     here = os.path.dirname(os.path.abspath(__file__))
