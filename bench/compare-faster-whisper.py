@@ -32,9 +32,13 @@ Earshot side (--earshot BIN)
     whole invocation divided by the number of files passed (model load included; flagged in the
     output as "wall/files").
   * Engine order alternates per repetition (fw first on even repetitions, Earshot first on odd ones)
-    so the shared machine's noise hits both; per-file medians over --repeat repetitions, totals are
-    the median of the per-repetition totals. "best" = sum over files of each file's fastest
-    repetition (the least disturbed estimate on a busy machine).
+    so the shared machine's noise hits both. Reported total = sum over files of each file's median
+    over --repeat repetitions (the JSON also has the per-repetition totals and their median);
+    "best" = sum over files of each file's fastest repetition (the least disturbed estimate on a
+    busy machine).
+
+Re-render the tables of an earlier results JSON (derived totals recomputed from the per-file
+seconds): --report-only FILE.
 
 WER (as bench README / fixture README define it): lowercase, keep letters, digits and apostrophes
 (U+2019 counts as an apostrophe), split on everything else, then (S + D + I) / reference words,
@@ -331,9 +335,12 @@ def summarise(runs, names, refs, audio_seconds):
         per_file[n]["ref_words"] = wer["files"][n]["ref_words"]
     sources = sorted({first[n].get("time_source", "perf_counter") for n in names})
     best = sum(min(r[n]["seconds"] for r in runs) for n in names)
-    return {"total_seconds_median": median(totals), "total_seconds": totals,
+    return {"total_seconds_median": sum(per_file[n]["seconds_median"] for n in names),
+            "total_seconds_per_repetition": totals,
+            "total_seconds_median_of_repetitions": median(totals),
             "total_seconds_best": best,
-            "audio_seconds": total_audio, "rtf": median(totals) / total_audio,
+            "audio_seconds": total_audio,
+            "rtf": sum(per_file[n]["seconds_median"] for n in names) / total_audio,
             "wer": wer["wer"], "edits": wer["edits"], "ref_words": wer["ref_words"],
             "texts_stable_across_repetitions": stable, "time_source": sources, "files": per_file}
 
@@ -352,12 +359,14 @@ def markdown(results):
         if es:
             same = sum(1 for n in fw["files"] if fw["files"][n]["text"] == es["files"][n]["text"])
             ident = f"{same}/{len(fw['files'])}"
+        la = r.get("loadavg_1_5_15")
+        load = f"{la['before'][0]:.1f}→{la['after'][0]:.1f}" if la else "—"
         es_time = fmt(es_s) + (" (wall/files)" if es and "wall/files" in es["time_source"] else "") if es else "—"
         lines.append(f"| {r['model']} | {r['precision']} | {r['threads']} | {fmt(fw_s)} | {es_time} | "
                      f"{fmt(ratio, '.2f')} | {fw['wer'] * 100:.1f}% | "
                      f"{(fmt(es['wer'] * 100, '.1f') + '%') if es else '—'} | {ident} | "
                      f"{fmt(fw['total_seconds_best'])} | {fmt(es['total_seconds_best']) if es else '—'} | "
-                     f"{r['loadavg_1_5_15']['before'][0]:.1f}→{r['loadavg_1_5_15']['after'][0]:.1f} |")
+                     f"{load} |")
     return "\n".join(lines)
 
 
@@ -440,7 +449,24 @@ def main():
     ap.add_argument("--markdown-out", default=None, help="also write the Markdown tables here")
     ap.add_argument("--reference-out", default=None,
                     help="write faster-whisper transcripts (and token ids) per model and compute type")
+    ap.add_argument("--report-only", default=None, metavar="RESULTS_JSON",
+                    help="print the tables of an earlier --out file and exit")
     args = ap.parse_args()
+
+    if args.report_only:
+        with open(args.report_only, encoding="utf-8") as f:
+            doc = json.load(f)
+        for r in doc["results"]:
+            for engine in ("faster_whisper", "earshot"):
+                e = r.get(engine)
+                if not e:
+                    continue
+                e["total_seconds_median"] = sum(f["seconds_median"] for f in e["files"].values())
+                e["total_seconds_best"] = sum(min(f["seconds"]) for f in e["files"].values())
+                e.setdefault("time_source", [])
+            r.setdefault("loadavg_1_5_15", None)
+        print(markdown(doc["results"]) + "\n" + "\n".join(per_file_markdown(r) for r in doc["results"]))
+        return
 
     threads_list = [int(t) for t in str(args.threads).split(",") if t]
     # numpy's BLAS (the mel filter product) must not use more threads than the engines get.
