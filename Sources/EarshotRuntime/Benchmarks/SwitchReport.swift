@@ -42,21 +42,21 @@ public enum SwitchReport {
             + markdownTable(header: ["Overall", "Value"], rows: overall)
     }
 
-    /// Columns padded to their widest cell; the first column left-aligned, the others right-aligned
-    /// (the separator row says so to Markdown too).
-    static func markdownTable(header: [String], rows: [[String]]) -> String {
+    /// Columns padded to their widest cell; the first `leftAligned` columns left-aligned, the others
+    /// right-aligned (the separator row says so to Markdown too).
+    static func markdownTable(header: [String], rows: [[String]], leftAligned: Int = 1) -> String {
         let all = [header] + rows
         let widths = header.indices.map { c in max(3, all.map { $0[c].count }.max() ?? 0) }
         func line(_ cells: [String]) -> String {
             let padded = cells.enumerated().map { c, cell in
                 let pad = String(repeating: " ", count: widths[c] - cell.count)
-                return c == 0 ? cell + pad : pad + cell
+                return c < leftAligned ? cell + pad : pad + cell
             }
             return "| " + padded.joined(separator: " | ") + " |\n"
         }
         // Each rule spans its cell and the two padding spaces, so every line has the same width.
         let rule = widths.enumerated().map { c, w in
-            c == 0 ? String(repeating: "-", count: w + 2) : String(repeating: "-", count: w + 1) + ":"
+            c < leftAligned ? String(repeating: "-", count: w + 2) : String(repeating: "-", count: w + 1) + ":"
         }
         return line(header) + "|" + rule.joined(separator: "|") + "|\n" + rows.map(line).joined()
     }
