@@ -9,10 +9,15 @@ struct BenchSwitch: AsyncParsableCommand {
         commandName: "switch",
         abstract: "Load, transcribe and unload models in turn; report memory per switch (the leak experiment).",
         discussion: """
-        Each iteration loads one model, transcribes the clip and unloads it; models alternate. Memory
-        (RSS, anonymous RSS, file RSS, PSS, fds, malloc) is recorded around every step. Exits non-zero
-        when RSS or anonymous RSS grows faster than --max-slope-mb per switch after warm-up (least
+        Each iteration loads one model, transcribes the clip and unloads it; models alternate. Memory \
+        (RSS, anonymous RSS, file RSS, PSS, fds, malloc) is recorded around every step. Exits non-zero \
+        when RSS or anonymous RSS grows faster than --max-slope-mb per switch after warm-up (least \
         squares over the switches after --warm-up, default the last 80%), or when open file descriptors grew.
+
+        With --set DIR (a speech set: transcripts.json + audio) each model goes through the set's \
+        files in turn (its k-th switch transcribes file k mod n), and the report gives each model's \
+        WER over the run (summed, words cut as the set's README says) and the number of files it \
+        transcribed differently at different switches, which should be 0.
         """)
 
     @Option(name: .long, help: "Comma-separated model directories (or name=directory), used in turn.")
@@ -27,8 +32,17 @@ struct BenchSwitch: AsyncParsableCommand {
     @Option(name: .long, help: "What the clip says, for word error rate.")
     var reference: String?
 
-    @Option(name: .long, help: "Maximum generated tokens per transcription.")
-    var maxTokens: Int = 32
+    @Option(name: .long, help: "Speech set directory (transcripts.json + audio): cycle through its files, with WER.")
+    var set: String?
+
+    @Option(name: .long, help: "Force the language (e.g. English or en); detected when omitted.")
+    var language: String?
+
+    @Option(name: .long, help: "Maximum generated tokens per transcription (default: 32 for one clip, which bounds random-weight checkpoints; 256 with --set, so no real sentence is cut).")
+    var maxTokens: Int?
+
+    /// --max-tokens, or its default for the clips in use.
+    var tokenLimit: Int { maxTokens ?? (set == nil ? 32 : 256) }
 
     @Option(name: .long, help: "Compute threads (default: all cores).")
     var threads: Int?
@@ -65,11 +79,11 @@ struct BenchSwitch: AsyncParsableCommand {
         guard iterations >= 0, restarts >= 0, iterations + restarts > 0 else {
             throw fail("earshot: nothing to do (--iterations and --restarts are both 0)")
         }
-        let clip = audio ?? Defaults.bundledAudio
-        let samples: AudioSamples
-        do { samples = try AudioDecoder.load(path: clip) } catch { throw fail("earshot: \(clip): \(error)") }
-        let bench = SwitchBenchmark(models: named, audio: samples, reference: reference,
-                                    options: .init(maxNewTokens: maxTokens, loopGuardRepeats: 0))
+        let clips = try loadClips()
+        let clip = set.map { "each file of \($0) in turn" } ?? audio ?? Defaults.bundledAudio
+        let bench = SwitchBenchmark(models: named, clips: clips,
+                                    normalization: set == nil ? .multilingual : .lettersDigitsApostrophes,
+                                    options: .init(language: language, maxNewTokens: tokenLimit, loopGuardRepeats: 0))
         let progress = ProgressLine()
         var steps: [SwitchStep] = []
         do {
@@ -99,6 +113,31 @@ struct BenchSwitch: AsyncParsableCommand {
             progress.finish()
         }
         try report(steps: steps, restarts: restartReports, modelNames: named.map(\.name), clip: clip)
+    }
+}
+
+extension BenchSwitch {
+    /// The speech set's files (--set), or the one clip (--audio, default the bundled fox.wav).
+    func loadClips() throws -> [SwitchBenchmark.Clip] {
+        guard let set else {
+            let clip = audio ?? Defaults.bundledAudio
+            let samples: AudioSamples
+            do { samples = try AudioDecoder.load(path: clip) } catch { throw fail("earshot: \(clip): \(error)") }
+            return [SwitchBenchmark.Clip(name: URL(fileURLWithPath: clip).lastPathComponent, samples: samples,
+                                         reference: reference)]
+        }
+        guard audio == nil, reference == nil else { throw fail("earshot: --set replaces --audio and --reference") }
+        let speech: SpeechSet
+        do { speech = try SpeechSet.load(directory: set) } catch { throw fail("earshot: \(error)") }
+        var clips: [SwitchBenchmark.Clip] = []
+        for item in speech.items {
+            do {
+                clips.append(.init(name: item.audio, samples: try AudioDecoder.load(path: item.path), reference: item.text))
+            } catch {
+                throw fail("earshot: \(item.path): \(error)")
+            }
+        }
+        return clips
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EarshotRuntime
+import EarshotTensor
 import Foundation
 
 extension BenchSwitch {
@@ -7,7 +8,8 @@ extension BenchSwitch {
     func report(steps: [SwitchStep], restarts: [MemoryReport], modelNames: [String], clip: String) throws {
         var metadata: [String: String] = [
             "command": CommandLine.arguments.joined(separator: " "),
-            "models": models, "audio": clip, "iterations": String(iterations), "max_tokens": String(maxTokens),
+            "models": models, "audio": clip, "iterations": String(iterations), "max_tokens": String(tokenLimit),
+            "threads": String(Kernels.threadCount), "language": language ?? "detected", "set": set ?? "",
             "date": ISO8601DateFormatter().string(from: Date()),
         ]
         var failed = false

@@ -66,8 +66,8 @@ extension SwitchReportTests {
             #expect(csv.hasSuffix("\n") && csv.split(separator: "\n").count == 6)
             #expect(rows.count == 6)
             #expect(rows[0] == SwitchReport.csvColumns)
-            #expect(SwitchReport.csvColumns.count == 26)
-            #expect(rows.allSatisfy { $0.count == 26 })
+            #expect(SwitchReport.csvColumns.count == 29)
+            #expect(rows.allSatisfy { $0.count == 29 })
             let header = rows[0]
             func value(_ row: Int, _ column: String) -> String { rows[row][header.firstIndex(of: column)!] }
             #expect(value(1, "iteration") == "0" && value(1, "model") == "A")
@@ -86,7 +86,7 @@ extension SwitchReportTests {
             let csv = SwitchReport.csv(steps, lineEnding: "\r\n")
             #expect(csv.contains("\r\n0,\"my \"\"big\"\", model\",100.000,"))
             let rows = Self.parse(csv)
-            #expect(rows.count == 3 && rows.allSatisfy { $0.count == 26 })
+            #expect(rows.count == 3 && rows.allSatisfy { $0.count == 29 })
             #expect(rows[1][1] == "my \"big\", model" && rows[2][1] == "two\nlines")
         }
     }

@@ -1,3 +1,4 @@
+import EarshotAudio
 import Testing
 @testable import EarshotRuntime
 
@@ -189,6 +190,70 @@ extension SwitchReportTests {
             #expect(SwitchSummary(steps: SwitchFixtures.steps(5), warmUpFraction: 3).warmUpSwitches == 5)
             #expect(SwitchSummary(steps: SwitchFixtures.steps(5), warmUpFraction: -1).warmUpSwitches == 0)
             #expect(SwitchSummary(steps: SwitchFixtures.steps(5), warmUpFraction: .nan).warmUpSwitches == 0)
+        }
+    }
+}
+
+// MARK: - Runs over a speech set
+
+extension SwitchReportTests {
+    @Suite struct SpeechSetRunTests {
+        /// Six switches of A / B over clips "x" (2 words) and "y" (4 words): A hears x, y, x; B likewise.
+        static func steps() -> [SwitchStep] {
+            var steps = SwitchFixtures.steps(6)
+            let errors = [0, 1, 0, 0, 0, 2]   // A: x 0, y 0, x 0; B: x 1, y 0, x 2
+            for i in steps.indices {
+                let clip = (i / 2) % 2 == 0 ? "x" : "y"
+                let words = clip == "x" ? 2 : 4
+                steps[i].audio = clip
+                steps[i].wordErrors = .init(substitutions: errors[i], deletions: 0, insertions: 0, referenceWords: words)
+                steps[i].wer = Double(errors[i]) / Double(words)
+                // B's two transcripts of x differ (1 error, then 2): one clip with varying text.
+                steps[i].text = "\(clip) \(errors[i])"
+            }
+            return steps
+        }
+
+        @Test func werOverTheRunIsSummedPerModel() {
+            let s = SwitchSummary(steps: Self.steps())
+            let a = s.models[0], b = s.models[1]
+            #expect(a.werPercent == 0 && b.werPercent == 100 * 3.0 / 8)
+            // The per-switch mean differs: (1/2 + 0 + 2/2) / 3 = 50%.
+            #expect(abs(b.avgWERPercent! - 50) < 1e-9)
+            #expect(a.varyingTranscripts == 0 && b.varyingTranscripts == 1)
+            let table = SwitchReport.table(s)
+            #expect(table.contains("| WER over the run (%)") && table.contains(" 37.50 |"))
+            #expect(table.contains("| Clips with varying transcripts"))
+        }
+
+        @Test func oneClipRunsKeepTheirTable() {
+            let s = SwitchSummary(steps: SwitchFixtures.steps(4, wer: { _ in 0.5 }))
+            #expect(s.models.allSatisfy { $0.werPercent == nil && $0.varyingTranscripts == nil })
+            let table = SwitchReport.table(s)
+            #expect(!table.contains("WER over the run") && !table.contains("varying"))
+        }
+
+        @Test func csvAndJSONCarryClipsAndWordCounts() throws {
+            let steps = Self.steps()
+            let csv = SwitchReport.csv(steps).split(separator: "\n")
+            #expect(csv[0].hasSuffix(",wer,audio,word_errors,reference_words"))
+            #expect(csv[2].hasSuffix(",0.5000,x,1,2") && csv[3].hasSuffix(",0.0000,y,0,4"))
+            let data = try SwitchReport.json(steps, summary: SwitchSummary(steps: steps))
+            let text = String(decoding: data, as: UTF8.self)
+            for key in ["word_errors", "reference_words", "wer_percent", "varying_transcripts", "audio"] {
+                #expect(text.contains("\"\(key)\""), "missing \(key)")
+            }
+            #expect(try SwitchReport.decode(data).steps == steps)
+        }
+
+        @Test func eachModelCyclesThroughTheClips() throws {
+            let silence = try AudioSamples([Float](repeating: 0, count: 160), sampleRate: 16_000)
+            let clips = (0..<3).map { SwitchBenchmark.Clip(name: "c\($0)", samples: silence) }
+            let bench = SwitchBenchmark(models: [("A", "a"), ("B", "b")], clips: clips)
+            // A: switches 0, 2, 4, 6 -> clips 0, 1, 2, 0; B the same on the odd switches.
+            #expect((0..<8).map { bench.clipIndex(iteration: $0) } == [0, 0, 1, 1, 2, 2, 0, 0])
+            let one = SwitchBenchmark(models: [("A", "a"), ("B", "b"), ("C", "c")], audio: silence)
+            #expect((0..<6).allSatisfy { one.clipIndex(iteration: $0) == 0 })
         }
     }
 }

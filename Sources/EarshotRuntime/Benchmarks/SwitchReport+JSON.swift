@@ -72,7 +72,8 @@ private enum JSONKeys {
     private static func propertyNames() -> Set<String> {
         let r = MemoryReport()
         let step = SwitchStep(iteration: 0, model: "", beforeLoad: r, afterLoad: r, afterTranscribe: r,
-                              afterUnload: r, loadMs: 0, ttftMs: 0, transcribeMs: 0, unloadMs: 0, text: "", wer: 0)
+                              afterUnload: r, loadMs: 0, ttftMs: 0, transcribeMs: 0, unloadMs: 0, text: "", wer: 0,
+                              audio: "", wordErrors: .init(substitutions: 0, deletions: 0, insertions: 0, referenceWords: 0))
         let doc = SwitchReport.Document(metadata: [:], summary: SwitchSummary(steps: [step]), steps: [step])
         guard let data = try? JSONEncoder().encode(doc),
               let object = try? JSONSerialization.jsonObject(with: data) else { return [] }

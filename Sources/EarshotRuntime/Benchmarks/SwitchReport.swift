@@ -10,7 +10,7 @@ public enum SwitchReport {
     public static func table(_ summary: SwitchSummary) -> String {
         typealias F = ReportFormatting
         let n = { (v: Double) in F.number(v, decimals: 1) }
-        let perModel: [(String, (SwitchSummary.ModelRow) -> String)] = [
+        var perModel: [(String, (SwitchSummary.ModelRow) -> String)] = [
             ("Switches", { String($0.switches) }),
             ("Avg load overhead (MB)", { n($0.avgLoadOverheadMB) }),
             ("Avg unload release (MB)", { n($0.avgUnloadReleaseMB) }),
@@ -19,6 +19,14 @@ public enum SwitchReport {
             ("Avg TTFT (ms)", { n($0.avgTTFTMs) }),
             ("Avg WER (%)", { $0.avgWERPercent.map(n) ?? "n/a" }),
         ]
+        // Only with a speech set (steps that carry word counts / clip names): a run of one clip
+        // prints the table it always did.
+        if summary.models.contains(where: { $0.werPercent != nil }) {
+            perModel.append(("WER over the run (%)", { $0.werPercent.map { F.number($0, decimals: 2) } ?? "n/a" }))
+        }
+        if summary.models.contains(where: { $0.varyingTranscripts != nil }) {
+            perModel.append(("Clips with varying transcripts", { $0.varyingTranscripts.map(String.init) ?? "n/a" }))
+        }
         let header = ["Metric"] + summary.models.map { F.markdownCell($0.model) }
         let rows = perModel.map { label, value in [label] + summary.models.map(value) }
 
@@ -42,21 +50,21 @@ public enum SwitchReport {
             + markdownTable(header: ["Overall", "Value"], rows: overall)
     }
 
-    /// Columns padded to their widest cell; the first column left-aligned, the others right-aligned
-    /// (the separator row says so to Markdown too).
-    static func markdownTable(header: [String], rows: [[String]]) -> String {
+    /// Columns padded to their widest cell; the first `leftAligned` columns left-aligned, the others
+    /// right-aligned (the separator row says so to Markdown too).
+    static func markdownTable(header: [String], rows: [[String]], leftAligned: Int = 1) -> String {
         let all = [header] + rows
         let widths = header.indices.map { c in max(3, all.map { $0[c].count }.max() ?? 0) }
         func line(_ cells: [String]) -> String {
             let padded = cells.enumerated().map { c, cell in
                 let pad = String(repeating: " ", count: widths[c] - cell.count)
-                return c == 0 ? cell + pad : pad + cell
+                return c < leftAligned ? cell + pad : pad + cell
             }
             return "| " + padded.joined(separator: " | ") + " |\n"
         }
         // Each rule spans its cell and the two padding spaces, so every line has the same width.
         let rule = widths.enumerated().map { c, w in
-            c == 0 ? String(repeating: "-", count: w + 2) : String(repeating: "-", count: w + 1) + ":"
+            c < leftAligned ? String(repeating: "-", count: w + 2) : String(repeating: "-", count: w + 1) + ":"
         }
         return line(header) + "|" + rule.joined(separator: "|") + "|\n" + rows.map(line).joined()
     }
@@ -70,11 +78,12 @@ public enum SwitchReport {
             columns += ["rss", "anon", "file", "pss"].map { "\(point)_\($0)_mb" }
         }
         return columns + ["fds_before", "fds_after", "malloc_in_use_after_unload_mb",
-                          "load_ms", "ttft_ms", "transcribe_ms", "unload_ms", "wer"]
+                          "load_ms", "ttft_ms", "transcribe_ms", "unload_ms", "wer",
+                          "audio", "word_errors", "reference_words"]
     }()
 
     /// One row per switch under a header row (`csvColumns`). MB with 3 decimals, ms with 2, WER as
-    /// a fraction with 4 (empty without a reference). Text is quoted per RFC 4180; lines end with
+    /// a fraction with 4 (empty without a reference, as are the word counts; audio is empty with one clip). Text is quoted per RFC 4180; lines end with
     /// `lineEnding` (RFC 4180 says "\r\n"; "\n" suits diffs and most tools).
     public static func csv(_ steps: [SwitchStep], lineEnding: String = "\n") -> String {
         typealias F = ReportFormatting
@@ -89,7 +98,9 @@ public enum SwitchReport {
             row += [String(s.beforeLoad.openFileDescriptors), String(s.afterUnload.openFileDescriptors),
                     mb(s.afterUnload.mallocInUseBytes),
                     ms(s.loadMs), ms(s.ttftMs), ms(s.transcribeMs), ms(s.unloadMs),
-                    s.wer.map { F.number($0, decimals: 4) } ?? ""]
+                    s.wer.map { F.number($0, decimals: 4) } ?? "",
+                    F.csvField(s.audio ?? ""), s.wordErrors.map { String($0.errors) } ?? "",
+                    s.wordErrors.map { String($0.referenceWords) } ?? ""]
             out += row.joined(separator: ",") + lineEnding
         }
         return out

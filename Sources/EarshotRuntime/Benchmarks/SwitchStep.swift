@@ -17,10 +17,16 @@ public struct SwitchStep: Sendable, Codable, Equatable {
     public var text: String
     /// Word error rate against the reference text, in [0, inf); nil without a reference.
     public var wer: Double?
+    /// The clip's name when the run cycles through several (a speech set); nil with one clip.
+    public var audio: String?
+    /// The errors and reference words behind `wer` (nil without a reference), so that a model's
+    /// WER over the run can be summed rather than averaged.
+    public var wordErrors: WordErrorRate.Counts?
 
     public init(iteration: Int, model: String, beforeLoad: MemoryReport, afterLoad: MemoryReport,
                 afterTranscribe: MemoryReport, afterUnload: MemoryReport, loadMs: Double, ttftMs: Double,
-                transcribeMs: Double, unloadMs: Double, text: String, wer: Double?) {
+                transcribeMs: Double, unloadMs: Double, text: String, wer: Double?,
+                audio: String? = nil, wordErrors: WordErrorRate.Counts? = nil) {
         self.iteration = iteration
         self.model = model
         self.beforeLoad = beforeLoad
@@ -33,5 +39,7 @@ public struct SwitchStep: Sendable, Codable, Equatable {
         self.unloadMs = unloadMs
         self.text = text
         self.wer = wer
+        self.audio = audio
+        self.wordErrors = wordErrors
     }
 }

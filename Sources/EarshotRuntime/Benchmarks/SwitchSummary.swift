@@ -23,9 +23,16 @@ public struct SwitchSummary: Sendable, Codable, Equatable {
         public var avgLoadMs: Double
         /// Mean WER in percent over the switches that have one; nil if none has.
         public var avgWERPercent: Double?
+        /// WER in percent summed over the run: all word errors / all reference words of the
+        /// switches that recorded them (`SwitchStep.wordErrors`); nil if none did.
+        public var werPercent: Double?
+        /// Clips this model transcribed differently at different switches (decoding is greedy, so
+        /// any is a sign of corrupted state); nil unless the steps name their clips.
+        public var varyingTranscripts: Int?
 
         public init(model: String, switches: Int, avgLoadOverheadMB: Double, avgUnloadReleaseMB: Double,
-                    avgNetGrowthMB: Double, avgTTFTMs: Double, avgLoadMs: Double, avgWERPercent: Double?) {
+                    avgNetGrowthMB: Double, avgTTFTMs: Double, avgLoadMs: Double, avgWERPercent: Double?,
+                    werPercent: Double? = nil, varyingTranscripts: Int? = nil) {
             self.model = model
             self.switches = switches
             self.avgLoadOverheadMB = avgLoadOverheadMB
@@ -34,6 +41,8 @@ public struct SwitchSummary: Sendable, Codable, Equatable {
             self.avgTTFTMs = avgTTFTMs
             self.avgLoadMs = avgLoadMs
             self.avgWERPercent = avgWERPercent
+            self.werPercent = werPercent
+            self.varyingTranscripts = varyingTranscripts
         }
     }
 
@@ -125,6 +134,10 @@ public struct SwitchSummary: Sendable, Codable, Equatable {
             func avg(_ value: (SwitchStep) -> Double) -> Double { s.map(value).reduce(0, +) / Double(s.count) }
             func mb(_ bytes: Int) -> Double { Double(bytes) / bytesPerMB }
             let wers = s.compactMap(\.wer)
+            let counts = s.compactMap(\.wordErrors)
+            let words = counts.reduce(0) { $0 + $1.referenceWords }, errors = counts.reduce(0) { $0 + $1.errors }
+            var texts: [String: Set<String>] = [:]
+            for step in s { if let audio = step.audio { texts[audio, default: []].insert(step.text) } }
             return ModelRow(
                 model: model,
                 switches: s.count,
@@ -133,7 +146,9 @@ public struct SwitchSummary: Sendable, Codable, Equatable {
                 avgNetGrowthMB: avg { mb($0.afterUnload.rssBytes - $0.beforeLoad.rssBytes) },
                 avgTTFTMs: avg(\.ttftMs),
                 avgLoadMs: avg(\.loadMs),
-                avgWERPercent: wers.isEmpty ? nil : 100 * wers.reduce(0, +) / Double(wers.count))
+                avgWERPercent: wers.isEmpty ? nil : 100 * wers.reduce(0, +) / Double(wers.count),
+                werPercent: counts.isEmpty ? nil : (words > 0 ? 100 * Double(errors) / Double(words) : 0),
+                varyingTranscripts: texts.isEmpty ? nil : texts.values.filter { $0.count > 1 }.count)
         }
     }
 }

@@ -1,10 +1,13 @@
 /// Word error rate: the word-level edit distance between a reference transcript and a hypothesis,
 /// divided by the number of reference words.
 ///
-/// Both texts are normalised first (see `words(_:)`): Unicode lowercase, punctuation and symbols
-/// removed (apostrophes inside words kept), whitespace collapsed. Scripts written without spaces
-/// (Chinese, Japanese kana, Thai) count each character as one word, so on such text the rate is a
-/// character error rate.
+/// Both texts are normalised first, by one of two rules (`Normalization`):
+/// - `.multilingual` (the default): Unicode lowercase, punctuation and symbols removed (apostrophes
+///   inside words kept), whitespace collapsed. Scripts written without spaces (Chinese, Japanese
+///   kana, Thai) count each character as one word, so on such text the rate is a character error rate.
+/// - `.lettersDigitsApostrophes`: the speech set's rule (`Tests/Fixtures/speech/README.md`), which
+///   is also what the faster-whisper comparison computes: lowercase, keep letters, digits and
+///   apostrophes, split on everything else.
 ///
 /// An empty reference (after normalisation) has no words to divide by: the rate is 0 when the
 /// hypothesis is empty too and 1 otherwise (everything the hypothesis says is wrong).
@@ -34,14 +37,29 @@ public enum WordErrorRate {
         }
     }
 
+    /// How texts are cut into the words the rate compares.
+    public enum Normalization: String, Sendable, Codable, CaseIterable {
+        /// Lowercase; punctuation and symbols split words, but an apostrophe between two letters or
+        /// digits stays ("don't"); Han, kana and Thai count one word per character.
+        case multilingual
+        /// The speech set's README, to the letter: lowercase, keep letters, digits and apostrophes,
+        /// split on everything else. Judged per Unicode scalar as Python's `str.isalpha()` /
+        /// `str.isdigit()` judge characters (letters are categories L*; digits have a decimal or
+        /// digit numeric type), with U+2019 read as an apostrophe. Apostrophes are kept wherever
+        /// they are, quotes included ("'hi'" is one word, "'hi'").
+        case lettersDigitsApostrophes
+    }
+
     /// The word error rate of `hypothesis` against `reference`, e.g. 0.25 for one error in four words.
-    public static func compute(reference: String, hypothesis: String) -> Double {
-        counts(reference: reference, hypothesis: hypothesis).rate
+    public static func compute(reference: String, hypothesis: String,
+                               normalization: Normalization = .multilingual) -> Double {
+        counts(reference: reference, hypothesis: hypothesis, normalization: normalization).rate
     }
 
     /// Substitutions, deletions and insertions turning the reference into the hypothesis.
     /// O(n*m) time and O(min(n, m)) memory for n reference and m hypothesis words.
-    public static func counts(reference: String, hypothesis: String) -> Counts {
+    public static func counts(reference: String, hypothesis: String,
+                              normalization: Normalization = .multilingual) -> Counts {
         // Words become integers once, so the O(n*m) loop compares Ints, not Strings.
         var ids: [String: Int] = [:]
         func intern(_ words: [String]) -> [Int] {
@@ -52,13 +70,36 @@ public enum WordErrorRate {
                 return id
             }
         }
-        let ref = intern(words(reference))
-        let hyp = intern(words(hypothesis))
+        let ref = intern(words(reference, normalization: normalization))
+        let hyp = intern(words(hypothesis, normalization: normalization))
         return align(reference: ref, hypothesis: hyp)
     }
 
     /// The normalised words of `text`, as the rate compares them.
-    public static func words(_ text: String) -> [String] {
+    public static func words(_ text: String, normalization: Normalization = .multilingual) -> [String] {
+        switch normalization {
+        case .multilingual: return multilingualWords(text)
+        case .lettersDigitsApostrophes: return lettersDigitsApostrophesWords(text)
+        }
+    }
+
+    private static func lettersDigitsApostrophesWords(_ text: String) -> [String] {
+        var out: [String] = []
+        var word = String.UnicodeScalarView()
+        for scalar in text.lowercased().unicodeScalars {
+            let c = scalar == "\u{2019}" ? "'" : scalar
+            if c == "'" || isLetter(c) || isDigit(c) {
+                word.append(c)
+            } else if !word.isEmpty {
+                out.append(String(word))
+                word = String.UnicodeScalarView()
+            }
+        }
+        if !word.isEmpty { out.append(String(word)) }
+        return out
+    }
+
+    private static func multilingualWords(_ text: String) -> [String] {
         // Typographic apostrophes become ASCII ones so "don’t" matches "don't".
         let chars = Array(text.lowercased().replacing("\u{2019}", with: "'"))
         var out: [String] = []
@@ -141,6 +182,22 @@ public enum WordErrorRate {
     // MARK: - Character classes
 
     private static func isWordCharacter(_ c: Character) -> Bool { c.isLetter || c.isNumber }
+
+    /// General categories Lu, Ll, Lt, Lm, Lo (Python's `isalpha`).
+    private static func isLetter(_ s: Unicode.Scalar) -> Bool {
+        switch s.properties.generalCategory {
+        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter: return true
+        default: return false
+        }
+    }
+
+    /// Numeric type decimal or digit (Python's `isdigit`: 0-9, other scripts' digits, superscripts).
+    private static func isDigit(_ s: Unicode.Scalar) -> Bool {
+        switch s.properties.numericType {
+        case .decimal?, .digit?: return true
+        default: return false
+        }
+    }
 
     /// Unicode punctuation (P*) and symbol (S*) categories, judged by the character's first scalar.
     private static func isPunctuationOrSymbol(_ c: Character) -> Bool {

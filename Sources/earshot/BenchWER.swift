@@ -1,0 +1,120 @@
+import ArgumentParser
+import EarshotModels
+import EarshotRuntime
+import EarshotTensor
+import Foundation
+
+struct BenchWER: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "wer",
+        abstract: "Word error rate of one model on a speech set (transcripts.json + audio files).",
+        discussion: """
+        Loads the model once and transcribes every item of SET/transcripts.json in order. Words are \
+        cut as the set's README defines them (lowercase; letters, digits and apostrophes kept; every \
+        other character splits) and the total WER is all substitutions + deletions + insertions over \
+        all reference words. Timing is per transcription, audio decoding excluded.
+
+        --reference-json compares with another engine's transcripts: a JSON object mapping file name \
+        to text, either the whole file or the object at --reference-key, a dotted path whose parts \
+        may contain dots themselves (tiny.en.float32). A path not found at the top is looked for in \
+        nested objects, so tiny.en.float32 also finds models.tiny.en.float32.
+        """)
+
+    static let defaultSet = "Tests/Fixtures/speech"
+
+    @Option(name: .long, help: "Model directory (Qwen3-ASR or Whisper) or GGUF file.")
+    var model: String
+
+    @Option(name: .long, help: "Speech set directory (default: \(BenchWER.defaultSet) under the current directory).")
+    var set: String?
+
+    @Option(name: .long, help: "Quantize the decoder at load: q8, q4 (default: weights as stored).")
+    var quant: QuantOption?
+
+    @Option(name: .long, help: "Compute threads (default: all cores).")
+    var threads: Int?
+
+    @Option(name: .long, help: "Force the language (e.g. English or en); detected when omitted.")
+    var language: String?
+
+    @Option(name: .long, help: "Write the report as JSON to this file.")
+    var json: String?
+
+    @Option(name: .long, help: "Another engine's transcripts: JSON mapping file name -> text.")
+    var referenceJson: String?
+
+    @Option(name: .long, help: "Dotted path to the file -> text object inside --reference-json.")
+    var referenceKey: String?
+
+    func validate() throws {
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        if referenceKey != nil, referenceJson == nil { throw ValidationError("--reference-key needs --reference-json") }
+    }
+
+    func run() throws {
+        Kernels.setThreadCount(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        let setDirectory = try resolvedSet()
+        let speech: SpeechSet
+        do { speech = try SpeechSet.load(directory: setDirectory) } catch { throw fail("earshot: \(error)") }
+        var referenceTexts: [String: String]?
+        if let referenceJson {
+            do {
+                let texts = try ReferenceTranscripts.load(path: referenceJson, key: referenceKey)
+                try ReferenceTranscripts.check(texts, covers: speech, path: referenceJson)
+                referenceTexts = texts
+            } catch {
+                throw fail("earshot: \(error)")
+            }
+        }
+        guard FileManager.default.fileExists(atPath: model) else { throw fail("earshot: --model \(model): no such file or directory") }
+
+        let clock = ContinuousClock()
+        let loadStart = clock.now
+        let loaded: LoadedModel
+        do {
+            let progress = ProgressLine()
+            defer { progress.finish() }
+            loaded = try ModelRegistry.load(directory: model, precision: quant?.precision ?? .inPlace, progress: { done, total in
+                progress.show("quantizing \(quant?.rawValue ?? ""): \(done)/\(total) matrices")
+            })
+        } catch {
+            throw fail("earshot: \(model): \(error)")
+        }
+        defer { loaded.close() }
+        let loadMs = (clock.now - loadStart).milliseconds
+
+        let bench = WERBenchmark(set: speech, options: TranscriptionOptions(language: language))
+        let progress = ProgressLine()
+        var done = 0
+        let measurements: [WERReport.Measurement]
+        do {
+            measurements = try bench.run(model: loaded) { m in
+                done += 1
+                progress.show(String(format: "%d/%d  %@  %.2f s", done, speech.items.count, m.item.audio, m.seconds))
+            }
+        } catch {
+            progress.finish()
+            throw fail("earshot: \(speech.items[min(done, speech.items.count - 1)].path): \(error)")
+        }
+        progress.finish()
+
+        let report = WERReport(model: model, precision: quant.map(\.rawValue) ?? "as stored", threads: Kernels.threadCount,
+                               measurements: measurements, referenceTexts: referenceTexts)
+        print(report.table(), terminator: "")
+        print(String(format: "Load: %.0f ms", loadMs))
+        if let json {
+            do { try report.json().write(to: URL(fileURLWithPath: json)) } catch {
+                throw fail("earshot: writing \(json): \(error)")
+            }
+        }
+    }
+
+    /// --set, else the default set when the current directory has it.
+    private func resolvedSet() throws -> String {
+        if let set { return set }
+        guard FileManager.default.fileExists(atPath: Self.defaultSet) else {
+            throw fail("earshot: no --set given and \(Self.defaultSet) is not under the current directory")
+        }
+        return Self.defaultSet
+    }
+}
