@@ -46,7 +46,14 @@ struct BenchWER: ParsableCommand {
     @Option(name: .long, help: "Dotted path to the file -> text object inside --reference-json.")
     var referenceKey: String?
 
+    @Option(name: .long, help: "Fail (exit 1) when fewer files than this are identical to --reference-json's.")
+    var minIdentical: Int?
+
+    @Option(name: .long, help: "Fail (exit 1) when the total word error rate exceeds this percentage.")
+    var maxWer: Double?
+
     func validate() throws {
+        if minIdentical != nil, referenceJson == nil { throw ValidationError("--min-identical needs --reference-json") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if referenceKey != nil, referenceJson == nil { throw ValidationError("--reference-key needs --reference-json") }
     }
@@ -106,6 +113,12 @@ struct BenchWER: ParsableCommand {
             do { try report.json().write(to: URL(fileURLWithPath: json)) } catch {
                 throw fail("earshot: writing \(json): \(error)")
             }
+        }
+        if let minIdentical, let identical = report.referenceEngine?.identical, identical < minIdentical {
+            throw fail("earshot: only \(identical) of \(report.files.count) transcripts are identical to the reference (need \(minIdentical))")
+        }
+        if let maxWer, report.total.wer * 100 > maxWer + 1e-9 {
+            throw fail(String(format: "earshot: word error rate %.2f%% exceeds --max-wer %.2f%%", report.total.wer * 100, maxWer))
         }
     }
 
