@@ -79,11 +79,7 @@ struct BenchWER: ParsableCommand {
         let loadStart = clock.now
         let loaded: LoadedModel
         do {
-            let progress = ProgressLine()
-            defer { progress.finish() }
-            loaded = try ModelRegistry.load(directory: model, precision: quant?.precision ?? .inPlace, progress: { done, total in
-                progress.show("quantizing \(quant?.rawValue ?? ""): \(done)/\(total) matrices")
-            })
+            loaded = try loadModelShowingProgress(model, quant: quant)
         } catch {
             throw fail("earshot: \(model): \(error)")
         }

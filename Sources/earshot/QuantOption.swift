@@ -14,3 +14,13 @@ enum QuantOption: String, ExpressibleByArgument, CaseIterable {
         }
     }
 }
+
+/// Loads a model of any family, showing a progress line while matrices are quantized at load
+/// (quantizing a 1.7B checkpoint takes seconds).
+func loadModelShowingProgress(_ path: String, quant: QuantOption?) throws(ModelError) -> LoadedModel {
+    let progress = ProgressLine()
+    defer { progress.finish() }
+    return try ModelRegistry.load(directory: path, precision: quant?.precision ?? .inPlace, progress: { done, total in
+        progress.show("quantizing \(quant?.rawValue ?? ""): \(done)/\(total) matrices")
+    })
+}

@@ -40,12 +40,7 @@ struct Transcribe: ParsableCommand {
         let loadStart = clock.now
         let loaded: LoadedModel
         do {
-            // Quantizing a 1.7B checkpoint at load takes seconds: show how far it is.
-            let progress = ProgressLine()
-            defer { progress.finish() }
-            loaded = try ModelRegistry.load(directory: model, precision: quant?.precision ?? .inPlace, progress: { done, total in
-                progress.show("quantizing \(quant?.rawValue ?? ""): \(done)/\(total) matrices")
-            })
+            loaded = try loadModelShowingProgress(model, quant: quant)
         } catch {
             throw fail("earshot: \(error)")
         }
