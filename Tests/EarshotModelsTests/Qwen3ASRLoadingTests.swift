@@ -51,7 +51,7 @@ struct Qwen3ASRLoadingTests {
     @Test func wrongModelTypeIsRefused() throws {
         let dir = try copyOfTinyModel()
         try editConfig(dir) { $0["model_type"] = "whisper_x" }
-        #expect(throws: ModelError.unsupportedModelType(path: dir.path, modelType: "whisper_x", supported: ["qwen3_asr"])) {
+        #expect(throws: ModelError.unsupportedModelType(path: dir.path, modelType: "whisper_x", supported: ["qwen3_asr", "whisper"])) {
             _ = try ModelRegistry.load(directory: dir.path)
         }
     }
