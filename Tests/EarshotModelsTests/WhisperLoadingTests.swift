@@ -123,6 +123,28 @@ import Testing
         }
     }
 
+    /// Hugging Face checkpoints saved in half precision: float16 is widened at load (exactly the
+    /// CTranslate2 float16 numbers); bfloat16 matrices are computed on in place from the mapping.
+    @Test(arguments: [(Synthetic.Storage.float16, DType.f16), (.bfloat16, .bf16)])
+    func halfPrecisionHuggingFaceCheckpointsMatch(storage: Synthetic.Storage, dtype: DType) throws {
+        let model = Synthetic(seed: 5, storage: storage, dims: Self.shortWindow)
+        let ct2 = Synthetic.scratchDirectory("whisper-ct2"), hf = Synthetic.scratchDirectory("whisper-hf-half")
+        defer {
+            try? FileManager.default.removeItem(at: ct2)
+            try? FileManager.default.removeItem(at: hf)
+        }
+        try model.writeCTranslate2(to: ct2)
+        try model.writeHuggingFace(to: hf, dtype: dtype)
+        let a = try WhisperModel(directory: ct2.path), b = try WhisperModel(directory: hf.path)
+        defer { a.close(); b.close() }
+        let la = try Self.logits(a), lb = try Self.logits(b)
+        let peak = la.joined().map(abs).max()!
+        let diff = Self.maxDifference(la, lb)
+        print("whisper HF \(dtype) vs CT2 \(storage): max |logit difference| \(diff) (peak \(peak))")
+        #expect(diff <= 1e-4 * peak)
+        if dtype == .f16 { #expect(la == lb) }
+    }
+
     /// The int8 storage is a faithful quantization: its logits stay close to the float32 model it came from.
     @Test func int8StorageStaysCloseToTheFloatModel() throws {
         let ct2f = Synthetic.scratchDirectory("whisper-f32"), ct2q = Synthetic.scratchDirectory("whisper-int8")

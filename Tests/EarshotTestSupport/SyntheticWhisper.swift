@@ -2,7 +2,7 @@ import EarshotTensor
 import Foundation
 
 /// A small random-weight Whisper model that tests write in both layouts Earshot loads: a
-/// CTranslate2 directory (`model.bin` with float32, float16 or row-scaled int8 variables,
+/// CTranslate2 directory (`model.bin` with float32, float16, bfloat16 or row-scaled int8 variables,
 /// `config.json`, `vocabulary.txt`) and the same values as a Hugging Face directory (float32
 /// safetensors, `config.json`, `generation_config.json`, `tokenizer.json`).
 ///
@@ -13,7 +13,7 @@ import Foundation
 /// tests that only compare numbers at the model level may shrink `Dims.audioContext`.
 public struct SyntheticWhisper: Sendable {
     public enum Storage: String, Sendable, CaseIterable {
-        case float32, float16
+        case float32, float16, bfloat16
         /// Linear weights and the embedding as int8 with a float32 `<name>_scale` per row
         /// (CTranslate2: scale = 127 / max|row|, q = round(w * scale), value = q / scale); the rest float32.
         case int8
@@ -121,6 +121,9 @@ public struct SyntheticWhisper: Sendable {
                 return Tensor(name: name, shape: shape, values: values, int8: nil)
             case .float16:
                 return Tensor(name: name, shape: shape, values: values.map { Float(Float16($0)) }, int8: nil)
+            case .bfloat16:
+                return Tensor(name: name, shape: shape, values: values.map { Float(bitPattern: UInt32(bf16Bits($0)) << 16) },
+                              int8: nil)
             case .int8:
                 guard Self.isInt8Candidate(name) else { return Tensor(name: name, shape: shape, values: values, int8: nil) }
                 let (q, scale) = Self.quantizeRows(values, rows: shape[0])
@@ -193,8 +196,8 @@ public struct SyntheticWhisper: Sendable {
                                                    bytes: int8.q.map { UInt8(bitPattern: $0) }))
                 out.append(CTranslate2Writer.Entry(name: t.name + "_scale", shape: [t.shape[0]], floats: int8.scale))
             } else {
-                out.append(CTranslate2Writer.Entry(name: t.name, shape: t.shape, floats: t.values,
-                                                   as: storage == .float16 ? .float16 : .float32))
+                let dtype: CTranslate2DType = storage == .float16 ? .float16 : storage == .bfloat16 ? .bfloat16 : .float32
+                out.append(CTranslate2Writer.Entry(name: t.name, shape: t.shape, floats: t.values, as: dtype))
             }
         }
         return out
@@ -236,16 +239,17 @@ public struct SyntheticWhisper: Sendable {
          "max_target_positions": dims.textContext, "torch_dtype": "float32"]
     }
 
-    /// Writes the Hugging Face directory: the same values as float32 under Hugging Face names
-    /// (fused projections split), `proj_out.weight` too when asked (some exports save the tied copy).
-    public func writeHuggingFace(to dir: URL, projOut: Bool = false) throws {
+    /// Writes the Hugging Face directory: the same values under Hugging Face names (fused
+    /// projections split) as `dtype` (F32 by default, which holds every storage's values exactly),
+    /// and `proj_out.weight` too when asked (some exports save the tied copy).
+    public func writeHuggingFace(to dir: URL, projOut: Bool = false, dtype: DType = .f32) throws {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         var out = WhisperLayoutConversion.huggingFace(tensors.map { ($0.name, $0.shape, $0.values) }, modelDim: dims.modelDim)
         if projOut, let e = out.first(where: { $0.name == "model.decoder.embed_tokens.weight" }) {
             out.append(("proj_out.weight", e.shape, e.values))
         }
         try SafeTensorsWriter.write(path: dir.appendingPathComponent("model.safetensors").path, floats: out,
-                                    metadata: ["format": "pt"])
+                                    dtype: dtype, metadata: ["format": "pt"])
         try Self.writeJSON(huggingFaceConfig, to: dir.appendingPathComponent("config.json"))
         try Self.writeJSON(["suppress_tokens": Self.suppressIDs, "begin_suppress_tokens": Self.suppressAtBegin],
                            to: dir.appendingPathComponent("generation_config.json"))
