@@ -98,8 +98,8 @@ public struct SyntheticWhisper: Sendable {
             linear(p + "ffn/linear_1", d, f)
         }
         norm("encoder/layer_norm")
-        add("decoder/embeddings/weight", [Self.vocabSize, d], scale: 1)
-        add("decoder/position_encodings/encodings", [dims.textContext, d], scale: 0.5)
+        add("decoder/embeddings/weight", [Self.vocabSize, d], scale: 0.5)
+        add("decoder/position_encodings/encodings", [dims.textContext, d], scale: 2)
         for i in 0..<dims.decoderLayers {
             let p = "decoder/layer_\(i)/"
             norm(p + "self_attention/layer_norm")
