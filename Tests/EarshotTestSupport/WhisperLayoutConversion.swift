@@ -102,9 +102,9 @@ public enum WhisperLayoutConversion {
         defer { f.close() }
         func shape(_ name: String) -> [Int] { f.variable(name)!.shape }
         func layers(_ stack: String) -> Int {
-            Set(f.variableNames.compactMap { n -> Substring? in
+            Set(f.variableNames.compactMap { n -> Int? in
                 let c = n.split(separator: "/")
-                return c.count > 2 && c[0] == stack && c[1].hasPrefix("layer_") ? c[1] : nil
+                return c.count > 2 && c[0] == stack && c[1].hasPrefix("layer_") ? Int(c[1].dropFirst("layer_".count)) : nil
             }).count
         }
         let d = shape("encoder/conv1/weight")[0]
