@@ -94,9 +94,17 @@ public final class WhisperModel: @unchecked Sendable {
         }
         let conv1 = try shape("encoder/conv1/weight", rank: 3)
         let embedding = try shape("decoder/embeddings/weight", rank: 2)
-        func layers(_ prefix: String) -> Int {
+        /// Layers `0..<n` of a stack: those with any variable at all, so a layer missing one tensor
+        /// is reported by that tensor's name rather than cut off (its other tensors "unexpected").
+        func layers(_ stack: String) -> Int {
+            let prefix = stack + "/layer_"
+            var present = Set<Int>()
+            for name in f.variableNames where name.hasPrefix(prefix) {
+                let rest = name.dropFirst(prefix.count)
+                if let slash = rest.firstIndex(of: "/"), let n = Int(rest[..<slash]) { present.insert(n) }
+            }
             var n = 0
-            while f.variable("\(prefix)/layer_\(n)/ffn/linear_0/weight") != nil { n += 1 }
+            while present.contains(n) { n += 1 }
             return n
         }
         let d = conv1[0]
