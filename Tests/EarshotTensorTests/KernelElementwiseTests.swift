@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import EarshotTensor
+@testable import EarshotTensor
 import EarshotTestSupport
 
 @Suite struct KernelElementwiseTests {
@@ -46,7 +46,13 @@ import EarshotTestSupport
         }
     }
 
-    @Test func softmaxMatchesReference() {
+    /// Both implementations: the SIMD one (release builds) and the libm one (debug builds).
+    static let softmaxes: [(String, @Sendable (UnsafeMutablePointer<Float>, Int) -> Void)] = [
+        ("vectorized", { Kernels.softmaxVectorized($0, count: $1) }), ("scalar", { Kernels.softmaxScalar($0, count: $1) }),
+    ]
+
+    @Test(arguments: 0..<2) func softmaxMatchesReference(variant: Int) {
+        let (name, softmax) = Self.softmaxes[variant]
         var r = SeededRandom(seed: 42)
         for n in Self.sizes + [3000] {
             let x = r.floats(n, scale: 20).map { $0 + 100 }
@@ -54,8 +60,8 @@ import EarshotTestSupport
             let e = x.map { Foundation.exp(Double($0) - m) }
             let s = e.reduce(0, +)
             let xb = Buffer(x)
-            Kernels.softmax(xb.p, count: n)
-            expectClose(xb.array, e.map { $0 / s }, tol: 1e-5, scale: 1e-7, "softmax \(n)")
+            softmax(xb.p, n)
+            expectClose(xb.array, e.map { $0 / s }, tol: 1e-5, scale: 1e-7, "softmax \(name) \(n)")
         }
         // Masked entries on the vector path (count >= 8) become exact zeros.
         var wide = r.floats(19)
@@ -63,11 +69,11 @@ import EarshotTestSupport
         let wm = wide.map { $0 == -.infinity ? -Double.infinity : Double($0) }.max()!
         let we = wide.map { $0 == -.infinity ? 0 : Foundation.exp(Double($0) - wm) }
         let wb = Buffer(wide)
-        Kernels.softmax(wb.p, count: 19)
+        softmax(wb.p, 19)
         expectClose(wb.array, we.map { $0 / we.reduce(0, +) }, tol: 1e-5, scale: 1e-7, "masked wide softmax")
         for i in stride(from: 0, to: 19, by: 3) { #expect(wb[i] == 0) }
         let masked = Buffer<Float>([-.infinity, 0, -.infinity, 1])
-        Kernels.softmax(masked.p, count: 4)
+        softmax(masked.p, 4)
         #expect(masked[0] == 0 && masked[2] == 0)
         expectClose([masked[1], masked[3]], [1 / (1 + M_E), M_E / (1 + M_E)], tol: 1e-6, scale: 0, "masked softmax")
     }
@@ -79,8 +85,11 @@ import EarshotTestSupport
             let count = x.count
             let g = Buffer(x)
             Kernels.gelu(g.p, count: count)
-            expectClose(g.array, x.map { v in let d = Double(v); return 0.5 * d * (1 + Foundation.erf(d / 2.0.squareRoot())) },
-                        tol: 4e-6, scale: 1e-6, "gelu \(n)")
+            let geluRef = x.map { v in let d = Double(v); return 0.5 * d * (1 + Foundation.erf(d / 2.0.squareRoot())) }
+            expectClose(g.array, geluRef, tol: 4e-6, scale: 1e-6, "gelu \(n)")
+            let gv = Buffer(x)   // the SIMD path release builds run (debug builds' `gelu` uses libm)
+            Kernels.geluVectorized(gv.p, count: count)
+            expectClose(gv.array, geluRef, tol: 4e-6, scale: 1e-6, "gelu vectorized \(n)")
             let s = Buffer(x)
             Kernels.silu(s.p, count: count)
             let siluRef = x.map { v in Double(v) / (1 + Foundation.exp(-Double(v))) }

@@ -94,7 +94,37 @@ extension Kernels {
     }
 
     /// In place softmax over x[0..<count], max-subtracted. If every entry is -infinity the result is uniform.
+    ///
+    /// Debug builds use libm's exp instead of the SIMD polynomial: unoptimised SIMD code is ~100x
+    /// slower (Whisper's encoder alone takes 54M exps per window), and the test suite runs in debug.
+    /// The kernel tests call `softmaxVectorized` directly, so the shipped path stays tested.
     public static func softmax(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        #if DEBUG
+        softmaxScalar(x, count: count)
+        #else
+        softmaxVectorized(x, count: count)
+        #endif
+    }
+
+    static func softmaxScalar(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        if count <= 0 { return }
+        var m = -Float.infinity
+        for i in 0..<count where x[i] > m { m = x[i] }
+        if m == -Float.infinity {
+            for i in 0..<count { x[i] = 1 / Float(count) }
+            return
+        }
+        var s: Float = 0
+        for i in 0..<count {
+            let e = Foundation.exp(x[i] - m)
+            x[i] = e
+            s += e
+        }
+        let inv = 1 / s
+        for i in 0..<count { x[i] *= inv }
+    }
+
+    static func softmaxVectorized(_ x: UnsafeMutablePointer<Float>, count: Int) {
         if count <= 0 { return }
         var mv = SIMD8<Float>(repeating: -.infinity)
         var i = 0
@@ -152,7 +182,16 @@ extension Kernels {
         geluRange(x, count: count)
     }
 
+    /// libm in debug builds (see `softmax`); the SIMD erfc in release. Tests call `geluVectorized`.
     static func geluRange(_ x: UnsafeMutablePointer<Float>, count: Int) {
+        #if DEBUG
+        for i in 0..<count { x[i] = 0.5 * x[i] * Foundation.erfc(x[i] * -0.707_106_781_186_547_524_40) }
+        #else
+        geluVectorized(x, count: count)
+        #endif
+    }
+
+    static func geluVectorized(_ x: UnsafeMutablePointer<Float>, count: Int) {
         var i = 0
         while i + 8 <= count {
             store8(geluV(load8(x + i)), x + i)
