@@ -243,7 +243,7 @@ final class WhisperSession {
             if loop.shouldStop(after: generated) { break }
             guard generated.count < limit, state.length < model.dims.textContext else { break }
             try cancel.check()
-            do { try model.decode([next], state: state) } catch { throw .model(error) }
+            do { try model.decode(token: next, state: state) } catch { throw .model(error) }
         }
         result.timings.decodeMs += (clock.now - decodeStart).milliseconds
         result.tokenIDs += generated

@@ -155,6 +155,17 @@ public final class WhisperModel: @unchecked Sendable {
         tokens.withUnsafeBufferPointer { decoder.forward($0, state) }
     }
 
+    /// Appends one generated token without allocating (the per-token path of `decode`).
+    public func decode(token: Int, state: WhisperState) throws(ModelError) {
+        guard state.length + 1 <= dims.textContext else {
+            throw .promptTooLong(tokens: state.length + 1, limit: dims.textContext)
+        }
+        guard token >= 0, token < dims.vocabSize else {
+            throw .invalidConfig(path: directory, reason: "token id \(token) outside the vocabulary of \(dims.vocabSize)")
+        }
+        withUnsafePointer(to: token) { decoder.forward(UnsafeBufferPointer(start: $0, count: 1), state) }
+    }
+
     /// Bytes of decoder weights one generated token reads (layers plus the tied head).
     public var decodeWeightBytesPerToken: Int {
         weights.decoderLayers.reduce(weights.tokenEmbedding.byteCount) { sum, l in
