@@ -2,7 +2,8 @@
 import PackageDescription
 
 // Dependencies point one way, down this list:
-// EarshotTensor -> EarshotAudio -> EarshotTokenizer -> EarshotModels -> EarshotRuntime -> EarshotServer -> earshot.
+// EarshotTensor -> EarshotAudio -> EarshotTokenizer -> EarshotModels -> EarshotRuntime -> EarshotServer -> earshot;
+// EarshotC (the C ABI, libearshot) sits beside EarshotServer, on EarshotRuntime.
 // Library targets use only system libraries (OpenBLAS on Linux, Accelerate on macOS) and swift-log.
 
 let strict: [SwiftSetting] = [
@@ -26,6 +27,8 @@ let package = Package(
         .library(name: "EarshotModels", targets: ["EarshotModels"]),
         .library(name: "EarshotRuntime", targets: ["EarshotRuntime"]),
         .library(name: "EarshotServer", targets: ["EarshotServer"]),
+        // The C ABI (earshot.h): built as libEarshotC.so; scripts/build-library installs it as libearshot.so.
+        .library(name: "EarshotC", type: .dynamic, targets: ["EarshotC"]),
         .executable(name: "earshot", targets: ["earshot"]),
     ],
     dependencies: [
@@ -66,6 +69,9 @@ let package = Package(
                                .product(name: "NIOCore", package: "swift-nio"),
                                .product(name: "NIOPosix", package: "swift-nio")],
                 swiftSettings: strict),
+        // The C ABI: @_cdecl functions over the runtime; its header is include/earshot.h.
+        .target(name: "EarshotC", dependencies: ["EarshotRuntime", "EarshotModels", "EarshotAudio", "EarshotTensor"],
+                exclude: ["include"], swiftSettings: strict),
         .executableTarget(
             name: "earshot",
             dependencies: [

@@ -45,6 +45,13 @@ public enum LoadedModel: Sendable {
         case .whisper(let m): m.decodeParametersPerToken
         }
     }
+    /// Languages a request may force, by English name (Whisper's English-only models: English).
+    public var supportedLanguages: [String] {
+        switch self {
+        case .qwen3ASR(let m): m.supportedLanguages
+        case .whisper(let m): m.supportedLanguages
+        }
+    }
     public func close() {
         switch self {
         case .qwen3ASR(let m): m.close()

@@ -47,6 +47,10 @@ public final class InferenceThreads: @unchecked Sendable {
         }
     }
 
+    /// Queues `job` on the pool and returns at once: for callers that wait in their own way (the
+    /// C ABI blocks its calling thread and relays streamed text back to it).
+    public func start(_ job: @escaping @Sendable () -> Void) { submit(job) }
+
     private func submit(_ job: @escaping @Sendable () -> Void) {
         lock.lock()
         if let i = busy.firstIndex(of: false) {

@@ -144,9 +144,7 @@ final class WhisperSession {
     private func forcedLanguage(_ options: TranscriptionOptions) throws(RuntimeError) -> Int? {
         guard let requested = options.language else { return nil }
         let v = model.vocabulary
-        let supported = model.isMultilingual
-            ? v.languages.keys.sorted { v.languages[$0]! < v.languages[$1]! }.map(WhisperLanguages.name(of:))
-            : ["English"]
+        let supported = model.supportedLanguages
         guard let code = WhisperLanguages.code(for: requested) else {
             throw .model(.unknownLanguage(requested, supported: supported))
         }

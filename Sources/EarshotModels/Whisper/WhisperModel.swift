@@ -21,6 +21,12 @@ public final class WhisperModel: @unchecked Sendable {
 
     /// English-only checkpoints (`*.en`) have 51864 tokens and no language or task tokens in their prompt.
     public var isMultilingual: Bool { dims.vocabSize >= 51865 }
+    /// Languages a request may force, by English name in token order (English-only models: English).
+    public var supportedLanguages: [String] {
+        guard isMultilingual else { return ["English"] }
+        let v = vocabulary.languages
+        return v.keys.sorted { v[$0]! < v[$1]! }.map(WhisperLanguages.name(of:))
+    }
 
     public init(directory: String, precision: WeightPrecision = .inPlace,
                 progress: ((Int, Int) -> Void)? = nil) throws(ModelError) {

@@ -1,0 +1,79 @@
+import EarshotAudio
+import EarshotRuntime
+import Foundation
+
+/// Runs one transcription on Earshot's inference threads while the calling thread waits, and
+/// hands the streamed text to the calling thread.
+///
+/// Why not transcribe on the caller's thread: callers (Python's thread pools, say) come and go,
+/// and every new thread that runs BLAS keeps its own buffers and malloc arena resident. The fixed
+/// pool keeps that set constant (see `InferenceThreads`). Why relay the text: the caller's
+/// callback then runs on the thread that called — what a binding that holds a GIL expects — and
+/// never concurrently with itself.
+///
+/// `@unchecked Sendable`: `pending`, `outcome` are guarded by `condition`.
+final class CallerRelay: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var pending: [String] = []
+    private var outcome: Result<TranscriptionResult, RuntimeError>?
+
+    typealias Callback = EarshotTextCallback
+
+    /// Transcribes `samples` with `session`, calling `onText(text, user)` on this thread as text
+    /// arrives; a non-zero return cancels the transcription.
+    static func transcribe(_ samples: AudioSamples, session: NativeSession, options: TranscriptionOptions,
+                           onText: Callback?, user: UnsafeMutableRawPointer?) -> Result<TranscriptionResult, RuntimeError> {
+        let relay = CallerRelay()
+        let transcriber = session.transcriber
+        let streams = onText != nil
+        InferenceThreads.shared.start {
+            let result = Result { () throws(RuntimeError) in
+                try transcriber.transcribe(samples, options: options, onText: streams ? { relay.push($0) } : nil)
+            }
+            relay.finish(result)
+        }
+        var cancelled = false
+        while true {
+            let (texts, outcome) = relay.next()
+            if let onText, !cancelled {
+                for text in texts {
+                    let stop = text.withCString { onText($0, user) }
+                    if stop != 0 {
+                        cancelled = true
+                        transcriber.cancel()
+                        break
+                    }
+                }
+            }
+            if let outcome { return outcome }
+        }
+    }
+
+    private func push(_ text: String) {
+        condition.lock()
+        pending.append(text)
+        condition.signal()
+        condition.unlock()
+    }
+
+    private func finish(_ result: Result<TranscriptionResult, RuntimeError>) {
+        condition.lock()
+        outcome = result
+        condition.signal()
+        condition.unlock()
+    }
+
+    /// Waits for text or the end; returns the text so far and, once everything is taken, the outcome.
+    private func next() -> ([String], Result<TranscriptionResult, RuntimeError>?) {
+        condition.lock()
+        defer { condition.unlock() }
+        while pending.isEmpty && outcome == nil { condition.wait() }
+        let texts = pending
+        pending.removeAll(keepingCapacity: true)
+        return (texts, outcome)
+    }
+}
+
+/// `earshot_text_callback`: text (UTF-8, valid during the call) and the caller's pointer; return
+/// non-zero to cancel.
+public typealias EarshotTextCallback = @convention(c) (UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Int32

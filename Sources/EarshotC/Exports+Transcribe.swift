@@ -1,0 +1,75 @@
+import EarshotAudio
+import EarshotRuntime
+import EarshotTensor
+import Foundation
+
+@_cdecl("earshot_transcribe_pcm")
+public func earshot_transcribe_pcm(_ handle: UInt64, _ samples: UnsafePointer<Float>?, _ count: Int, _ sampleRate: Int32,
+                                   _ options: CString?, _ onText: EarshotTextCallback?, _ user: UnsafeMutableRawPointer?,
+                                   _ out: OutString?) -> Int32 {
+    call { () throws(ABIError) in
+        let f = "earshot_transcribe_pcm"
+        let out = try required(out, "out_result_json", in: f)
+        out.pointee = nil
+        let session = try Handles.shared.session(handle)
+        let opts = try OptionsJSON.transcription(options)
+        guard count > 0 else { throw ABIError(.audio, "\(f): no samples (count is 0)") }
+        let samples = try required(samples, "samples", in: f)
+        guard (1_000...384_000).contains(sampleRate) else {
+            throw .invalidArgument("\(f): sample_rate must be in 1000...384000 Hz, got \(sampleRate)")
+        }
+        let audio = try copySamples(samples, count: count, sampleRate: Int(sampleRate), in: f)
+        try transcribe(audio, session: session, handle: handle, options: opts, onText: onText, user: user, out: out)
+    }
+}
+
+@_cdecl("earshot_transcribe_file")
+public func earshot_transcribe_file(_ handle: UInt64, _ path: CString?, _ options: CString?,
+                                    _ onText: EarshotTextCallback?, _ user: UnsafeMutableRawPointer?,
+                                    _ out: OutString?) -> Int32 {
+    call { () throws(ABIError) in
+        let f = "earshot_transcribe_file"
+        let out = try required(out, "out_result_json", in: f)
+        out.pointee = nil
+        let session = try Handles.shared.session(handle)
+        let opts = try OptionsJSON.transcription(options)
+        let path = String(cString: try required(path, "path", in: f))
+        let audio: AudioSamples
+        do throws(AudioError) { audio = try AudioDecoder.load(path: path) } catch { throw ABIError(.audio(error)) }
+        try transcribe(audio, session: session, handle: handle, options: opts, onText: onText, user: user, out: out)
+    }
+}
+
+/// The caller's samples in a page buffer of Earshot's own (checked finite), resampled to 16 kHz
+/// and conditioned as decoded files are.
+private func copySamples(_ samples: UnsafePointer<Float>, count: Int, sampleRate: Int, in f: String) throws(ABIError) -> AudioSamples {
+    guard count <= Int.max / 4 else { throw .invalidArgument("\(f): count \(count) is too large") }
+    let buffer: PageBuffer
+    do throws(TensorError) { buffer = try PageBuffer(byteCount: count * 4, owner: .audio) } catch {
+        throw ABIError(.outOfMemory, "\(f): cannot map \(count) samples: \(error)")
+    }
+    let dst = buffer.floats()
+    for i in 0..<count {
+        let v = samples[i]
+        guard v.isFinite else { throw .invalidArgument("\(f): sample \(i) is \(v); audio must be finite") }
+        dst[i] = v
+    }
+    do throws(AudioError) {
+        return try AudioDecoder.prepare(AudioSamples(storage: buffer, count: count, sampleRate: sampleRate))
+    } catch {
+        throw ABIError(.audio(error))
+    }
+}
+
+/// Claims the session, transcribes on the inference threads and writes the result JSON.
+private func transcribe(_ audio: AudioSamples, session: NativeSession, handle: UInt64, options: TranscriptionOptions,
+                        onText: CallerRelay.Callback?, user: UnsafeMutableRawPointer?, out: OutString) throws(ABIError) {
+    try session.claim(handle, by: "earshot_transcribe")
+    session.transcriber.clearCancellation()
+    let result = CallerRelay.transcribe(audio, session: session, options: options, onText: onText, user: user)
+    session.release()
+    switch result {
+    case .success(let r): try output(try encodeJSON(r), to: out)
+    case .failure(let e): throw ABIError(e)
+    }
+}

@@ -1,0 +1,140 @@
+import EarshotModels
+import EarshotRuntime
+import Foundation
+import Synchronization
+
+/// A loaded model behind an `earshot_model` handle. Sessions hold it too, so the weights stay
+/// mapped while any session of the model is alive, whatever order the caller frees things in.
+final class NativeModel: Sendable {
+    let model: LoadedModel
+    let path: String
+
+    init(model: LoadedModel, path: String) {
+        self.model = model
+        self.path = path
+    }
+
+    deinit {
+        // The last reference: unmap the weights now, and hand freed heap (tokenizer tables,
+        // config) back to the kernel rather than leave it in a malloc arena.
+        model.close()
+        MemoryReport.trimMalloc()
+    }
+}
+
+/// A session behind an `earshot_session` handle: one transcription at a time (`busy`).
+final class NativeSession: Sendable {
+    let owner: NativeModel
+    let transcriber: Transcriber
+    let busy = Atomic<Bool>(false)
+
+    init(owner: NativeModel) throws(RuntimeError) {
+        self.owner = owner
+        transcriber = try Transcriber(model: owner.model)
+    }
+
+    deinit { transcriber.close() }
+
+    /// Marks the session busy, or fails if another thread has it.
+    func claim(_ handle: UInt64, by function: String) throws(ABIError) {
+        guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+            throw ABIError(.busy, "\(function): session \(handle) is transcribing on another thread; use one session per stream")
+        }
+    }
+
+    func release() { busy.store(false, ordering: .releasing) }
+
+    /// Stops the transcription in flight, if any.
+    func cancelIfBusy() {
+        if busy.load(ordering: .acquiring) { transcriber.cancel() }
+    }
+}
+
+/// Every live handle and every string handed to the caller, behind one lock.
+///
+/// Handles are numbers from one counter that never repeats, so a freed or forged handle is found
+/// missing instead of being dereferenced, and a model handle is never mistaken for a session's.
+/// Nothing stays here after its free: the table is what the caller holds, no more.
+final class Handles: Sendable {
+    static let shared = Handles()
+
+    private struct Table {
+        var next: UInt64 = 1
+        var models: [UInt64: NativeModel] = [:]
+        var sessions: [UInt64: NativeSession] = [:]
+        /// Addresses of the C strings returned and not yet freed.
+        var strings: Set<UInt> = []
+    }
+    private let table = Mutex(Table())
+
+    func add(_ model: NativeModel) -> UInt64 {
+        table.withLock { t in
+            let h = t.next
+            t.next += 1
+            t.models[h] = model
+            return h
+        }
+    }
+
+    func add(_ session: NativeSession) -> UInt64 {
+        table.withLock { t in
+            let h = t.next
+            t.next += 1
+            t.sessions[h] = session
+            return h
+        }
+    }
+
+    func model(_ h: UInt64) throws(ABIError) -> NativeModel {
+        let found = table.withLock { t in (t.models[h], t.sessions[h] != nil) }
+        if let m = found.0 { return m }
+        throw Self.invalid(h, expected: "model", isOtherKind: found.1)
+    }
+
+    func session(_ h: UInt64) throws(ABIError) -> NativeSession {
+        let found = table.withLock { t in (t.sessions[h], t.models[h] != nil) }
+        if let s = found.0 { return s }
+        throw Self.invalid(h, expected: "session", isOtherKind: found.1)
+    }
+
+    /// Removes the handle and returns what it held, so the caller drops the last reference (and
+    /// unmaps) outside the lock.
+    func removeModel(_ h: UInt64) throws(ABIError) -> NativeModel {
+        let found = table.withLock { t in (t.models.removeValue(forKey: h), t.sessions[h] != nil) }
+        if let m = found.0 { return m }
+        throw Self.invalid(h, expected: "model", isOtherKind: found.1)
+    }
+
+    func removeSession(_ h: UInt64) throws(ABIError) -> NativeSession {
+        let found = table.withLock { t in (t.sessions.removeValue(forKey: h), t.models[h] != nil) }
+        if let s = found.0 { return s }
+        throw Self.invalid(h, expected: "session", isOtherKind: found.1)
+    }
+
+    /// A malloc'ed copy of `s` the caller must give back to `freeString`.
+    func string(_ s: String) -> UnsafeMutablePointer<CChar>? {
+        guard let p = strdup(s) else { return nil }
+        table.withLock { _ = $0.strings.insert(UInt(bitPattern: p)) }
+        return p
+    }
+
+    func freeString(_ p: UnsafeMutablePointer<CChar>) throws(ABIError) {
+        let known = table.withLock { $0.strings.remove(UInt(bitPattern: p)) != nil }
+        guard known else {
+            throw ABIError(.invalidHandle, "earshot_string_free: \(p) is not a string returned by Earshot, or was already freed")
+        }
+        free(p)
+    }
+
+    var counts: (models: Int, sessions: Int, strings: Int) {
+        table.withLock { ($0.models.count, $0.sessions.count, $0.strings.count) }
+    }
+
+    private static func invalid(_ h: UInt64, expected: String, isOtherKind: Bool) -> ABIError {
+        if h == 0 { return ABIError(.invalidHandle, "the \(expected) handle is 0 (never a valid handle)") }
+        if isOtherKind {
+            return ABIError(.invalidHandle, "handle \(h) is a \(expected == "model" ? "session" : "model"), not a \(expected)")
+        }
+        return ABIError(.invalidHandle, "\(expected) handle \(h) is not live (already freed, or never returned by Earshot)")
+    }
+}

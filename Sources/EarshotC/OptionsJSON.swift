@@ -1,0 +1,106 @@
+import EarshotModels
+import EarshotRuntime
+import Foundation
+
+/// A JSON options object read strictly: each key is taken once with its expected type, and any
+/// key left over is an error naming it (a misspelt option must not be silently ignored).
+struct OptionsJSON {
+    private enum Value: Decodable {
+        case bool(Bool), int(Int), number(Double), string(String), null, other
+
+        init(from decoder: any Decoder) throws {
+            let c = try decoder.singleValueContainer()
+            if c.decodeNil() { self = .null }
+            else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+            else if let i = try? c.decode(Int.self) { self = .int(i) }
+            else if let d = try? c.decode(Double.self) { self = .number(d) }
+            else if let s = try? c.decode(String.self) { self = .string(s) }
+            else { self = .other }
+        }
+    }
+
+    private var values: [String: Value]
+    private let what: String
+
+    /// Parses `json` (NULL or empty: no options). `what` names the options in messages.
+    init(_ json: UnsafePointer<CChar>?, what: String) throws(ABIError) {
+        self.what = what
+        guard let json, json.pointee != 0 else {
+            values = [:]
+            return
+        }
+        let text = String(cString: json)
+        do {
+            values = try JSONDecoder().decode([String: Value].self, from: Data(text.utf8))
+        } catch {
+            throw .invalidArgument("\(what) must be a JSON object, e.g. {\"language\": \"English\"}; got \(Self.excerpt(text))")
+        }
+    }
+
+    mutating func string(_ key: String) throws(ABIError) -> String? {
+        switch values.removeValue(forKey: key) {
+        case nil, .null?: return nil
+        case .string(let s)?: return s
+        default: throw .invalidArgument("\(what): '\(key)' must be a string")
+        }
+    }
+
+    mutating func int(_ key: String, in range: ClosedRange<Int>) throws(ABIError) -> Int? {
+        switch values.removeValue(forKey: key) {
+        case nil, .null?: return nil
+        case .int(let i)? where range.contains(i): return i
+        default: throw .invalidArgument("\(what): '\(key)' must be an integer in \(range.lowerBound)...\(range.upperBound)")
+        }
+    }
+
+    mutating func bool(_ key: String) throws(ABIError) -> Bool? {
+        switch values.removeValue(forKey: key) {
+        case nil, .null?: return nil
+        case .bool(let b)?: return b
+        default: throw .invalidArgument("\(what): '\(key)' must be true or false")
+        }
+    }
+
+    /// Fails on keys nobody asked for, listing the known ones.
+    func finish(known: [String]) throws(ABIError) {
+        guard let unknown = values.keys.sorted().first else { return }
+        throw .invalidArgument("\(what): unknown option '\(unknown)'; known: \(known.joined(separator: ", "))")
+    }
+
+    private static func excerpt(_ s: String) -> String {
+        s.count <= 80 ? "'\(s)'" : "'\(s.prefix(80))...'"
+    }
+}
+
+extension OptionsJSON {
+    static let loadKeys = ["precision"]
+    static let transcribeKeys = ["language", "context", "max_tokens", "loop_guard_repeats", "timestamps"]
+
+    /// `earshot_model_load` options: {"precision": "native" | "bf16" | "f32" | "q8" | "q4"}.
+    static func precision(_ json: UnsafePointer<CChar>?) throws(ABIError) -> WeightPrecision {
+        var o = try OptionsJSON(json, what: "load options")
+        let name = try o.string("precision")
+        try o.finish(known: loadKeys)
+        switch name?.lowercased() {
+        case nil, "native", "bf16": return .inPlace
+        case "f32", "float32": return .float32
+        case "q8": return .q8
+        case "q4": return .q4
+        case let other?:
+            throw .invalidArgument("load options: unknown precision '\(other)'; use native (as stored, in place), bf16, f32, q8 or q4")
+        }
+    }
+
+    /// `earshot_transcribe_*` options (see earshot.h).
+    static func transcription(_ json: UnsafePointer<CChar>?) throws(ABIError) -> TranscriptionOptions {
+        var o = try OptionsJSON(json, what: "transcription options")
+        var t = TranscriptionOptions()
+        t.language = try o.string("language")
+        t.context = try o.string("context") ?? ""
+        t.maxNewTokens = try o.int("max_tokens", in: 1...1_000_000) ?? t.maxNewTokens
+        t.loopGuardRepeats = try o.int("loop_guard_repeats", in: 0...1_000_000) ?? t.loopGuardRepeats
+        t.timestamps = try o.bool("timestamps") ?? false
+        try o.finish(known: transcribeKeys)
+        return t
+    }
+}
