@@ -1,0 +1,231 @@
+"""Earshot from Python: load Qwen3-ASR and Whisper models, transcribe, and give the memory back.
+
+    import earshot
+    with earshot.Model("path/to/model") as model:
+        print(model.transcribe("speech.wav").text)
+
+Objects own native handles: ``close()`` (or leaving a ``with`` block) frees them at once and is
+idempotent; an object dropped without ``close()`` is freed when it is garbage-collected. Nothing
+is kept in module-level registries. Native work (loading, transcribing) releases the GIL.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+import weakref
+from dataclasses import dataclass, field
+
+from . import _audio
+from ._native import TEXT_CALLBACK, c_handle, call_json, check, lib, options_json, take_json
+from .errors import (AudioError, BusyError, CancelledError, ClosedError, EarshotError, InvalidArgumentError,
+                     InvalidHandleError, ModelError, OutOfMemoryError)
+
+__all__ = ["Model", "Session", "Transcription", "transcribe", "memory_report", "set_threads", "version",
+           "EarshotError", "InvalidArgumentError", "InvalidHandleError", "ModelError", "AudioError",
+           "OutOfMemoryError", "BusyError", "CancelledError", "ClosedError"]
+
+__version__ = "0.8.0"
+
+
+def version() -> str:
+    """The native library's version."""
+    return lib.earshot_version().decode()
+
+
+def set_threads(threads: int) -> None:
+    """Compute threads per transcription, process-wide (default: all cores)."""
+    check(lib.earshot_set_threads(int(threads)))
+
+
+def memory_report() -> dict:
+    """The process's memory (RSS, anonymous RSS, fds, bytes Earshot has mapped) and live objects."""
+    return call_json(lib.earshot_memory_report)
+
+
+@dataclass(frozen=True)
+class Transcription:
+    """The result of one transcription (the library's JSON is in ``raw``)."""
+
+    text: str
+    language: str
+    token_ids: list
+    audio_seconds: float
+    audio_tokens: int
+    prompt_tokens: int
+    timings: dict
+    segments: list
+    raw: dict = field(repr=False)
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Transcription":
+        return cls(text=d.get("text", ""), language=d.get("language", ""), token_ids=d.get("token_ids", []),
+                   audio_seconds=d.get("audio_seconds", 0.0), audio_tokens=d.get("audio_tokens", 0),
+                   prompt_tokens=d.get("prompt_tokens", 0), timings=d.get("timings", {}),
+                   segments=d.get("segments", []), raw=d)
+
+
+def _free(function, handle: int) -> None:
+    # Called once, by close() or by the garbage collector; holds no reference to the object.
+    function(handle)
+
+
+class Model:
+    """A loaded model: read-only weights, mapped from its files.
+
+    ``path``: a Qwen3-ASR directory or converted GGUF file, or a Whisper directory (CTranslate2
+    ``model.bin`` or Hugging Face safetensors). ``precision``: "native" (default: as stored, read
+    in place), "f32", "q8" or "q4" (quantized at load).
+    """
+
+    def __init__(self, path: str | os.PathLike, *, precision: str | None = None):
+        self.path = os.fspath(path)
+        handle = c_handle()
+        check(lib.earshot_model_load(self.path.encode(), options_json({"precision": precision}), ctypes.byref(handle)))
+        self._handle = handle.value
+        self._finalizer = weakref.finalize(self, _free, lib.earshot_model_free, handle.value)
+        self._default: Session | None = None
+        self._lock = threading.Lock()
+        info = call_json(lib.earshot_model_info, self._handle)
+        self.family: str = info["family"]
+        self.languages: list = info["languages"]
+
+    @property
+    def closed(self) -> bool:
+        return not self._finalizer.alive
+
+    def _checked_handle(self) -> int:
+        if self.closed:
+            raise ClosedError(f"model {self.path} is closed")
+        return self._handle
+
+    @property
+    def mapped_bytes(self) -> int:
+        """Bytes of weights mapped for this model."""
+        return call_json(lib.earshot_model_info, self._checked_handle())["mapped_bytes"]
+
+    def session(self) -> "Session":
+        """A new session (its own caches and scratch) on this model: one per concurrent stream."""
+        return Session(self)
+
+    def transcribe(self, audio, **options) -> Transcription:
+        """Transcribes with the model's own session (made on first use); see ``Session.transcribe``.
+
+        For several threads at once, give each its own ``model.session()``.
+        """
+        with self._lock:
+            if self._default is None or self._default.closed:
+                self._default = Session(self)
+            session = self._default
+        return session.transcribe(audio, **options)
+
+    def close(self) -> None:
+        """Frees the model now (idempotent). Sessions made from it keep working until closed;
+        the weights are unmapped when the model and all its sessions are closed."""
+        with self._lock:
+            default, self._default = self._default, None
+        if default is not None:
+            default.close()
+        self._finalizer()
+
+    def __enter__(self) -> "Model":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else f"{self.family}, handle {self._handle}"
+        return f"<earshot.Model {self.path!r} ({state})>"
+
+
+class Session:
+    """Per-stream state on a model (KV cache, scratch), mapped once and reused by every request.
+
+    One transcription at a time: a second call from another thread while one runs raises
+    ``BusyError``.
+    """
+
+    def __init__(self, model: Model):
+        handle = c_handle()
+        check(lib.earshot_session_create(model._checked_handle(), ctypes.byref(handle)))
+        self.model = model
+        self._handle = handle.value
+        self._finalizer = weakref.finalize(self, _free, lib.earshot_session_free, handle.value)
+
+    @property
+    def closed(self) -> bool:
+        return not self._finalizer.alive
+
+    def _checked_handle(self) -> int:
+        if self.closed:
+            raise ClosedError("session is closed")
+        return self._handle
+
+    def transcribe(self, audio, *, sample_rate: int = 16000, language: str | None = None, context: str | None = None,
+                   max_tokens: int | None = None, loop_guard_repeats: int | None = None, timestamps: bool | None = None,
+                   on_text=None) -> Transcription:
+        """Transcribes a file path or samples (numpy array, array.array('f'), list of floats).
+
+        ``sample_rate`` applies to samples (resampled to 16 kHz as needed). ``language`` forces the
+        output language (e.g. "English" or "en"); detected when None. ``on_text(text)`` receives
+        text as it is decoded, on this thread; returning True cancels.
+        """
+        handle = self._checked_handle()
+        opts = options_json({"language": language, "context": context, "max_tokens": max_tokens,
+                             "loop_guard_repeats": loop_guard_repeats, "timestamps": timestamps})
+        failure = []
+        callback = TEXT_CALLBACK()   # NULL
+        if on_text is not None:
+            def relay(text, _user):
+                try:
+                    return 1 if on_text(text.decode("utf-8", "replace")) else 0
+                except BaseException as e:  # noqa: BLE001 - re-raised after the native call returns
+                    failure.append(e)
+                    return 1
+            callback = TEXT_CALLBACK(relay)
+        out = ctypes.c_void_p()
+        if _audio.is_path(audio):
+            status = lib.earshot_transcribe_file(handle, os.fsencode(audio), opts, callback, None, ctypes.byref(out))
+        else:
+            pointer, count, keep = _audio.float32_samples(audio)
+            status = lib.earshot_transcribe_pcm(handle, pointer, count, int(sample_rate), opts, callback, None,
+                                                ctypes.byref(out))
+            del keep
+        if failure:
+            take_json(out)
+            raise failure[0]
+        if status == InvalidHandleError.status and self.closed:
+            raise ClosedError("session was closed during the call")
+        check(status)
+        return Transcription.from_json(take_json(out))
+
+    def reset(self) -> None:
+        """Forgets decoded context, keeping the session's buffers (the lifecycle's restart)."""
+        check(lib.earshot_session_reset(self._checked_handle()))
+
+    def cancel(self) -> None:
+        """Stops the transcription running on this session (from another thread); no effect if idle."""
+        if not self.closed:
+            check(lib.earshot_session_cancel(self._handle))
+
+    def close(self) -> None:
+        """Frees the session's buffers now (idempotent). A transcription still running on another
+        thread is cancelled."""
+        self._finalizer()
+
+    def __enter__(self) -> "Session":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<earshot.Session on {self.model.path!r} ({'closed' if self.closed else f'handle {self._handle}'})>"
+
+
+def transcribe(audio, *, model: str | os.PathLike, precision: str | None = None, **options) -> Transcription:
+    """One-shot: loads ``model``, transcribes ``audio``, and frees everything before returning."""
+    with Model(model, precision=precision) as m:
+        return m.transcribe(audio, **options)

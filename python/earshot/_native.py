@@ -1,0 +1,114 @@
+"""Loads libearshot and declares the C functions of earshot.h for ctypes.
+
+ctypes.CDLL releases the GIL for the duration of every call, so other Python threads run while
+a model loads or a transcription decodes.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import json
+import os
+import sys
+from pathlib import Path
+
+from .errors import error_for
+
+ABI_VERSION = 1
+
+c_handle = ctypes.c_uint64
+c_status = ctypes.c_int
+# earshot_text_callback: int (*)(const char *text, void *user_data)
+TEXT_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char_p, ctypes.c_void_p)
+
+
+def _candidates() -> list[str]:
+    name = "libearshot.dylib" if sys.platform == "darwin" else "libearshot.so"
+    here = Path(__file__).resolve().parent
+    found = []
+    if os.environ.get("EARSHOT_LIBRARY"):
+        found.append(os.environ["EARSHOT_LIBRARY"])
+    found.append(str(here / "_lib" / name))                      # pip install ./python
+    found.append(str(here.parent.parent / "build" / "lib" / name))  # a checkout after scripts/build-library
+    system = ctypes.util.find_library("earshot")
+    if system:
+        found.append(system)
+    return found
+
+
+def _load() -> ctypes.CDLL:
+    tried = []
+    for path in _candidates():
+        if os.path.sep in path and not os.path.exists(path):
+            tried.append(path)
+            continue
+        try:
+            return ctypes.CDLL(path)
+        except OSError as e:
+            tried.append(f"{path} ({e})")
+    raise ImportError("libearshot not found; build it with scripts/build-library (then `pip install ./python`), "
+                      "or set EARSHOT_LIBRARY to its path. Tried: " + "; ".join(tried))
+
+
+lib = _load()
+
+
+def _declare(name: str, restype, *argtypes) -> None:
+    f = getattr(lib, name)
+    f.restype = restype
+    f.argtypes = list(argtypes)
+
+
+_out_string = ctypes.POINTER(ctypes.c_void_p)   # char **: kept as a raw pointer so it can be freed
+_declare("earshot_version", ctypes.c_char_p)
+_declare("earshot_abi_version", ctypes.c_int)
+_declare("earshot_last_error", ctypes.c_char_p)
+_declare("earshot_set_threads", c_status, ctypes.c_int)
+_declare("earshot_model_load", c_status, ctypes.c_char_p, ctypes.c_char_p, ctypes.POINTER(c_handle))
+_declare("earshot_model_info", c_status, c_handle, _out_string)
+_declare("earshot_model_free", c_status, c_handle)
+_declare("earshot_session_create", c_status, c_handle, ctypes.POINTER(c_handle))
+_declare("earshot_session_reset", c_status, c_handle)
+_declare("earshot_session_cancel", c_status, c_handle)
+_declare("earshot_session_free", c_status, c_handle)
+_declare("earshot_transcribe_pcm", c_status, c_handle, ctypes.POINTER(ctypes.c_float), ctypes.c_size_t, ctypes.c_int,
+         ctypes.c_char_p, TEXT_CALLBACK, ctypes.c_void_p, _out_string)
+_declare("earshot_transcribe_file", c_status, c_handle, ctypes.c_char_p, ctypes.c_char_p, TEXT_CALLBACK,
+         ctypes.c_void_p, _out_string)
+_declare("earshot_memory_report", c_status, _out_string)
+_declare("earshot_string_free", c_status, ctypes.c_void_p)
+
+if lib.earshot_abi_version() != ABI_VERSION:
+    raise ImportError(f"libearshot has ABI version {lib.earshot_abi_version()}, this package needs {ABI_VERSION}; "
+                      "rebuild the library (scripts/build-library) or reinstall the package")
+
+
+def check(status: int) -> None:
+    """Raises the exception for a failed call (the message is read on this thread, right after it)."""
+    if status != 0:
+        message = lib.earshot_last_error() or b""
+        raise error_for(status, message.decode("utf-8", "replace"))
+
+
+def call_json(function, *args) -> dict:
+    """Calls a function whose last parameter is ``char **out_json``; returns the parsed JSON, freed."""
+    out = ctypes.c_void_p()
+    check(function(*args, ctypes.byref(out)))
+    return take_json(out)
+
+
+def take_json(out: ctypes.c_void_p) -> dict:
+    """Parses and frees a JSON string returned by the library."""
+    if not out.value:
+        return {}
+    try:
+        return json.loads(ctypes.string_at(out.value).decode("utf-8"))
+    finally:
+        lib.earshot_string_free(out)
+
+
+def options_json(options: dict) -> bytes | None:
+    """Options as the JSON object the library reads (None values are dropped)."""
+    kept = {k: v for k, v in options.items() if v is not None}
+    return json.dumps(kept).encode() if kept else None
