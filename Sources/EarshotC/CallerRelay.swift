@@ -25,11 +25,10 @@ final class CallerRelay: @unchecked Sendable {
                            onText: Callback?, user: UnsafeMutableRawPointer?) -> Result<TranscriptionResult, RuntimeError> {
         let relay = CallerRelay()
         let transcriber = session.transcriber
+        let work = Work(transcriber: transcriber, samples: samples)
         let streams = onText != nil
         InferenceThreads.shared.start {
-            let result = Result { () throws(RuntimeError) in
-                try transcriber.transcribe(samples, options: options, onText: streams ? { relay.push($0) } : nil)
-            }
+            let result = work.run(options: options, onText: streams ? { relay.push($0) } : nil)
             relay.finish(result)
         }
         var cancelled = false
@@ -46,6 +45,25 @@ final class CallerRelay: @unchecked Sendable {
                 }
             }
             if let outcome { return outcome }
+        }
+    }
+
+    /// What the job needs, handed over once: `run` drops its references before it returns, so the
+    /// session's buffers and the samples are never held by the worker after the caller resumes
+    /// (a caller that frees everything and reads its memory at once sees it all gone).
+    /// `@unchecked Sendable`: written once at init, taken once by the one worker that runs it.
+    private final class Work: @unchecked Sendable {
+        private var transcriber: Transcriber?
+        private var samples: AudioSamples?
+
+        init(transcriber: Transcriber, samples: AudioSamples) {
+            self.transcriber = transcriber
+            self.samples = samples
+        }
+
+        func run(options: TranscriptionOptions, onText: ((String) -> Void)?) -> Result<TranscriptionResult, RuntimeError> {
+            guard let t = transcriber.take(), let s = samples.take() else { return .failure(.cancelled) }
+            return Result { () throws(RuntimeError) in try t.transcribe(s, options: options, onText: onText) }
         }
     }
 

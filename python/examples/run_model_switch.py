@@ -1,0 +1,393 @@
+#!/usr/bin/env python3
+"""The model-switching experiment, through the Python binding.
+
+Reproduces the workflow that leaked with the C++ runtime driven from Python: N iterations
+alternating models, each one loading a model, transcribing, and closing it, with the Python
+process's memory read from /proc/self/status (RSS, anonymous RSS, file RSS) and /proc/self/fd
+before and after every step. Prints the table `earshot bench switch` prints. The reset variant
+keeps every model loaded with one session each and replaces close/reload by a session reset.
+
+    python python/examples/run_model_switch.py --models 0.6b=/ckpt/0.6b,1.7b=/ckpt/1.7b --iterations 100
+
+Exits 1 when anonymous RSS (or RSS) after warm-up trends up by more than --max-trend-mb over the
+switches (least squares, scaled to the number of switches after warm-up) or fds grew.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import unicodedata
+from pathlib import Path
+
+import earshot
+
+MB = 1024 * 1024
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_AUDIO = REPO / "Tests" / "Fixtures" / "qwen3-asr-tiny" / "audio" / "fox.wav"
+
+
+# ---------------------------------------------------------------------------------------- memory
+
+def snapshot() -> dict:
+    """This process's memory, read by Python itself (not by the library)."""
+    fields = {}
+    with open("/proc/self/status") as f:
+        for line in f:
+            key, _, rest = line.partition(":")
+            if key in ("VmRSS", "RssAnon", "RssFile", "VmHWM"):
+                fields[key] = int(rest.split()[0]) * 1024
+    fds = len(os.listdir("/proc/self/fd")) - 1
+    return {"rss": fields["VmRSS"], "anon": fields["RssAnon"], "file": fields["RssFile"], "peak": fields["VmHWM"],
+            "fds": fds, "malloc_in_use": earshot.memory_report()["malloc_in_use_bytes"]}
+
+
+def slope(values: list) -> float:
+    n = len(values)
+    if n < 2:
+        return 0.0
+    mx, my = (n - 1) / 2, sum(values) / n
+    return sum((i - mx) * (v - my) for i, v in enumerate(values)) / sum((i - mx) ** 2 for i in range(n))
+
+
+# -------------------------------------------------------------------------------- word errors
+
+def words(text: str) -> list:
+    """Lowercase; keep letters, digits and apostrophes; everything else separates words."""
+    kept = "".join(c if (unicodedata.category(c)[0] in "LN" or c == "'") else " " for c in text.lower())
+    return [w for w in kept.split() if w.strip("'")]
+
+
+def word_errors(hypothesis: str, reference: str) -> tuple:
+    """(substitutions + deletions + insertions, reference words)."""
+    h, r = words(hypothesis), words(reference)
+    row = list(range(len(h) + 1))
+    for i, rw in enumerate(r, 1):
+        prev, row[0] = row[0], i
+        for j, hw in enumerate(h, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (rw != hw))
+    return row[len(h)], len(r)
+
+
+# ------------------------------------------------------------------------------------- clips
+
+def load_clips(args) -> list:
+    """[(name, path, reference or None)]: the speech set's files, or the one clip."""
+    if args.set:
+        d = Path(args.set)
+        entries = json.loads((d / "transcripts.json").read_text())["items"]
+        return [(e["audio"], str(d / e["audio"]), e["text"]) for e in entries]
+    clip = args.audio or str(DEFAULT_AUDIO)
+    return [(Path(clip).name, clip, args.reference)]
+
+
+# ------------------------------------------------------------------------------------- runs
+
+def run_switches(models, clips, args, progress) -> list:
+    steps, per_model = [], {}
+    for i in range(args.iterations):
+        name, path = models[i % len(models)]
+        k = per_model.get(name, 0)
+        per_model[name] = k + 1
+        clip = clips[k % len(clips)]
+        before = snapshot()
+        t0 = time.perf_counter()
+        model = earshot.Model(path, precision=args.precision)
+        load_ms = (time.perf_counter() - t0) * 1000
+        after_load = snapshot()
+        result = model.transcribe(clip[1], **args.options)
+        after_transcribe = snapshot()
+        t0 = time.perf_counter()
+        model.close()
+        unload_ms = (time.perf_counter() - t0) * 1000
+        after_unload = snapshot()
+        errors = word_errors(result.text, clip[2]) if clip[2] is not None else None
+        steps.append({"iteration": i, "model": name, "audio": clip[0], "before_load": before, "after_load": after_load,
+                      "after_transcribe": after_transcribe, "after_unload": after_unload, "load_ms": load_ms,
+                      "unload_ms": unload_ms, "ttft_ms": result.timings.get("ttft_ms", 0.0), "text": result.text,
+                      "word_errors": errors})
+        progress(f"switch {i + 1}/{args.iterations}  {name}  RSS {after_transcribe['rss'] / MB:.1f} MB  "
+                 f"anon {after_unload['anon'] / MB:.1f} MB  fds {after_unload['fds']}  load {load_ms:.0f} ms  "
+                 f"ttft {steps[-1]['ttft_ms']:.0f} ms")
+    return steps
+
+
+def run_resets(models, clips, args, progress) -> list:
+    """Every model loaded once with one session; each iteration resets the next model's session."""
+    loaded = [(name, earshot.Model(path, precision=args.precision)) for name, path in models]
+    sessions = [(name, m.session()) for name, m in loaded]
+    steps, per_model = [], {}
+    try:
+        for i in range(args.iterations):
+            name, session = sessions[i % len(sessions)]
+            k = per_model.get(name, 0)
+            per_model[name] = k + 1
+            clip = clips[k % len(clips)]
+            before = snapshot()
+            t0 = time.perf_counter()
+            session.reset()
+            reset_ms = (time.perf_counter() - t0) * 1000
+            result = session.transcribe(clip[1], **args.options)
+            after = snapshot()
+            errors = word_errors(result.text, clip[2]) if clip[2] is not None else None
+            steps.append({"iteration": i, "model": name, "audio": clip[0], "before": before, "after": after,
+                          "reset_ms": reset_ms, "ttft_ms": result.timings.get("ttft_ms", 0.0), "text": result.text,
+                          "word_errors": errors})
+            progress(f"reset {i + 1}/{args.iterations}  {name}  RSS {after['rss'] / MB:.1f} MB  "
+                     f"anon {after['anon'] / MB:.1f} MB  fds {after['fds']}  ttft {steps[-1]['ttft_ms']:.0f} ms")
+    finally:
+        for _, s in sessions:
+            s.close()
+        for _, m in loaded:
+            m.close()
+    return steps
+
+
+# ----------------------------------------------------------------------------------- reports
+
+def table(header: list, rows: list) -> str:
+    cells = [header] + rows
+    widths = [max(3, *(len(r[c]) for r in cells)) for c in range(len(header))]
+
+    def line(r):
+        return "| " + " | ".join(v.ljust(widths[c]) if c == 0 else v.rjust(widths[c]) for c, v in enumerate(r)) + " |"
+    rule = "|" + "|".join("-" * (w + 2) if c == 0 else "-" * (w + 1) + ":" for c, w in enumerate(widths)) + "|"
+    return "\n".join([line(header), rule] + [line(r) for r in rows])
+
+
+def signed(v: float, d: int) -> str:
+    text = f"{v:.{d}f}"
+    if text.lstrip("-").strip("0.") == "":
+        return f"{0:.{d}f}"
+    return ("+" if v > 0 else "") + text
+
+
+def per_model_rows(steps: list, rows: list) -> tuple:
+    order = list(dict.fromkeys(s["model"] for s in steps))
+    by = {m: [s for s in steps if s["model"] == m] for m in order}
+
+    def avg(m, f):
+        return sum(f(s) for s in by[m]) / len(by[m])
+
+    def wer(m):
+        counts = [s["word_errors"] for s in by[m] if s["word_errors"] is not None]
+        refs = sum(c[1] for c in counts)
+        return f"{100 * sum(c[0] for c in counts) / refs:.2f}" if refs else "n/a"
+
+    def varying(m):
+        texts = {}
+        for s in by[m]:
+            texts.setdefault(s["audio"], set()).add(s["text"])
+        return str(sum(len(t) > 1 for t in texts.values()))
+    body = [[label] + [fn(m, avg, wer, varying) for m in order] for label, fn in rows]
+    return ["Metric"] + order, body
+
+
+def switch_summary(steps: list, warm_up: float) -> dict:
+    skip = int(len(steps) * warm_up)
+    after = steps[skip:]
+    first, last = steps[0]["before_load"], steps[-1]["after_unload"]
+    settled = steps[skip - 1]["after_unload"] if skip > 0 else first
+    rss_slope = slope([s["after_unload"]["rss"] / MB for s in after])
+    anon_slope = slope([s["after_unload"]["anon"] / MB for s in after])
+    return {"switches": len(steps), "warm_up_switches": skip, "rss_initial_mb": first["rss"] / MB,
+            "rss_final_mb": last["rss"] / MB, "total_growth_mb": (last["rss"] - first["rss"]) / MB,
+            "growth_after_warm_up_mb": (last["rss"] - settled["rss"]) / MB, "rss_slope_mb": rss_slope,
+            "anon_slope_mb": anon_slope, "anon_trend_mb": anon_slope * max(len(after) - 1, 0),
+            "rss_trend_mb": rss_slope * max(len(after) - 1, 0),
+            "anon_initial_mb": first["anon"] / MB, "anon_final_mb": last["anon"] / MB,
+            "peak_mb": max(s[k]["peak"] for s in steps for k in ("before_load", "after_load", "after_transcribe",
+                                                                   "after_unload")) / MB,
+            "fds_start": first["fds"], "fds_end": last["fds"],
+            "malloc_start_mb": first["malloc_in_use"] / MB, "malloc_end_mb": last["malloc_in_use"] / MB}
+
+
+def print_switch_report(steps: list, summary: dict) -> None:
+    mb = lambda b: b / MB  # noqa: E731
+    rows = [
+        ("Switches", lambda m, avg, wer, var: str(sum(1 for s in steps if s["model"] == m))),
+        ("Avg load overhead (MB)", lambda m, avg, wer, var: f"{avg(m, lambda s: mb(s['after_load']['rss'] - s['before_load']['rss'])):.1f}"),
+        ("Avg unload release (MB)", lambda m, avg, wer, var: f"{avg(m, lambda s: mb(s['after_transcribe']['rss'] - s['after_unload']['rss'])):.1f}"),
+        ("Avg net growth per switch (MB)", lambda m, avg, wer, var: signed(avg(m, lambda s: mb(s['after_unload']['rss'] - s['before_load']['rss'])), 1)),
+        ("Avg load (ms)", lambda m, avg, wer, var: f"{avg(m, lambda s: s['load_ms']):.1f}"),
+        ("Avg TTFT (ms)", lambda m, avg, wer, var: f"{avg(m, lambda s: s['ttft_ms']):.1f}"),
+        ("WER over the run (%)", lambda m, avg, wer, var: wer(m)),
+        ("Clips with varying transcripts", lambda m, avg, wer, var: var(m)),
+    ]
+    header, body = per_model_rows(steps, rows)
+    s = summary
+    overall = [
+        ["Switches (warm-up)", f"{s['switches']} ({s['warm_up_switches']})"],
+        ["Initial RSS (MB)", f"{s['rss_initial_mb']:.1f}"],
+        ["Final RSS (MB)", f"{s['rss_final_mb']:.1f}"],
+        ["Total growth (MB)", signed(s["total_growth_mb"], 1)],
+        ["Growth per switch (MB)", signed(s["total_growth_mb"] / max(s["switches"], 1), 3)],
+        ["Growth after warm-up (MB)", signed(s["growth_after_warm_up_mb"], 1)],
+        ["RSS slope after warm-up (MB/switch)", signed(s["rss_slope_mb"], 4)],
+        ["RSS anon slope after warm-up (MB/switch)", signed(s["anon_slope_mb"], 4)],
+        ["RSS anon trend after warm-up (MB)", signed(s["anon_trend_mb"], 3)],
+        ["RSS anon start / end (MB)", f"{s['anon_initial_mb']:.1f} / {s['anon_final_mb']:.1f}"],
+        ["Peak RSS (MB)", f"{s['peak_mb']:.1f}"],
+        ["Open fds start / end", f"{s['fds_start']} / {s['fds_end']}"],
+        ["malloc in use start / end (MB)", f"{s['malloc_start_mb']:.1f} / {s['malloc_end_mb']:.1f}"],
+    ]
+    print(table(header, body))
+    print()
+    print(table(["Overall", "Value"], overall))
+
+
+def reset_summary(steps: list, warm_up: float) -> dict:
+    skip = int(len(steps) * warm_up)
+    after = steps[skip:]
+    anon_slope = slope([s["after"]["anon"] / MB for s in after])
+    first, last = steps[0]["before"], steps[-1]["after"]
+    return {"resets": len(steps), "warm_up": skip, "rss_initial_mb": first["rss"] / MB,
+            "rss_final_mb": last["rss"] / MB, "total_growth_mb": (last["rss"] - first["rss"]) / MB,
+            "rss_slope_mb": slope([s["after"]["rss"] / MB for s in after]), "anon_slope_mb": anon_slope,
+            "anon_trend_mb": anon_slope * max(len(after) - 1, 0), "rss_trend_mb":
+            slope([s["after"]["rss"] / MB for s in after]) * max(len(after) - 1, 0),
+            "anon_initial_mb": first["anon"] / MB, "anon_final_mb": last["anon"] / MB,
+            "fds_start": first["fds"], "fds_end": last["fds"]}
+
+
+def print_reset_report(steps: list, summary: dict) -> None:
+    def settled_growth(m):
+        after = [s for s in steps[summary["warm_up"]:] if s["model"] == m]
+        return sum((s["after"]["rss"] - s["before"]["rss"]) / MB for s in after) / max(len(after), 1)
+    rows = [
+        ("Resets", lambda m, avg, wer, var: str(sum(1 for s in steps if s["model"] == m))),
+        ("Avg reset (ms)", lambda m, avg, wer, var: f"{avg(m, lambda s: s['reset_ms']):.3f}"),
+        ("Avg net growth per reset (MB)", lambda m, avg, wer, var: signed(avg(m, lambda s: (s['after']['rss'] - s['before']['rss']) / MB), 3)),
+        ("  after warm-up (MB)", lambda m, avg, wer, var: signed(settled_growth(m), 4)),
+        ("Avg TTFT (ms)", lambda m, avg, wer, var: f"{avg(m, lambda s: s['ttft_ms']):.1f}"),
+        ("WER over the run (%)", lambda m, avg, wer, var: wer(m)),
+        ("Clips with varying transcripts", lambda m, avg, wer, var: var(m)),
+    ]
+    header, body = per_model_rows(steps, rows)
+    s = summary
+    overall = [
+        ["Resets (warm-up)", f"{s['resets']} ({s['warm_up']})"],
+        ["Initial / final RSS (MB)", f"{s['rss_initial_mb']:.1f} / {s['rss_final_mb']:.1f}"],
+        ["Total growth (MB)", signed(s["total_growth_mb"], 1)],
+        ["RSS slope after warm-up (MB/reset)", signed(s["rss_slope_mb"], 4)],
+        ["RSS anon slope after warm-up (MB/reset)", signed(s["anon_slope_mb"], 4)],
+        ["RSS anon trend after warm-up (MB)", signed(s["anon_trend_mb"], 3)],
+        ["RSS anon start / end (MB)", f"{s['anon_initial_mb']:.1f} / {s['anon_final_mb']:.1f}"],
+        ["Open fds start / end", f"{s['fds_start']} / {s['fds_end']}"],
+    ]
+    print(table(header, body))
+    print()
+    print(table(["Overall (reset variant)", "Value"], overall))
+
+
+def svg_plot(series: dict, title: str) -> str:
+    """A small line plot of MB per iteration, one line per named series."""
+    w, h, left, bottom, top, right = 760, 360, 60, 40, 40, 150
+    values = [v for vs in series.values() for v in vs]
+    lo, hi = min(values), max(values)
+    hi = hi if hi > lo else lo + 1
+    n = max(len(vs) for vs in series.values())
+    x = lambda i: left + (w - left - right) * i / max(n - 1, 1)  # noqa: E731
+    y = lambda v: top + (h - top - bottom) * (1 - (v - lo) / (hi - lo))  # noqa: E731
+    colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">',
+             f'<rect width="{w}" height="{h}" fill="white"/>',
+             f'<text x="{left}" y="20" font-size="14">{title}</text>',
+             f'<line x1="{left}" y1="{h - bottom}" x2="{w - right}" y2="{h - bottom}" stroke="black"/>',
+             f'<line x1="{left}" y1="{top}" x2="{left}" y2="{h - bottom}" stroke="black"/>',
+             f'<text x="{left - 5}" y="{y(hi) + 4}" text-anchor="end">{hi:.0f}</text>',
+             f'<text x="{left - 5}" y="{y(lo) + 4}" text-anchor="end">{lo:.0f}</text>',
+             f'<text x="{(left + w - right) / 2}" y="{h - 8}" text-anchor="middle">iteration (MB after each)</text>']
+    for k, (name, vs) in enumerate(series.items()):
+        pts = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(vs))
+        c = colors[k % len(colors)]
+        parts.append(f'<polyline fill="none" stroke="{c}" stroke-width="1.5" points="{pts}"/>')
+        parts.append(f'<text x="{w - right + 10}" y="{top + 16 * k + 10}" fill="{c}">{name}</text>')
+    parts.append("</svg>")
+    return "\n".join(parts)
+
+
+# -------------------------------------------------------------------------------------- main
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--models", required=True, help="comma-separated name=dir (or dir) used in turn")
+    p.add_argument("--iterations", type=int, default=100)
+    p.add_argument("--mode", choices=["switch", "reset", "both"], default="both")
+    p.add_argument("--audio", help="clip to transcribe (default: the bundled fox.wav)")
+    p.add_argument("--reference", help="what the clip says, for WER")
+    p.add_argument("--set", help="speech set directory (transcripts.json + audio): cycle through it, with WER")
+    p.add_argument("--language", help="force the language (e.g. English or en)")
+    p.add_argument("--max-tokens", type=int, default=32, help="generated tokens per transcription (random weights never stop)")
+    p.add_argument("--precision", help="native (default), f32, q8 or q4")
+    p.add_argument("--threads", type=int, help="compute threads (default: all cores)")
+    p.add_argument("--warm-up", type=float, default=0.2, help="fraction of iterations excluded from the slopes")
+    p.add_argument("--max-trend-mb", type=float, default=1.0,
+                   help="fail when anonymous RSS (or RSS) trends up more than this over the iterations after warm-up")
+    p.add_argument("--json", help="write every step and the summaries here")
+    p.add_argument("--plot", help="write an SVG plot of RSS and anonymous RSS per iteration here")
+    args = p.parse_args(argv)
+
+    models = []
+    for item in args.models.split(","):
+        name, _, path = item.partition("=") if "=" in item else (Path(item).name, "", item)
+        models.append((name, path))
+    if args.threads:
+        earshot.set_threads(args.threads)
+    args.options = {"language": args.language, "max_tokens": args.max_tokens,
+                    "loop_guard_repeats": 0 if not args.set else None}
+    clips = load_clips(args)
+    tty = sys.stderr.isatty()
+
+    def progress(line, count=[0]):
+        count[0] += 1
+        if tty:
+            sys.stderr.write("\r" + line.ljust(110))
+        elif count[0] == 1 or count[0] % 10 == 0:
+            sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+
+    print(f"earshot {earshot.version()} from Python {sys.version.split()[0]}: "
+          f"{' / '.join(n for n, _ in models)}, {args.iterations} iterations, clip: "
+          f"{'each file of ' + args.set if args.set else (args.audio or DEFAULT_AUDIO.name)}\n")
+    ok, out = True, {"command": " ".join(sys.argv), "models": dict(models), "iterations": args.iterations}
+    if args.mode in ("switch", "both"):
+        steps = run_switches(models, clips, args, progress)
+        if tty:
+            sys.stderr.write("\n")
+        s = switch_summary(steps, args.warm_up)
+        print("Load, transcribe, close:\n")
+        print_switch_report(steps, s)
+        out["switch"] = {"summary": s, "steps": steps}
+        if max(s["anon_trend_mb"], s["rss_trend_mb"]) > args.max_trend_mb or s["fds_end"] > s["fds_start"]:
+            print(f"\nFAIL: anonymous RSS trend {s['anon_trend_mb']:+.3f} MB, RSS trend {s['rss_trend_mb']:+.3f} MB "
+                  f"(limit {args.max_trend_mb} MB); fds {s['fds_start']} -> {s['fds_end']}", file=sys.stderr)
+            ok = False
+        if args.plot:
+            Path(args.plot).write_text(svg_plot(
+                {"RSS after close": [st["after_unload"]["rss"] / MB for st in steps],
+                 "anon RSS after close": [st["after_unload"]["anon"] / MB for st in steps]},
+                f"Python: load / transcribe / close, {' <-> '.join(n for n, _ in models)}"))
+    if args.mode in ("reset", "both"):
+        print()
+        steps = run_resets(models, clips, args, progress)
+        if tty:
+            sys.stderr.write("\n")
+        s = reset_summary(steps, args.warm_up)
+        print("Session reset instead of close/reload (every model loaded once):\n")
+        print_reset_report(steps, s)
+        out["reset"] = {"summary": s, "steps": steps}
+        if max(s["anon_trend_mb"], s["rss_trend_mb"]) > args.max_trend_mb or s["fds_end"] > s["fds_start"]:
+            print(f"\nFAIL (reset): anonymous RSS trend {s['anon_trend_mb']:+.3f} MB; fds {s['fds_start']} -> "
+                  f"{s['fds_end']}", file=sys.stderr)
+            ok = False
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=1))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
