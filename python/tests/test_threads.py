@@ -97,3 +97,25 @@ def test_close_during_a_transcription_cancels_it_and_frees_after(tiny_model):
     t.join(60)
     assert len(outcome) == 1 and isinstance(outcome[0], (earshot.CancelledError, earshot.ClosedError))
     assert tiny_model.transcribe(audio("short"), **GREEDY).token_ids == golden_ids("short")
+
+
+def test_the_last_error_is_per_thread():
+    import ctypes
+    from earshot._native import lib
+    both_failed = threading.Barrier(2, timeout=30)
+    seen = {}
+
+    def fail(name):
+        handle = ctypes.c_uint64()
+        status = lib.earshot_model_load(f"/no/such/{name}".encode(), None, ctypes.byref(handle))
+        both_failed.wait()   # the other thread has failed too before this one reads its message
+        seen[name] = (status, lib.earshot_last_error().decode())
+
+    threads = [threading.Thread(target=fail, args=(n,)) for n in ("first", "second")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert seen["first"][0] == seen["second"][0] == earshot.ModelError.status
+    assert "/no/such/first" in seen["first"][1] and "/no/such/second" not in seen["first"][1]
+    assert "/no/such/second" in seen["second"][1] and "/no/such/first" not in seen["second"][1]
