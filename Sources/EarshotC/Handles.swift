@@ -85,30 +85,27 @@ final class Handles: Sendable {
         }
     }
 
-    func model(_ h: UInt64) throws(ABIError) -> NativeModel {
-        let found = table.withLock { t in (t.models[h], t.sessions[h] != nil) }
-        if let m = found.0 { return m }
-        throw Self.invalid(h, expected: "model", isOtherKind: found.1)
-    }
-
-    func session(_ h: UInt64) throws(ABIError) -> NativeSession {
-        let found = table.withLock { t in (t.sessions[h], t.models[h] != nil) }
-        if let s = found.0 { return s }
-        throw Self.invalid(h, expected: "session", isOtherKind: found.1)
-    }
+    func model(_ h: UInt64) throws(ABIError) -> NativeModel { try find(h, \.models, other: \.sessions, remove: false) }
+    func session(_ h: UInt64) throws(ABIError) -> NativeSession { try find(h, \.sessions, other: \.models, remove: false) }
 
     /// Removes the handle and returns what it held, so the caller drops the last reference (and
     /// unmaps) outside the lock.
-    func removeModel(_ h: UInt64) throws(ABIError) -> NativeModel {
-        let found = table.withLock { t in (t.models.removeValue(forKey: h), t.sessions[h] != nil) }
-        if let m = found.0 { return m }
-        throw Self.invalid(h, expected: "model", isOtherKind: found.1)
-    }
+    func removeModel(_ h: UInt64) throws(ABIError) -> NativeModel { try find(h, \.models, other: \.sessions, remove: true) }
+    func removeSession(_ h: UInt64) throws(ABIError) -> NativeSession { try find(h, \.sessions, other: \.models, remove: true) }
 
-    func removeSession(_ h: UInt64) throws(ABIError) -> NativeSession {
-        let found = table.withLock { t in (t.sessions.removeValue(forKey: h), t.models[h] != nil) }
-        if let s = found.0 { return s }
-        throw Self.invalid(h, expected: "session", isOtherKind: found.1)
+    private func find<T: Sendable, Other>(_ h: UInt64, _ kind: any WritableKeyPath<Table, [UInt64: T]> & Sendable,
+                                          other: any KeyPath<Table, [UInt64: Other]> & Sendable,
+                                          remove: Bool) throws(ABIError) -> T {
+        let found = table.withLock { t in
+            (remove ? t[keyPath: kind].removeValue(forKey: h) : t[keyPath: kind][h], t[keyPath: other][h] != nil)
+        }
+        if let value = found.0 { return value }
+        let expected = T.self == NativeModel.self ? "model" : "session"
+        if h == 0 { throw ABIError(.invalidHandle, "the \(expected) handle is 0 (never a valid handle)") }
+        if found.1 {
+            throw ABIError(.invalidHandle, "handle \(h) is a \(expected == "model" ? "session" : "model"), not a \(expected)")
+        }
+        throw ABIError(.invalidHandle, "\(expected) handle \(h) is not live (already freed, or never returned by Earshot)")
     }
 
     /// A malloc'ed copy of `s` the caller must give back to `freeString`.
@@ -128,13 +125,5 @@ final class Handles: Sendable {
 
     var counts: (models: Int, sessions: Int, strings: Int) {
         table.withLock { ($0.models.count, $0.sessions.count, $0.strings.count) }
-    }
-
-    private static func invalid(_ h: UInt64, expected: String, isOtherKind: Bool) -> ABIError {
-        if h == 0 { return ABIError(.invalidHandle, "the \(expected) handle is 0 (never a valid handle)") }
-        if isOtherKind {
-            return ABIError(.invalidHandle, "handle \(h) is a \(expected == "model" ? "session" : "model"), not a \(expected)")
-        }
-        return ABIError(.invalidHandle, "\(expected) handle \(h) is not live (already freed, or never returned by Earshot)")
     }
 }

@@ -71,7 +71,36 @@ def _free(function, handle: int) -> None:
     function(handle)
 
 
-class Model:
+class _NativeObject:
+    """Owns one native handle, freed by ``free`` exactly once: at ``_release()`` or when the
+    object is garbage-collected (``weakref.finalize`` holds the handle number, not the object)."""
+
+    _handle: int
+
+    def _own(self, handle: int, free) -> None:
+        self._handle = handle
+        self._finalizer = weakref.finalize(self, _free, free, handle)
+
+    @property
+    def closed(self) -> bool:
+        return not self._finalizer.alive
+
+    def _checked_handle(self) -> int:
+        if self.closed:
+            raise ClosedError(f"{self!r} is closed")
+        return self._handle
+
+    def _release(self) -> None:
+        self._finalizer()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class Model(_NativeObject):
     """A loaded model: read-only weights, mapped from its files.
 
     ``path``: a Qwen3-ASR directory or converted GGUF file, or a Whisper directory (CTranslate2
@@ -83,22 +112,12 @@ class Model:
         self.path = os.fspath(path)
         handle = c_handle()
         check(lib.earshot_model_load(self.path.encode(), options_json({"precision": precision}), ctypes.byref(handle)))
-        self._handle = handle.value
-        self._finalizer = weakref.finalize(self, _free, lib.earshot_model_free, handle.value)
+        self._own(handle.value, lib.earshot_model_free)
         self._default: Session | None = None
         self._lock = threading.Lock()
         info = call_json(lib.earshot_model_info, self._handle)
         self.family: str = info["family"]
         self.languages: list = info["languages"]
-
-    @property
-    def closed(self) -> bool:
-        return not self._finalizer.alive
-
-    def _checked_handle(self) -> int:
-        if self.closed:
-            raise ClosedError(f"model {self.path} is closed")
-        return self._handle
 
     @property
     def mapped_bytes(self) -> int:
@@ -127,20 +146,14 @@ class Model:
             default, self._default = self._default, None
         if default is not None:
             default.close()
-        self._finalizer()
-
-    def __enter__(self) -> "Model":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+        self._release()
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else f"{self.family}, handle {self._handle}"
         return f"<earshot.Model {self.path!r} ({state})>"
 
 
-class Session:
+class Session(_NativeObject):
     """Per-stream state on a model (KV cache, scratch), mapped once and reused by every request.
 
     One transcription at a time: a second call from another thread while one runs raises
@@ -151,17 +164,7 @@ class Session:
         handle = c_handle()
         check(lib.earshot_session_create(model._checked_handle(), ctypes.byref(handle)))
         self.model = model
-        self._handle = handle.value
-        self._finalizer = weakref.finalize(self, _free, lib.earshot_session_free, handle.value)
-
-    @property
-    def closed(self) -> bool:
-        return not self._finalizer.alive
-
-    def _checked_handle(self) -> int:
-        if self.closed:
-            raise ClosedError("session is closed")
-        return self._handle
+        self._own(handle.value, lib.earshot_session_free)
 
     def transcribe(self, audio, *, sample_rate: int = 16000, language: str | None = None, context: str | None = None,
                    max_tokens: int | None = None, loop_guard_repeats: int | None = None, timestamps: bool | None = None,
@@ -213,13 +216,7 @@ class Session:
     def close(self) -> None:
         """Frees the session's buffers now (idempotent). A transcription still running on another
         thread is cancelled."""
-        self._finalizer()
-
-    def __enter__(self) -> "Session":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
+        self._release()
 
     def __repr__(self) -> str:
         return f"<earshot.Session on {self.model.path!r} ({'closed' if self.closed else f'handle {self._handle}'})>"

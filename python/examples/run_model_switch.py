@@ -186,23 +186,41 @@ def per_model_rows(steps: list, rows: list) -> tuple:
     return ["Metric"] + order, body
 
 
-def switch_summary(steps: list, warm_up: float) -> dict:
-    skip = int(len(steps) * warm_up)
-    after = steps[skip:]
-    first, last = steps[0]["before_load"], steps[-1]["after_unload"]
-    settled = steps[skip - 1]["after_unload"] if skip > 0 else first
-    rss_slope = slope([s["after_unload"]["rss"] / MB for s in after])
-    anon_slope = slope([s["after_unload"]["anon"] / MB for s in after])
-    return {"switches": len(steps), "warm_up_switches": skip, "rss_initial_mb": first["rss"] / MB,
+def memory_summary(first: dict, afters: list, warm_up: float) -> dict:
+    """Growth and least-squares trends of the snapshots taken after each iteration (`afters`),
+    from `first` (before the first one); the first `warm_up` fraction is left out of the trends."""
+    skip = int(len(afters) * warm_up)
+    settled = afters[skip:]
+    last = afters[-1]
+    rss_slope = slope([a["rss"] / MB for a in settled])
+    anon_slope = slope([a["anon"] / MB for a in settled])
+    return {"iterations": len(afters), "warm_up": skip, "rss_initial_mb": first["rss"] / MB,
             "rss_final_mb": last["rss"] / MB, "total_growth_mb": (last["rss"] - first["rss"]) / MB,
-            "growth_after_warm_up_mb": (last["rss"] - settled["rss"]) / MB, "rss_slope_mb": rss_slope,
-            "anon_slope_mb": anon_slope, "anon_trend_mb": anon_slope * max(len(after) - 1, 0),
-            "rss_trend_mb": rss_slope * max(len(after) - 1, 0),
+            "growth_after_warm_up_mb": (last["rss"] - (afters[skip - 1] if skip else first)["rss"]) / MB,
+            "rss_slope_mb": rss_slope, "anon_slope_mb": anon_slope,
+            "rss_trend_mb": rss_slope * max(len(settled) - 1, 0), "anon_trend_mb": anon_slope * max(len(settled) - 1, 0),
             "anon_initial_mb": first["anon"] / MB, "anon_final_mb": last["anon"] / MB,
-            "peak_mb": max(s[k]["peak"] for s in steps for k in ("before_load", "after_load", "after_transcribe",
-                                                                   "after_unload")) / MB,
-            "fds_start": first["fds"], "fds_end": last["fds"],
+            "peak_mb": max(a["peak"] for a in [first] + afters) / MB, "fds_start": first["fds"], "fds_end": last["fds"],
             "malloc_start_mb": first["malloc_in_use"] / MB, "malloc_end_mb": last["malloc_in_use"] / MB}
+
+
+def overall_rows(s: dict, unit: str) -> list:
+    """The overall table of `earshot bench switch`, per `unit` (switch or reset)."""
+    return [
+        ["Switches (warm-up)" if unit == "switch" else "Resets (warm-up)", f"{s['iterations']} ({s['warm_up']})"],
+        ["Initial RSS (MB)", f"{s['rss_initial_mb']:.1f}"],
+        ["Final RSS (MB)", f"{s['rss_final_mb']:.1f}"],
+        ["Total growth (MB)", signed(s["total_growth_mb"], 1)],
+        [f"Growth per {unit} (MB)", signed(s["total_growth_mb"] / max(s["iterations"], 1), 3)],
+        ["Growth after warm-up (MB)", signed(s["growth_after_warm_up_mb"], 1)],
+        [f"RSS slope after warm-up (MB/{unit})", signed(s["rss_slope_mb"], 4)],
+        [f"RSS anon slope after warm-up (MB/{unit})", signed(s["anon_slope_mb"], 4)],
+        ["RSS anon trend after warm-up (MB)", signed(s["anon_trend_mb"], 3)],
+        ["RSS anon start / end (MB)", f"{s['anon_initial_mb']:.1f} / {s['anon_final_mb']:.1f}"],
+        ["Peak RSS (MB)", f"{s['peak_mb']:.1f}"],
+        ["Open fds start / end", f"{s['fds_start']} / {s['fds_end']}"],
+        ["malloc in use start / end (MB)", f"{s['malloc_start_mb']:.1f} / {s['malloc_end_mb']:.1f}"],
+    ]
 
 
 def print_switch_report(steps: list, summary: dict) -> None:
@@ -218,39 +236,10 @@ def print_switch_report(steps: list, summary: dict) -> None:
         ("Clips with varying transcripts", lambda m, avg, wer, var: var(m)),
     ]
     header, body = per_model_rows(steps, rows)
-    s = summary
-    overall = [
-        ["Switches (warm-up)", f"{s['switches']} ({s['warm_up_switches']})"],
-        ["Initial RSS (MB)", f"{s['rss_initial_mb']:.1f}"],
-        ["Final RSS (MB)", f"{s['rss_final_mb']:.1f}"],
-        ["Total growth (MB)", signed(s["total_growth_mb"], 1)],
-        ["Growth per switch (MB)", signed(s["total_growth_mb"] / max(s["switches"], 1), 3)],
-        ["Growth after warm-up (MB)", signed(s["growth_after_warm_up_mb"], 1)],
-        ["RSS slope after warm-up (MB/switch)", signed(s["rss_slope_mb"], 4)],
-        ["RSS anon slope after warm-up (MB/switch)", signed(s["anon_slope_mb"], 4)],
-        ["RSS anon trend after warm-up (MB)", signed(s["anon_trend_mb"], 3)],
-        ["RSS anon start / end (MB)", f"{s['anon_initial_mb']:.1f} / {s['anon_final_mb']:.1f}"],
-        ["Peak RSS (MB)", f"{s['peak_mb']:.1f}"],
-        ["Open fds start / end", f"{s['fds_start']} / {s['fds_end']}"],
-        ["malloc in use start / end (MB)", f"{s['malloc_start_mb']:.1f} / {s['malloc_end_mb']:.1f}"],
-    ]
+    overall = overall_rows(summary, "switch")
     print(table(header, body))
     print()
     print(table(["Overall", "Value"], overall))
-
-
-def reset_summary(steps: list, warm_up: float) -> dict:
-    skip = int(len(steps) * warm_up)
-    after = steps[skip:]
-    anon_slope = slope([s["after"]["anon"] / MB for s in after])
-    first, last = steps[0]["before"], steps[-1]["after"]
-    return {"resets": len(steps), "warm_up": skip, "rss_initial_mb": first["rss"] / MB,
-            "rss_final_mb": last["rss"] / MB, "total_growth_mb": (last["rss"] - first["rss"]) / MB,
-            "rss_slope_mb": slope([s["after"]["rss"] / MB for s in after]), "anon_slope_mb": anon_slope,
-            "anon_trend_mb": anon_slope * max(len(after) - 1, 0), "rss_trend_mb":
-            slope([s["after"]["rss"] / MB for s in after]) * max(len(after) - 1, 0),
-            "anon_initial_mb": first["anon"] / MB, "anon_final_mb": last["anon"] / MB,
-            "fds_start": first["fds"], "fds_end": last["fds"]}
 
 
 def print_reset_report(steps: list, summary: dict) -> None:
@@ -267,17 +256,7 @@ def print_reset_report(steps: list, summary: dict) -> None:
         ("Clips with varying transcripts", lambda m, avg, wer, var: var(m)),
     ]
     header, body = per_model_rows(steps, rows)
-    s = summary
-    overall = [
-        ["Resets (warm-up)", f"{s['resets']} ({s['warm_up']})"],
-        ["Initial / final RSS (MB)", f"{s['rss_initial_mb']:.1f} / {s['rss_final_mb']:.1f}"],
-        ["Total growth (MB)", signed(s["total_growth_mb"], 1)],
-        ["RSS slope after warm-up (MB/reset)", signed(s["rss_slope_mb"], 4)],
-        ["RSS anon slope after warm-up (MB/reset)", signed(s["anon_slope_mb"], 4)],
-        ["RSS anon trend after warm-up (MB)", signed(s["anon_trend_mb"], 3)],
-        ["RSS anon start / end (MB)", f"{s['anon_initial_mb']:.1f} / {s['anon_final_mb']:.1f}"],
-        ["Open fds start / end", f"{s['fds_start']} / {s['fds_end']}"],
-    ]
+    overall = overall_rows(summary, "reset")
     print(table(header, body))
     print()
     print(table(["Overall (reset variant)", "Value"], overall))
@@ -358,7 +337,7 @@ def main(argv=None) -> int:
         steps = run_switches(models, clips, args, progress)
         if tty:
             sys.stderr.write("\n")
-        s = switch_summary(steps, args.warm_up)
+        s = memory_summary(steps[0]["before_load"], [st["after_unload"] for st in steps], args.warm_up)
         print("Load, transcribe, close:\n")
         print_switch_report(steps, s)
         out["switch"] = {"summary": s, "steps": steps}
@@ -376,7 +355,7 @@ def main(argv=None) -> int:
         steps = run_resets(models, clips, args, progress)
         if tty:
             sys.stderr.write("\n")
-        s = reset_summary(steps, args.warm_up)
+        s = memory_summary(steps[0]["before"], [st["after"] for st in steps], args.warm_up)
         print("Session reset instead of close/reload (every model loaded once):\n")
         print_reset_report(steps, s)
         out["reset"] = {"summary": s, "steps": steps}

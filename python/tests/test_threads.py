@@ -56,12 +56,18 @@ def _hold_in_callback(session, release, started, outcome):
         outcome.append(e)
 
 
+def _start_held(session):
+    """A thread whose transcription on `session` is held inside its first text callback."""
+    release, started, outcome = threading.Event(), threading.Event(), []
+    t = threading.Thread(target=_hold_in_callback, args=(session, release, started, outcome))
+    t.start()
+    assert started.wait(30)
+    return release, outcome, t
+
+
 def test_a_busy_session_refuses_a_second_thread(tiny_model):
     with tiny_model.session() as s:
-        release, started, outcome = threading.Event(), threading.Event(), []
-        t = threading.Thread(target=_hold_in_callback, args=(s, release, started, outcome))
-        t.start()
-        assert started.wait(30)
+        release, outcome, t = _start_held(s)
         with pytest.raises(earshot.BusyError, match="another thread"):
             s.transcribe(audio("short"))
         with pytest.raises(earshot.BusyError):
@@ -74,10 +80,7 @@ def test_a_busy_session_refuses_a_second_thread(tiny_model):
 
 def test_cancel_from_another_thread(tiny_model):
     with tiny_model.session() as s:
-        release, started, outcome = threading.Event(), threading.Event(), []
-        t = threading.Thread(target=_hold_in_callback, args=(s, release, started, outcome))
-        t.start()
-        assert started.wait(30)
+        release, outcome, t = _start_held(s)
         s.cancel()
         release.set()
         t.join(60)
@@ -87,10 +90,7 @@ def test_cancel_from_another_thread(tiny_model):
 def test_close_during_a_transcription_cancels_it_and_frees_after(tiny_model):
     base = earshot.memory_report()["live_sessions"]
     s = tiny_model.session()
-    release, started, outcome = threading.Event(), threading.Event(), []
-    t = threading.Thread(target=_hold_in_callback, args=(s, release, started, outcome))
-    t.start()
-    assert started.wait(30)
+    release, outcome, t = _start_held(s)
     s.close()
     assert earshot.memory_report()["live_sessions"] == base
     release.set()
