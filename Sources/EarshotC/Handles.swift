@@ -67,20 +67,15 @@ final class Handles: Sendable {
     }
     private let table = Mutex(Table())
 
-    func add(_ model: NativeModel) -> UInt64 {
-        table.withLock { t in
-            let h = t.next
-            t.next += 1
-            t.models[h] = model
-            return h
-        }
-    }
+    func add(_ model: NativeModel) -> UInt64 { insert(model, \.models) }
+    func add(_ session: NativeSession) -> UInt64 { insert(session, \.sessions) }
 
-    func add(_ session: NativeSession) -> UInt64 {
+    /// Files `value` under the next handle number (never one used before).
+    private func insert<T: Sendable>(_ value: T, _ kind: any WritableKeyPath<Table, [UInt64: T]> & Sendable) -> UInt64 {
         table.withLock { t in
             let h = t.next
             t.next += 1
-            t.sessions[h] = session
+            t[keyPath: kind][h] = value
             return h
         }
     }

@@ -16,6 +16,7 @@ switches (least squares, scaled to the number of switches after warm-up) or fds 
 from __future__ import annotations
 
 import argparse
+import array
 import json
 import os
 import sys
@@ -32,17 +33,80 @@ DEFAULT_AUDIO = REPO / "Tests" / "Fixtures" / "qwen3-asr-tiny" / "audio" / "fox.
 
 # ---------------------------------------------------------------------------------------- memory
 
-def snapshot() -> dict:
-    """This process's memory, read by Python itself (not by the library)."""
-    fields = {}
+FIELDS = ("rss", "anon", "file", "peak", "fds", "malloc_in_use")
+
+
+def snapshot() -> tuple:
+    """This process's memory, read by Python itself (not by the library), in FIELDS order."""
+    rss = anon = file = peak = 0
     with open("/proc/self/status") as f:
         for line in f:
-            key, _, rest = line.partition(":")
-            if key in ("VmRSS", "RssAnon", "RssFile", "VmHWM"):
-                fields[key] = int(rest.split()[0]) * 1024
+            if line.startswith(("VmRSS:", "RssAnon:", "RssFile:", "VmHWM:")):
+                key, value = line.split(":")[0], int(line.split()[1]) * 1024
+                if key == "VmRSS":
+                    rss = value
+                elif key == "RssAnon":
+                    anon = value
+                elif key == "RssFile":
+                    file = value
+                else:
+                    peak = value
     fds = len(os.listdir("/proc/self/fd")) - 1
-    return {"rss": fields["VmRSS"], "anon": fields["RssAnon"], "file": fields["RssFile"], "peak": fields["VmHWM"],
-            "fds": fds, "malloc_in_use": earshot.memory_report()["malloc_in_use_bytes"]}
+    return rss, anon, file, peak, fds, earshot.memory_report()["malloc_in_use_bytes"]
+
+
+class Log:
+    """What a run records, in arrays allocated before its first iteration.
+
+    Recording must not grow the heap it measures: a dict of snapshots per step costs ~2.5 KB of
+    Python objects per switch, which is exactly the kind of steady creep the experiment looks for.
+    Transcripts are kept once per distinct text (per model and clip), referenced by index.
+    """
+
+    def __init__(self, iterations: int, points: tuple, timings: tuple):
+        self.iterations, self.points, self.timing_names = iterations, points, timings
+        self.memory = array.array("q", bytes(8 * iterations * len(points) * len(FIELDS)))
+        self.timings = {name: array.array("d", bytes(8 * iterations)) for name in timings}
+        self.errors = array.array("q", bytes(8 * iterations * 2))   # (errors, reference words); -1: none
+        self.text_index = array.array("q", bytes(8 * iterations))
+        self.texts = {}   # (model, clip) -> [distinct texts]
+
+    def snap(self, i: int, point: str) -> None:
+        base = (i * len(self.points) + self.points.index(point)) * len(FIELDS)
+        for k, v in enumerate(snapshot()):
+            self.memory[base + k] = v
+
+    def point(self, i: int, point: str) -> dict:
+        base = (i * len(self.points) + self.points.index(point)) * len(FIELDS)
+        return {f: self.memory[base + k] for k, f in enumerate(FIELDS)}
+
+    def record(self, i: int, model: str, clip: tuple, text: str, times: dict) -> None:
+        for name, value in times.items():
+            self.timings[name][i] = value
+        seen = self.texts.get((model, clip[0]))
+        if seen is None:
+            seen = self.texts[(model, clip[0])] = []
+        if text not in seen:
+            seen.append(text)
+        self.text_index[i] = seen.index(text)
+        e, n = word_errors(text, clip[2]) if clip[2] is not None else (-1, -1)
+        self.errors[2 * i], self.errors[2 * i + 1] = e, n
+
+    def steps(self, models: list, clips: list) -> list:
+        """The run as one dict per iteration (built after the run, for reports and JSON)."""
+        out, per_model = [], {}
+        for i in range(self.iterations):
+            name = models[i % len(models)][0]
+            k = per_model.get(name, 0)
+            per_model[name] = k + 1
+            clip = clips[k % len(clips)]
+            step = {"iteration": i, "model": name, "audio": clip[0],
+                    "text": self.texts[(name, clip[0])][self.text_index[i]],
+                    "word_errors": None if self.errors[2 * i] < 0 else (self.errors[2 * i], self.errors[2 * i + 1])}
+            step.update({p: self.point(i, p) for p in self.points})
+            step.update({t: self.timings[t][i] for t in self.timing_names})
+            out.append(step)
+        return out
 
 
 def slope(values: list) -> float:
@@ -86,64 +150,61 @@ def load_clips(args) -> list:
 
 # ------------------------------------------------------------------------------------- runs
 
+def clip_for(i: int, models: list, clips: list) -> tuple:
+    """Model i % len(models); its k-th use transcribes clip k % len(clips)."""
+    return models[i % len(models)], clips[(i // len(models)) % len(clips)]
+
+
 def run_switches(models, clips, args, progress) -> list:
-    steps, per_model = [], {}
+    log = Log(args.iterations, ("before_load", "after_load", "after_transcribe", "after_unload"),
+              ("load_ms", "unload_ms", "ttft_ms"))
     for i in range(args.iterations):
-        name, path = models[i % len(models)]
-        k = per_model.get(name, 0)
-        per_model[name] = k + 1
-        clip = clips[k % len(clips)]
-        before = snapshot()
+        (name, path), clip = clip_for(i, models, clips)
+        log.snap(i, "before_load")
         t0 = time.perf_counter()
         model = earshot.Model(path, precision=args.precision)
         load_ms = (time.perf_counter() - t0) * 1000
-        after_load = snapshot()
+        log.snap(i, "after_load")
         result = model.transcribe(clip[1], **args.options)
-        after_transcribe = snapshot()
+        log.snap(i, "after_transcribe")
         t0 = time.perf_counter()
         model.close()
         unload_ms = (time.perf_counter() - t0) * 1000
-        after_unload = snapshot()
-        errors = word_errors(result.text, clip[2]) if clip[2] is not None else None
-        steps.append({"iteration": i, "model": name, "audio": clip[0], "before_load": before, "after_load": after_load,
-                      "after_transcribe": after_transcribe, "after_unload": after_unload, "load_ms": load_ms,
-                      "unload_ms": unload_ms, "ttft_ms": result.timings.get("ttft_ms", 0.0), "text": result.text,
-                      "word_errors": errors})
-        progress(f"switch {i + 1}/{args.iterations}  {name}  RSS {after_transcribe['rss'] / MB:.1f} MB  "
-                 f"anon {after_unload['anon'] / MB:.1f} MB  fds {after_unload['fds']}  load {load_ms:.0f} ms  "
-                 f"ttft {steps[-1]['ttft_ms']:.0f} ms")
-    return steps
+        log.snap(i, "after_unload")
+        ttft = result.timings.get("ttft_ms", 0.0)
+        log.record(i, name, clip, result.text, {"load_ms": load_ms, "unload_ms": unload_ms, "ttft_ms": ttft})
+        after = log.point(i, "after_unload")
+        progress(f"switch {i + 1}/{args.iterations}  {name}  RSS {log.point(i, 'after_transcribe')['rss'] / MB:.1f} MB"
+                 f"  anon {after['anon'] / MB:.1f} MB  fds {after['fds']}  load {load_ms:.0f} ms  ttft {ttft:.0f} ms")
+    return log.steps(models, clips)
 
 
 def run_resets(models, clips, args, progress) -> list:
     """Every model loaded once with one session; each iteration resets the next model's session."""
-    loaded = [(name, earshot.Model(path, precision=args.precision)) for name, path in models]
-    sessions = [(name, m.session()) for name, m in loaded]
-    steps, per_model = [], {}
+    loaded = [earshot.Model(path, precision=args.precision) for _, path in models]
+    sessions = [m.session() for m in loaded]
+    log = Log(args.iterations, ("before", "after"), ("reset_ms", "ttft_ms"))
     try:
         for i in range(args.iterations):
-            name, session = sessions[i % len(sessions)]
-            k = per_model.get(name, 0)
-            per_model[name] = k + 1
-            clip = clips[k % len(clips)]
-            before = snapshot()
+            (name, _), clip = clip_for(i, models, clips)
+            session = sessions[i % len(sessions)]
+            log.snap(i, "before")
             t0 = time.perf_counter()
             session.reset()
             reset_ms = (time.perf_counter() - t0) * 1000
             result = session.transcribe(clip[1], **args.options)
-            after = snapshot()
-            errors = word_errors(result.text, clip[2]) if clip[2] is not None else None
-            steps.append({"iteration": i, "model": name, "audio": clip[0], "before": before, "after": after,
-                          "reset_ms": reset_ms, "ttft_ms": result.timings.get("ttft_ms", 0.0), "text": result.text,
-                          "word_errors": errors})
+            log.snap(i, "after")
+            ttft = result.timings.get("ttft_ms", 0.0)
+            log.record(i, name, clip, result.text, {"reset_ms": reset_ms, "ttft_ms": ttft})
+            after = log.point(i, "after")
             progress(f"reset {i + 1}/{args.iterations}  {name}  RSS {after['rss'] / MB:.1f} MB  "
-                     f"anon {after['anon'] / MB:.1f} MB  fds {after['fds']}  ttft {steps[-1]['ttft_ms']:.0f} ms")
+                     f"anon {after['anon'] / MB:.1f} MB  fds {after['fds']}  ttft {ttft:.0f} ms")
     finally:
-        for _, s in sessions:
+        for s in sessions:
             s.close()
-        for _, m in loaded:
+        for m in loaded:
             m.close()
-    return steps
+    return log.steps(models, clips)
 
 
 # ----------------------------------------------------------------------------------- reports
@@ -307,7 +368,7 @@ def main(argv=None) -> int:
     p.add_argument("--max-trend-mb", type=float, default=1.0,
                    help="fail when anonymous RSS (or RSS) trends up more than this over the iterations after warm-up")
     p.add_argument("--json", help="write every step and the summaries here")
-    p.add_argument("--plot", help="write an SVG plot of RSS and anonymous RSS per iteration here")
+    p.add_argument("--plot", help="write an SVG plot of RSS and anonymous RSS per iteration here (and NAME-reset.svg)")
     args = p.parse_args(argv)
 
     models = []
@@ -359,6 +420,11 @@ def main(argv=None) -> int:
         print("Session reset instead of close/reload (every model loaded once):\n")
         print_reset_report(steps, s)
         out["reset"] = {"summary": s, "steps": steps}
+        if args.plot:
+            plot = Path(args.plot)
+            plot.with_name(plot.stem + "-reset" + plot.suffix).write_text(svg_plot(
+                {"RSS": [st["after"]["rss"] / MB for st in steps], "anon RSS": [st["after"]["anon"] / MB for st in steps]},
+                f"Python: session reset + transcribe, {' / '.join(n for n, _ in models)} loaded"))
         if max(s["anon_trend_mb"], s["rss_trend_mb"]) > args.max_trend_mb or s["fds_end"] > s["fds_start"]:
             print(f"\nFAIL (reset): anonymous RSS trend {s['anon_trend_mb']:+.3f} MB; fds {s['fds_start']} -> "
                   f"{s['fds_end']}", file=sys.stderr)
