@@ -13,7 +13,7 @@ public func earshot_transcribe_pcm(_ handle: UInt64, _ samples: UnsafePointer<Fl
         out.pointee = nil
         let session = try Handles.shared.session(handle)
         let opts = try OptionsJSON.transcription(options)
-        guard count > 0 else { throw ABIError(.audio, "\(f): no samples (count is 0)") }
+        guard count > 0 else { throw ABIError(.audio, "\(f): no samples (count is \(count))") }
         let samples = try required(samples, "samples", in: f)
         guard (1_000...384_000).contains(sampleRate) else {
             throw .invalidArgument("\(f): sample_rate must be in 1000...384000 Hz, got \(sampleRate)")

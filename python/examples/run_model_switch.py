@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import array
+import html
 import json
 import os
 import sys
@@ -324,30 +325,35 @@ def print_reset_report(steps: list, summary: dict) -> None:
 
 
 def svg_plot(series: dict, title: str) -> str:
-    """A small line plot of MB per iteration, one line per named series."""
-    w, h, left, bottom, top, right = 760, 360, 60, 40, 40, 150
-    values = [v for vs in series.values() for v in vs]
-    lo, hi = min(values), max(values)
-    hi = hi if hi > lo else lo + 1
+    """A line plot of MB per iteration from 0 MB up, one line per named series (point 0: before
+    the first iteration)."""
+    w, h, left, bottom, top, right = 760, 360, 60, 40, 40, 170
+    hi = max(v for vs in series.values() for v in vs) * 1.1 or 1.0
     n = max(len(vs) for vs in series.values())
     x = lambda i: left + (w - left - right) * i / max(n - 1, 1)  # noqa: E731
-    y = lambda v: top + (h - top - bottom) * (1 - (v - lo) / (hi - lo))  # noqa: E731
+    y = lambda v: top + (h - top - bottom) * (1 - v / hi)  # noqa: E731
     colors = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd"]
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" font-family="sans-serif" font-size="12">',
              f'<rect width="{w}" height="{h}" fill="white"/>',
-             f'<text x="{left}" y="20" font-size="14">{title}</text>',
-             f'<line x1="{left}" y1="{h - bottom}" x2="{w - right}" y2="{h - bottom}" stroke="black"/>',
-             f'<line x1="{left}" y1="{top}" x2="{left}" y2="{h - bottom}" stroke="black"/>',
-             f'<text x="{left - 5}" y="{y(hi) + 4}" text-anchor="end">{hi:.0f}</text>',
-             f'<text x="{left - 5}" y="{y(lo) + 4}" text-anchor="end">{lo:.0f}</text>',
-             f'<text x="{(left + w - right) / 2}" y="{h - 8}" text-anchor="middle">iteration (MB after each)</text>']
+             f'<text x="{left}" y="20" font-size="14">{html.escape(title)}</text>',
+             f'<text x="{(left + w - right) / 2}" y="{h - 8}" text-anchor="middle">iteration ({n - 1})</text>']
+    for k in range(5):
+        v = hi * k / 4
+        parts.append(f'<line x1="{left}" y1="{y(v):.1f}" x2="{w - right}" y2="{y(v):.1f}" stroke="#ddd"/>')
+        parts.append(f'<text x="{left - 5}" y="{y(v) + 4:.1f}" text-anchor="end">{v:.0f} MB</text>')
     for k, (name, vs) in enumerate(series.items()):
         pts = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(vs))
         c = colors[k % len(colors)]
         parts.append(f'<polyline fill="none" stroke="{c}" stroke-width="1.5" points="{pts}"/>')
-        parts.append(f'<text x="{w - right + 10}" y="{top + 16 * k + 10}" fill="{c}">{name}</text>')
+        parts.append(f'<text x="{w - right + 10}" y="{top + 16 * k + 10}" fill="{c}">{html.escape(name)}</text>')
     parts.append("</svg>")
     return "\n".join(parts)
+
+
+def plot_series(steps: list, first: str, after: str) -> dict:
+    """RSS and anonymous RSS before the first iteration, then after each."""
+    return {label: [steps[0][first][key] / MB] + [st[after][key] / MB for st in steps]
+            for label, key in (("RSS", "rss"), ("anonymous RSS", "anon"))}
 
 
 # -------------------------------------------------------------------------------------- main
@@ -407,10 +413,8 @@ def main(argv=None) -> int:
                   f"(limit {args.max_trend_mb} MB); fds {s['fds_start']} -> {s['fds_end']}", file=sys.stderr)
             ok = False
         if args.plot:
-            Path(args.plot).write_text(svg_plot(
-                {"RSS after close": [st["after_unload"]["rss"] / MB for st in steps],
-                 "anon RSS after close": [st["after_unload"]["anon"] / MB for st in steps]},
-                f"Python: load / transcribe / close, {' <-> '.join(n for n, _ in models)}"))
+            Path(args.plot).write_text(svg_plot(plot_series(steps, "before_load", "after_unload"),
+                                                f"Python: load / transcribe / close, {' <-> '.join(n for n, _ in models)}"))
     if args.mode in ("reset", "both"):
         print()
         steps = run_resets(models, clips, args, progress)
@@ -423,7 +427,7 @@ def main(argv=None) -> int:
         if args.plot:
             plot = Path(args.plot)
             plot.with_name(plot.stem + "-reset" + plot.suffix).write_text(svg_plot(
-                {"RSS": [st["after"]["rss"] / MB for st in steps], "anon RSS": [st["after"]["anon"] / MB for st in steps]},
+                plot_series(steps, "before", "after"),
                 f"Python: session reset + transcribe, {' / '.join(n for n, _ in models)} loaded"))
         if max(s["anon_trend_mb"], s["rss_trend_mb"]) > args.max_trend_mb or s["fds_end"] > s["fds_start"]:
             print(f"\nFAIL (reset): anonymous RSS trend {s['anon_trend_mb']:+.3f} MB; fds {s['fds_start']} -> "
