@@ -119,3 +119,28 @@ def test_the_last_error_is_per_thread():
     assert seen["first"][0] == seen["second"][0] == earshot.ModelError.status
     assert "/no/such/first" in seen["first"][1] and "/no/such/second" not in seen["first"][1]
     assert "/no/such/second" in seen["second"][1] and "/no/such/first" not in seen["second"][1]
+
+
+def test_native_work_releases_the_gil(tiny_model):
+    import time
+    ticks, stop = [], threading.Event()
+
+    def ticker():
+        while not stop.is_set():
+            ticks.append(time.monotonic())
+            time.sleep(0.001)
+
+    t = threading.Thread(target=ticker)
+    t.start()
+    try:
+        with tiny_model.session() as s:
+            start = time.monotonic()
+            s.transcribe(audio("long"), max_tokens=200, loop_guard_repeats=0)   # no callback: all native
+            end = time.monotonic()
+    finally:
+        stop.set()
+        t.join(10)
+    # Had the call held the GIL, the ticker could not have run inside it at all.
+    inside = [x for x in ticks if start + 0.2 * (end - start) < x < end - 0.2 * (end - start)]
+    assert end - start > 0.02, "the transcription was too short to tell"
+    assert len(inside) >= 3, f"{len(inside)} ticks inside a {1000 * (end - start):.0f} ms native call"
