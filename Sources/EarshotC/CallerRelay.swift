@@ -44,7 +44,8 @@ final class CallerRelay: @unchecked Sendable {
                     }
                 }
             }
-            if let outcome { return outcome }
+            // A cancel from the callback counts even if decoding had already finished.
+            if let outcome { return cancelled ? .failure(.cancelled) : outcome }
         }
     }
 

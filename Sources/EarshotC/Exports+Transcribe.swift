@@ -66,7 +66,8 @@ private func transcribe(_ audio: AudioSamples, session: NativeSession, handle: U
                         onText: CallerRelay.Callback?, user: UnsafeMutableRawPointer?, out: OutString) throws(ABIError) {
     try session.claim(handle, by: "earshot_transcribe")
     session.transcriber.clearCancellation()
-    let result = CallerRelay.transcribe(audio, session: session, options: options, onText: onText, user: user)
+    var result = CallerRelay.transcribe(audio, session: session, options: options, onText: onText, user: user)
+    if session.wasCancelled { result = .failure(.cancelled) }
     session.release()
     switch result {
     case .success(let r): try output(try encodeJSON(r), to: out)

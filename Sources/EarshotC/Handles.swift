@@ -27,6 +27,9 @@ final class NativeSession: Sendable {
     let owner: NativeModel
     let transcriber: Transcriber
     let busy = Atomic<Bool>(false)
+    /// Set by a cancel (or free) while busy. The text relay lets decoding run ahead of the caller's
+    /// callback, so a cancel can arrive after the work is done: the call still reports it.
+    let cancelRequested = Atomic<Bool>(false)
 
     init(owner: NativeModel) throws(RuntimeError) {
         self.owner = owner
@@ -40,14 +43,21 @@ final class NativeSession: Sendable {
         guard busy.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
             throw ABIError(.busy, "\(function): session \(handle) is transcribing on another thread; use one session per stream")
         }
+        cancelRequested.store(false, ordering: .relaxed)
     }
 
     func release() { busy.store(false, ordering: .releasing) }
 
     /// Stops the transcription in flight, if any.
     func cancelIfBusy() {
-        if busy.load(ordering: .acquiring) { transcriber.cancel() }
+        if busy.load(ordering: .acquiring) {
+            cancelRequested.store(true, ordering: .relaxed)
+            transcriber.cancel()
+        }
     }
+
+    /// True when a cancel arrived during the call now ending.
+    var wasCancelled: Bool { cancelRequested.load(ordering: .relaxed) }
 }
 
 /// Every live handle and every string handed to the caller, behind one lock.

@@ -4,6 +4,7 @@ from another thread stop a transcription in flight."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -81,6 +82,7 @@ def test_a_busy_session_refuses_a_second_thread(tiny_model):
 def test_cancel_from_another_thread(tiny_model):
     with tiny_model.session() as s:
         release, outcome, t = _start_held(s)
+        time.sleep(0.3)   # decoding runs ahead of the held callback and is done by now: still cancelled
         s.cancel()
         release.set()
         t.join(60)
@@ -91,6 +93,7 @@ def test_close_during_a_transcription_cancels_it_and_frees_after(tiny_model):
     base = earshot.memory_report()["live_sessions"]
     s = tiny_model.session()
     release, outcome, t = _start_held(s)
+    time.sleep(0.3)
     s.close()
     assert earshot.memory_report()["live_sessions"] == base
     release.set()
@@ -122,7 +125,6 @@ def test_the_last_error_is_per_thread():
 
 
 def test_native_work_releases_the_gil(tiny_model):
-    import time
     ticks, stop = [], threading.Event()
 
     def ticker():

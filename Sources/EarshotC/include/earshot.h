@@ -103,7 +103,9 @@ earshot_status earshot_session_create(earshot_model model, earshot_session *out_
 /* Forgets decoded context, keeping the session's buffers (the lifecycle's "restart"). */
 earshot_status earshot_session_reset(earshot_session session);
 
-/* Asks the transcription in flight on `session` to stop at its next token; no effect if idle. */
+/* Asks the transcription in flight on `session` to stop at its next token; that call then returns
+   EARSHOT_ERROR_CANCELLED (even if decoding had finished while its on_text was still running).
+   No effect if the session is idle. */
 earshot_status earshot_session_cancel(earshot_session session);
 
 earshot_status earshot_session_free(earshot_session session);
