@@ -15,6 +15,7 @@ import Foundation
 final class CallerRelay: @unchecked Sendable {
     private let condition = NSCondition()
     private var pending: [String] = []
+    private init() { pending.reserveCapacity(64) }
     private var outcome: Result<TranscriptionResult, RuntimeError>?
 
     typealias Callback = EarshotTextCallback
@@ -32,8 +33,12 @@ final class CallerRelay: @unchecked Sendable {
             relay.finish(result)
         }
         var cancelled = false
+        // Two buffers trade places under the lock, so relaying text allocates nothing per token.
+        var texts: [String] = []
+        texts.reserveCapacity(64)
         while true {
-            let (texts, outcome) = relay.next()
+            texts.removeAll(keepingCapacity: true)
+            let outcome = relay.next(swapping: &texts)
             if let onText, !cancelled {
                 for text in texts {
                     let stop = text.withCString { onText($0, user) }
@@ -82,14 +87,14 @@ final class CallerRelay: @unchecked Sendable {
         condition.unlock()
     }
 
-    /// Waits for text or the end; returns the text so far and, once everything is taken, the outcome.
-    private func next() -> ([String], Result<TranscriptionResult, RuntimeError>?) {
+    /// Waits for text or the end; swaps the text so far into `texts` (which must be empty) and
+    /// returns the outcome once everything is taken.
+    private func next(swapping texts: inout [String]) -> Result<TranscriptionResult, RuntimeError>? {
         condition.lock()
         defer { condition.unlock() }
         while pending.isEmpty && outcome == nil { condition.wait() }
-        let texts = pending
-        pending.removeAll(keepingCapacity: true)
-        return (texts, outcome)
+        swap(&pending, &texts)
+        return outcome
     }
 }
 
