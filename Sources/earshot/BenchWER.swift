@@ -75,16 +75,13 @@ struct BenchWER: ParsableCommand {
         }
         guard FileManager.default.fileExists(atPath: model) else { throw fail("earshot: --model \(model): no such file or directory") }
 
-        let clock = ContinuousClock()
-        let loadStart = clock.now
-        let loaded: LoadedModel
+        let loaded: LoadedModel, loadMs: Double
         do {
-            loaded = try loadModelShowingProgress(model, quant: quant)
+            (loaded, loadMs) = try loadModelShowingProgress(model, quant: quant)
         } catch {
             throw fail("earshot: \(model): \(error)")
         }
         defer { loaded.close() }
-        let loadMs = (clock.now - loadStart).milliseconds
 
         let bench = WERBenchmark(set: speech, options: TranscriptionOptions(language: language))
         let progress = ProgressLine()

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EarshotModels
+import EarshotRuntime
 
 /// `--quant`: the weight precision asked for on the command line.
 enum QuantOption: String, ExpressibleByArgument, CaseIterable {
@@ -16,11 +17,14 @@ enum QuantOption: String, ExpressibleByArgument, CaseIterable {
 }
 
 /// Loads a model of any family, showing a progress line while matrices are quantized at load
-/// (quantizing a 1.7B checkpoint takes seconds).
-func loadModelShowingProgress(_ path: String, quant: QuantOption?) throws(ModelError) -> LoadedModel {
+/// (quantizing a 1.7B checkpoint takes seconds). Returns the model and the load's wall time.
+func loadModelShowingProgress(_ path: String, quant: QuantOption?) throws(ModelError) -> (model: LoadedModel, loadMs: Double) {
     let progress = ProgressLine()
     defer { progress.finish() }
-    return try ModelRegistry.load(directory: path, precision: quant?.precision ?? .inPlace, progress: { done, total in
+    let clock = ContinuousClock()
+    let start = clock.now
+    let model = try ModelRegistry.load(directory: path, precision: quant?.precision ?? .inPlace, progress: { done, total in
         progress.show("quantizing \(quant?.rawValue ?? ""): \(done)/\(total) matrices")
     })
+    return (model, (clock.now - start).milliseconds)
 }

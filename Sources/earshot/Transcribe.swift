@@ -36,15 +36,12 @@ struct Transcribe: ParsableCommand {
 
     func run() throws {
         if let threads { Kernels.setThreadCount(max(1, threads)) }
-        let clock = ContinuousClock()
-        let loadStart = clock.now
-        let loaded: LoadedModel
+        let loaded: LoadedModel, loadMs: Double
         do {
-            loaded = try loadModelShowingProgress(model, quant: quant)
+            (loaded, loadMs) = try loadModelShowingProgress(model, quant: quant)
         } catch {
             throw fail("earshot: \(error)")
         }
-        let loadMs = (clock.now - loadStart).milliseconds
         defer { loaded.close() }
         let transcriber: Transcriber
         do { transcriber = try Transcriber(model: loaded) } catch { throw fail("earshot: \(error)") }

@@ -227,25 +227,41 @@ def signed(v: float, d: int) -> str:
     return ("+" if v > 0 else "") + text
 
 
-def per_model_rows(steps: list, rows: list) -> tuple:
-    order = list(dict.fromkeys(s["model"] for s in steps))
-    by = {m: [s for s in steps if s["model"] == m] for m in order}
+class ModelRuns:
+    """One model's steps of a run, for the per-model rows of a report."""
 
-    def avg(m, f):
-        return sum(f(s) for s in by[m]) / len(by[m])
+    def __init__(self, steps: list):
+        self.steps = steps
 
-    def wer(m):
-        counts = [s["word_errors"] for s in by[m] if s["word_errors"] is not None]
+    def avg(self, f) -> float:
+        return sum(f(s) for s in self.steps) / max(len(self.steps), 1)
+
+    def wer(self) -> str:
+        """Word errors over all reference words of the run, in percent."""
+        counts = [s["word_errors"] for s in self.steps if s["word_errors"] is not None]
         refs = sum(c[1] for c in counts)
         return f"{100 * sum(c[0] for c in counts) / refs:.2f}" if refs else "n/a"
 
-    def varying(m):
+    def varying(self) -> str:
+        """Clips transcribed differently at different iterations (greedy decoding: should be 0)."""
         texts = {}
-        for s in by[m]:
+        for s in self.steps:
             texts.setdefault(s["audio"], set()).add(s["text"])
         return str(sum(len(t) > 1 for t in texts.values()))
-    body = [[label] + [fn(m, avg, wer, varying) for m in order] for label, fn in rows]
-    return ["Metric"] + order, body
+
+
+def print_report(steps: list, summary: dict, unit: str, rows: list, overall_title: str) -> None:
+    """The per-model table (count, `rows`, TTFT, WER, varying transcripts) and the overall one."""
+    order = list(dict.fromkeys(s["model"] for s in steps))
+    runs = {m: ModelRuns([s for s in steps if s["model"] == m]) for m in order}
+    rows = [("Switches" if unit == "switch" else "Resets", lambda r: str(len(r.steps)))] + rows + [
+        ("Avg TTFT (ms)", lambda r: f"{r.avg(lambda s: s['ttft_ms']):.1f}"),
+        ("WER over the run (%)", ModelRuns.wer),
+        ("Clips with varying transcripts", ModelRuns.varying),
+    ]
+    print(table(["Metric"] + order, [[label] + [value(runs[m]) for m in order] for label, value in rows]))
+    print()
+    print(table([overall_title, "Value"], overall_rows(summary, unit)))
 
 
 def memory_summary(first: dict, afters: list, warm_up: float) -> dict:
@@ -286,42 +302,27 @@ def overall_rows(s: dict, unit: str) -> list:
 
 
 def print_switch_report(steps: list, summary: dict) -> None:
-    mb = lambda b: b / MB  # noqa: E731
-    rows = [
-        ("Switches", lambda m, avg, wer, var: str(sum(1 for s in steps if s["model"] == m))),
-        ("Avg load overhead (MB)", lambda m, avg, wer, var: f"{avg(m, lambda s: mb(s['after_load']['rss'] - s['before_load']['rss'])):.1f}"),
-        ("Avg unload release (MB)", lambda m, avg, wer, var: f"{avg(m, lambda s: mb(s['after_transcribe']['rss'] - s['after_unload']['rss'])):.1f}"),
-        ("Avg net growth per switch (MB)", lambda m, avg, wer, var: signed(avg(m, lambda s: mb(s['after_unload']['rss'] - s['before_load']['rss'])), 1)),
-        ("Avg load (ms)", lambda m, avg, wer, var: f"{avg(m, lambda s: s['load_ms']):.1f}"),
-        ("Avg TTFT (ms)", lambda m, avg, wer, var: f"{avg(m, lambda s: s['ttft_ms']):.1f}"),
-        ("WER over the run (%)", lambda m, avg, wer, var: wer(m)),
-        ("Clips with varying transcripts", lambda m, avg, wer, var: var(m)),
-    ]
-    header, body = per_model_rows(steps, rows)
-    overall = overall_rows(summary, "switch")
-    print(table(header, body))
-    print()
-    print(table(["Overall", "Value"], overall))
+    def growth(a, b):
+        return lambda r: r.avg(lambda s: (s[a]["rss"] - s[b]["rss"]) / MB)
+    print_report(steps, summary, "switch", [
+        ("Avg load overhead (MB)", lambda r: f"{growth('after_load', 'before_load')(r):.1f}"),
+        ("Avg unload release (MB)", lambda r: f"{growth('after_transcribe', 'after_unload')(r):.1f}"),
+        ("Avg net growth per switch (MB)", lambda r: signed(growth("after_unload", "before_load")(r), 1)),
+        ("Avg load (ms)", lambda r: f"{r.avg(lambda s: s['load_ms']):.1f}"),
+    ], "Overall")
 
 
 def print_reset_report(steps: list, summary: dict) -> None:
-    def settled_growth(m):
-        after = [s for s in steps[summary["warm_up"]:] if s["model"] == m]
-        return sum((s["after"]["rss"] - s["before"]["rss"]) / MB for s in after) / max(len(after), 1)
-    rows = [
-        ("Resets", lambda m, avg, wer, var: str(sum(1 for s in steps if s["model"] == m))),
-        ("Avg reset (ms)", lambda m, avg, wer, var: f"{avg(m, lambda s: s['reset_ms']):.3f}"),
-        ("Avg net growth per reset (MB)", lambda m, avg, wer, var: signed(avg(m, lambda s: (s['after']['rss'] - s['before']['rss']) / MB), 3)),
-        ("  after warm-up (MB)", lambda m, avg, wer, var: signed(settled_growth(m), 4)),
-        ("Avg TTFT (ms)", lambda m, avg, wer, var: f"{avg(m, lambda s: s['ttft_ms']):.1f}"),
-        ("WER over the run (%)", lambda m, avg, wer, var: wer(m)),
-        ("Clips with varying transcripts", lambda m, avg, wer, var: var(m)),
-    ]
-    header, body = per_model_rows(steps, rows)
-    overall = overall_rows(summary, "reset")
-    print(table(header, body))
-    print()
-    print(table(["Overall (reset variant)", "Value"], overall))
+    def growth(r):
+        return r.avg(lambda s: (s["after"]["rss"] - s["before"]["rss"]) / MB)
+
+    def settled(r):
+        return ModelRuns([s for s in r.steps if s["iteration"] >= summary["warm_up"]])
+    print_report(steps, summary, "reset", [
+        ("Avg reset (ms)", lambda r: f"{r.avg(lambda s: s['reset_ms']):.3f}"),
+        ("Avg net growth per reset (MB)", lambda r: signed(growth(r), 3)),
+        ("  after warm-up (MB)", lambda r: signed(growth(settled(r)), 4)),
+    ], "Overall (reset variant)")
 
 
 def svg_plot(series: dict, title: str) -> str:
