@@ -50,7 +50,9 @@ let package = Package(
         .target(name: "CEarshotKernels"),
         .target(name: "EarshotTensor", dependencies: blas + ["CEarshotKernels"], swiftSettings: strict,
                 linkerSettings: [.linkedFramework("Accelerate", .when(platforms: [.macOS]))]),
-        .target(name: "EarshotAudio", dependencies: ["EarshotTensor"], swiftSettings: strict),
+        // posix_spawn helpers glibc hides behind _GNU_SOURCE (ffmpeg runs with only its own pipes).
+        .target(name: "CEarshotProcess"),
+        .target(name: "EarshotAudio", dependencies: ["EarshotTensor", "CEarshotProcess"], swiftSettings: strict),
         .target(name: "EarshotTokenizer", swiftSettings: strict),
         .target(name: "EarshotModels", dependencies: ["EarshotTensor", "EarshotTokenizer"], swiftSettings: strict),
         // glibc malloc statistics and malloc_trim for the memory probe (no library to link).

@@ -1,87 +1,96 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Foundation
 import EarshotTensor
 
 /// Entry points from "a file or some bytes" to model-ready audio: mono, 16 kHz, conditioned.
 ///
-/// WAV (RIFF/RF64) is parsed here directly from a read-only mapping of the file (no heap copy);
-/// anything else goes through ffmpeg. Then, like the official package (spec §2.1): resample to
+/// The container is recognised from the bytes (`AudioContainer`). WAV (RIFF/RF64) is parsed here
+/// directly from a read-only mapping of the file (no heap copy); the other supported containers go
+/// through ffmpeg (`FFmpegDecoder`), anything else is refused. Then, like the official package (spec §2.1): resample to
 /// 16 kHz, and if the peak |x| exceeds 1 divide by the peak, then clip to [-1, 1].
 public enum AudioDecoder {
     /// The model's sample rate.
     public static let modelRate = 16_000
 
-    /// Loads a file as mono 16 kHz conditioned samples.
-    /// `ffmpegSearchPath` overrides `$PATH` for locating ffmpeg (nil: use `$PATH`).
-    public static func load(path: String, ffmpegSearchPath: String? = nil) throws(AudioError) -> AudioSamples {
+    /// Loads a file as mono 16 kHz conditioned samples, within `limits`.
+    ///
+    /// Only regular files are read: a FIFO would block (and its writer with it), a device such as
+    /// /dev/zero never ends, and a directory has no samples; each is a typed error up front.
+    public static func load(path: String, limits: AudioDecodeLimits = .none) throws(AudioError) -> AudioSamples {
         let name = (path as NSString).lastPathComponent
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-            throw .fileNotFound(path: path)
-        }
-        guard !isDirectory.boolValue else { throw .unreadable(path: path, reason: "is a directory") }
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        guard size > 0 else { throw .emptyAudio(name: name) }
-
+        try checkRegularFile(path)
         let mapped: PageBuffer
         do { mapped = try PageBuffer(mappingFile: path, owner: .audio) } catch {
             throw AudioError.from(error, path: path)
         }
         defer { mapped.close() }
+        guard mapped.byteCount > 0 else { throw .emptyAudio(name: name) }
         let bytes = UnsafeRawBufferPointer(start: mapped.raw, count: mapped.byteCount)
-        let decoded: AudioSamples
-        if try useWAVParser(bytes, name: name, searchPath: ffmpegSearchPath) {
-            decoded = try decodeWAV(bytes: bytes, name: name)
-        } else {
-            decoded = try FFmpegDecoder.decode(path: path, name: name, searchPath: ffmpegSearchPath)
-        }
-        return try prepare(decoded)
+        return try decode(bytes: bytes, name: name, filePath: path, limits: limits)
     }
 
-    /// Decodes in-memory file bytes (e.g. an upload) to mono 16 kHz conditioned samples.
-    /// `name` is the original file name, used in messages and as the temporary file's extension
-    /// hint for ffmpeg when the bytes are not WAV.
+    /// Decodes in-memory file bytes (e.g. an upload) to mono 16 kHz conditioned samples, within
+    /// `limits`. `name` is the original file name, used in messages only: the format is read from
+    /// the bytes, never from the name.
     public static func decode(bytes: UnsafeRawBufferPointer, name: String,
-                              ffmpegSearchPath: String? = nil) throws(AudioError) -> AudioSamples {
+                              limits: AudioDecodeLimits = .none) throws(AudioError) -> AudioSamples {
+        try decode(bytes: bytes, name: name, filePath: nil, limits: limits)
+    }
+
+    static func decode(bytes: UnsafeRawBufferPointer, name: String, filePath: String?,
+                       limits: AudioDecodeLimits) throws(AudioError) -> AudioSamples {
         guard bytes.count > 0 else { throw .emptyAudio(name: name) }
-        if try useWAVParser(bytes, name: name, searchPath: ffmpegSearchPath) {
-            return try prepare(try decodeWAV(bytes: bytes, name: name))
+        try limits.checkContinue(name: name)
+        let container: AudioContainer
+        do { container = try AudioContainer.sniff(bytes, name: name) } catch {
+            // A .wav name over binary bytes that are not RIFF: the WAV parser's precise header error.
+            let ext = (name as NSString).pathExtension.lowercased()
+            if ext == "wav" || ext == "wave", !AudioContainer.looksLikeText(bytes) { _ = try decodeWAV(bytes: bytes, name: name) }
+            throw error
         }
-        let ext = (name as NSString).pathExtension
-        let url = FileManager.default.temporaryDirectory
-            .appendingPathComponent("earshot-upload-\(UUID().uuidString)" + (ext.isEmpty ? "" : "." + ext))
-        defer { try? FileManager.default.removeItem(at: url) }
-        guard FileManager.default.createFile(atPath: url.path, contents: nil),
-              let handle = try? FileHandle(forWritingTo: url) else {
-            throw .unreadable(path: url.path, reason: "cannot create a temporary file for ffmpeg input")
+        if container == .wav {
+            let layout = try WAVHeaderParser.parse(bytes, name: name)
+            try limits.checkDuration(Double(layout.frames) / Double(layout.sampleRate), name: name)
+            return try prepare(try WAVSampleDecoder.decode(bytes, layout: layout, name: name))
         }
-        do {
-            try handle.write(contentsOf: bytes)
-            try handle.close()
-        } catch {
-            try? handle.close()
-            throw .unreadable(path: url.path, reason: "cannot write temporary file: \(error)")
+        if let declared = AudioContainer.declaredSeconds(bytes, container: container) {
+            try limits.checkDuration(declared, name: name)
         }
-        return try prepare(try FFmpegDecoder.decode(path: url.path, name: name, searchPath: ffmpegSearchPath))
+        return try prepare(try FFmpegDecoder.decode(bytes: bytes, container: container, name: name,
+                                                    filePath: filePath, limits: limits))
     }
 
-    /// Chooses the decoder: the WAV parser for RIFF/RF64 data, ffmpeg for everything else. A
-    /// `.wav` name without RIFF magic goes to ffmpeg when it is installed (mislabelled files
-    /// exist), otherwise to the WAV parser for a precise "corrupt header" error. Non-WAV input
-    /// without ffmpeg is `decoderMissing` (checked before any temporary file is written).
-    static func useWAVParser(_ bytes: UnsafeRawBufferPointer, name: String, searchPath: String?) throws(AudioError) -> Bool {
-        if WAVHeaderParser.looksLikeWAV(bytes) { return true }
-        if FFmpegDecoder.locate(searchPath: searchPath) != nil { return false }
-        let ext = (name as NSString).pathExtension.lowercased()
-        if ext == "wav" || ext == "wave" { return true }
-        throw .decoderMissing("ffmpeg", "\(name) is not a WAV file and decoding it needs ffmpeg on PATH "
-                              + "(install ffmpeg, or convert the audio to WAV)")
+    /// Throws unless `path` names a regular file (after following symlinks).
+    static func checkRegularFile(_ path: String) throws(AudioError) {
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            let code = errno
+            if code == ENOENT { throw .fileNotFound(path: path) }
+            throw .unreadable(path: path, reason: String(cString: strerror(code)))
+        }
+        let kind = st.st_mode & S_IFMT
+        guard kind == S_IFREG else {
+            let what: String
+            switch kind {
+            case S_IFDIR: what = "is a directory"
+            case S_IFIFO: what = "is a FIFO (named pipe), not a regular file"
+            case S_IFCHR, S_IFBLK: what = "is a device, not a regular file"
+            case S_IFSOCK: what = "is a socket, not a regular file"
+            default: what = "is not a regular file"
+            }
+            throw .unreadable(path: path, reason: what)
+        }
     }
 
-    /// `Data` convenience for `decode(bytes:name:)`.
-    public static func decode(data: Data, name: String, ffmpegSearchPath: String? = nil) throws(AudioError) -> AudioSamples {
+    /// `Data` convenience for `decode(bytes:name:limits:)`.
+    public static func decode(data: Data, name: String, limits: AudioDecodeLimits = .none) throws(AudioError) -> AudioSamples {
         let result: Result<AudioSamples, AudioError> = data.withUnsafeBytes { raw in
             do throws(AudioError) {
-                return .success(try decode(bytes: raw, name: name, ffmpegSearchPath: ffmpegSearchPath))
+                return .success(try decode(bytes: raw, name: name, limits: limits))
             } catch { return .failure(error) }
         }
         return try result.get()

@@ -1,4 +1,5 @@
 import EarshotTensor
+import Foundation
 
 /// Everything that can go wrong between "here is a file" and "here are log-mel features".
 ///
@@ -30,6 +31,15 @@ public enum AudioError: Error, Sendable, Equatable, CustomStringConvertible {
     case tooShort(name: String, samples: Int, minimum: Int)
     /// A page buffer could not be allocated.
     case allocationFailed(bytes: Int, reason: String)
+    /// The bytes are not a container Earshot decodes (a playlist, text, an unknown format).
+    case unsupportedFormat(name: String, reason: String)
+    /// The audio is longer than the caller's limit (`seconds` is what the header declares, or
+    /// how far decoding got before it was stopped).
+    case tooLong(name: String, seconds: Double, limitSeconds: Double)
+    /// The caller cancelled decoding (client gone, shutdown); any decoder process was killed.
+    case cancelled(name: String)
+    /// Decoding did not finish before the caller's deadline; any decoder process was killed.
+    case timedOut(name: String, seconds: Double)
 
     public var description: String {
         switch self {
@@ -47,6 +57,12 @@ public enum AudioError: Error, Sendable, Equatable, CustomStringConvertible {
         case .invalidParameter(let r): return "invalid audio parameter: \(r)"
         case .tooShort(let n, let s, let m): return "\(n): audio has \(s) samples, at least \(m) are needed"
         case .allocationFailed(let b, let r): return "cannot allocate \(b) bytes for audio: \(r)"
+        case .unsupportedFormat(let n, let r): return "\(n): unsupported audio format: \(r)"
+        case .tooLong(let n, let s, let limit):
+            let what = s > limit ? String(format: "%.0f s", s) : String(format: "more than %.0f s", limit)
+            return "\(n): audio is \(what) long; the limit is \(String(format: "%.0f", limit)) s"
+        case .cancelled(let n): return "\(n): decoding was cancelled"
+        case .timedOut(let n, let s): return "\(n): decoding did not finish within \(String(format: "%g", s)) s"
         }
     }
 }

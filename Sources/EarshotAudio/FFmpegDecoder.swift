@@ -1,17 +1,30 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Foundation
 import EarshotTensor
 
-/// Decodes non-WAV formats (FLAC, MP3, OGG, M4A, ...) by running the `ffmpeg` program.
+/// Decodes the containers Earshot does not parse itself (FLAC, MP3, Ogg, M4A, ...) with the
+/// `ffmpeg` program, reading only the bytes it is given.
 ///
-/// ffmpeg writes 16 kHz mono float32 little-endian samples to its stdout, which we point at a
-/// temporary file (not a pipe): the samples never pass through the malloc heap, and there is no
-/// pipe that could fill up and deadlock. The temporary file is mapped and copied into an owned
-/// page buffer, then removed.
+/// - The container was recognised by `AudioContainer.sniff`; its one demuxer is forced (`-f`) and
+///   is the only one allowed (`-format_whitelist`), so ffmpeg never probes its way into a
+///   playlist or concat script that names other files.
+/// - The bytes go in through a pipe and `-protocol_whitelist pipe`: ffmpeg can open nothing else.
+///   MP4 needs a seekable input (see `needsSeekableInput`), so it gets a private temporary copy
+///   and `-protocol_whitelist file` — with the demuxer forced, that file is all it reads.
+/// - Samples come back through a pipe in 16 kHz mono f32le, straight into a growing page buffer
+///   (no temporary file, nothing on the malloc heap), and are counted as they arrive: past the
+///   duration limit, on cancellation or at the deadline, ffmpeg's process group is killed.
 public enum FFmpegDecoder {
     /// The rate ffmpeg is asked to produce (the model's rate).
     public static let outputRate = 16_000
     /// How much of ffmpeg's stderr is kept in an error message.
     static let stderrLimit = 2_000
+    /// How often the loop wakes to check cancellation and the deadline with nothing to read.
+    static let pollIntervalMs: Int32 = 50
 
     /// Finds an executable named `tool` in the colon-separated `searchPath` (default: `$PATH`).
     /// Pass an explicit (possibly empty) path to control the lookup, e.g. in tests.
@@ -24,79 +37,102 @@ public enum FFmpegDecoder {
         return nil
     }
 
-    /// Decodes the file at `path` to 16 kHz mono samples (not yet conditioned).
-    public static func decode(path: String, name: String? = nil, searchPath: String? = nil)
-        throws(AudioError) -> AudioSamples {
-        let display = name ?? path
-        guard let ffmpeg = locate("ffmpeg", searchPath: searchPath) else {
-            throw .decoderMissing("ffmpeg", "\(display) is not a WAV file and decoding it needs ffmpeg on PATH "
-                                  + "(install ffmpeg, or convert the audio to WAV)")
-        }
-        let tmp = FileManager.default.temporaryDirectory
-        let token = UUID().uuidString
-        let outURL = tmp.appendingPathComponent("earshot-\(token).f32")
-        let errURL = tmp.appendingPathComponent("earshot-\(token).err")
-        defer {
-            try? FileManager.default.removeItem(at: outURL)
-            try? FileManager.default.removeItem(at: errURL)
-        }
-        guard FileManager.default.createFile(atPath: outURL.path, contents: nil),
-              FileManager.default.createFile(atPath: errURL.path, contents: nil),
-              let outHandle = try? FileHandle(forWritingTo: outURL),
-              let errHandle = try? FileHandle(forWritingTo: errURL) else {
-            throw .unreadable(path: tmp.path, reason: "cannot create temporary files for ffmpeg output")
-        }
-
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: ffmpeg)
-        process.arguments = ["-nostdin", "-v", "error", "-i", path,
-                             "-f", "f32le", "-ac", "1", "-ar", String(outputRate), "-"]
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = outHandle
-        process.standardError = errHandle
-        do {
-            try process.run()
-        } catch {
-            try? outHandle.close()
-            try? errHandle.close()
-            throw .decoderFailed(name: display, tool: "ffmpeg", status: -1, stderr: "cannot start \(ffmpeg): \(error)")
-        }
-        process.waitUntilExit()
-        try? outHandle.close()
-        try? errHandle.close()
-
-        guard process.terminationStatus == 0 else {
-            let text = (try? String(contentsOf: errURL, encoding: .utf8)) ?? ""
-            let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            let short = trimmed.count > stderrLimit ? String(trimmed.prefix(stderrLimit)) + "..." : trimmed
-            throw .decoderFailed(name: display, tool: "ffmpeg", status: process.terminationStatus,
-                                 stderr: short.isEmpty ? "(no error output)" : short)
-        }
-        return try readFloats(path: outURL.path, name: display)
+    /// The arguments for one decode: the forced demuxer, the whitelists, and 16 kHz mono f32le
+    /// of the first audio stream to stdout.
+    static func arguments(demuxer: String, input: String, fromPipe: Bool) -> [String] {
+        ["-nostdin", "-hide_banner", "-loglevel", "error",
+         "-protocol_whitelist", fromPipe ? "pipe" : "file",
+         "-format_whitelist", demuxer, "-f", demuxer, "-i", input,
+         "-map", "0:a:0", "-vn", "-sn", "-dn",
+         "-ac", "1", "-ar", String(outputRate), "-f", "f32le", "pipe:1"]
     }
 
-    /// Copies a raw f32le file into an owned page buffer, rejecting non-finite samples.
-    static func readFloats(path: String, name: String) throws(AudioError) -> AudioSamples {
-        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0
-        let count = size / MemoryLayout<Float>.stride
-        guard count > 0 else { throw .emptyAudio(name: name) }
-        let mapped: PageBuffer
-        do { mapped = try PageBuffer(mappingFile: path, owner: .audio) } catch {
-            throw AudioError.from(error, path: path)
+    /// Decodes `bytes` (a whole file of the given container) to 16 kHz mono samples, not yet
+    /// conditioned. `filePath` is where the same bytes already live on disk, if anywhere (the
+    /// CLI's files), so an MP4 is not copied; uploads pass nil.
+    public static func decode(bytes: UnsafeRawBufferPointer, container: AudioContainer, name: String,
+                              filePath: String? = nil, limits: AudioDecodeLimits) throws(AudioError) -> AudioSamples {
+        guard let demuxer = container.demuxer else {
+            throw .invalidParameter("\(container.rawValue) is decoded natively, not by ffmpeg")
         }
-        defer { mapped.close() }
-        let usable = min(count, mapped.byteCount / MemoryLayout<Float>.stride)
-        guard usable > 0 else { throw .emptyAudio(name: name) }
-        let out = try makeFloatBuffer(count: usable)
-        let src = UnsafeRawPointer(mapped.raw)
-        let dst = out.floats()
-        for i in 0..<usable {
-            let v = Float(bitPattern: UInt32(littleEndian: src.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
-            guard v.isFinite else {
-                throw .invalidSample(name: name, index: i, value: v.isNaN ? "NaN" : (v > 0 ? "+Inf" : "-Inf"))
+        guard let ffmpeg = locate("ffmpeg", searchPath: limits.ffmpegSearchPath) else {
+            throw .decoderMissing("ffmpeg", "\(name) is \(container.rawValue.uppercased()) audio and decoding it needs ffmpeg "
+                                  + "on PATH (install ffmpeg, or convert the audio to WAV)")
+        }
+        var copy: PrivateTemporaryFile?
+        defer { copy?.remove() }
+        var input = "pipe:0"
+        if container.needsSeekableInput {
+            if let filePath {
+                input = "file:" + absolute(filePath)
+            } else {
+                copy = try PrivateTemporaryFile(holding: bytes)
+                input = "file:" + copy!.path
             }
-            dst[i] = v
         }
-        return AudioSamples(storage: out, count: usable, sampleRate: outputRate)
+        let fromPipe = input == "pipe:0"
+        let child = try ChildProcess(executable: ffmpeg, arguments: arguments(demuxer: demuxer, input: input, fromPipe: fromPipe),
+                                     pipeStdin: fromPipe)
+        defer { child.terminate() }
+        let run = FFmpegRun(child: child, input: fromPipe ? bytes : nil, name: name, limits: limits)
+        let outcome = try run.pump()
+        guard outcome.status == 0 else {
+            throw .decoderFailed(name: name, tool: "ffmpeg", status: outcome.status,
+                                 stderr: scrub(outcome.stderr, input: input, name: name))
+        }
+        return try outcome.samples.finish(name: name)
+    }
+
+    /// ffmpeg's message with the input's name in place of `pipe:0` or a temporary path, so an
+    /// error shown to a client names its file and nothing of the server's.
+    static func scrub(_ stderr: String, input: String, name: String) -> String {
+        var text = stderr.trimmingCharacters(in: .whitespacesAndNewlines)
+        for spelled in [input, String(input.dropFirst("file:".count))] where spelled.count > 1 {
+            text = text.replacingOccurrences(of: spelled, with: name)
+        }
+        if text.count > stderrLimit { text = String(text.prefix(stderrLimit)) + "..." }
+        return text.isEmpty ? "(no error output)" : text
+    }
+
+    private static func absolute(_ path: String) -> String {
+        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+    }
+}
+
+/// A file only this process can read, in a fresh 0700 directory, removed by `remove()`.
+struct PrivateTemporaryFile {
+    let directory: String
+    let path: String
+
+    init(holding bytes: UnsafeRawBufferPointer) throws(AudioError) {
+        var template = Array((NSTemporaryDirectory() + "earshot-XXXXXX").utf8CString)
+        guard let made = mkdtemp(&template) else {
+            throw .unreadable(path: "<temporary directory>", reason: "cannot create: \(String(cString: strerror(errno)))")
+        }
+        directory = String(cString: made)
+        path = directory + "/input"
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else {
+            rmdir(directory)
+            throw .unreadable(path: "<temporary file>", reason: "cannot create: \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        var offset = 0
+        while offset < bytes.count {
+            let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                let reason = String(cString: strerror(errno))
+                unlink(path)
+                rmdir(directory)
+                throw .unreadable(path: "<temporary file>", reason: "cannot write: \(reason)")
+            }
+            offset += n
+        }
+    }
+
+    func remove() {
+        unlink(path)
+        rmdir(directory)
     }
 }
