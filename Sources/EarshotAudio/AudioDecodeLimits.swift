@@ -14,13 +14,17 @@ public struct AudioDecodeLimits: Sendable {
     public var isCancelled: @Sendable () -> Bool
     /// Where to look for ffmpeg instead of `$PATH` (tests); nil uses `$PATH`.
     public var ffmpegSearchPath: String?
+    /// The ffmpeg executable to run; nil looks for `ffmpeg` on the search path.
+    public var ffmpegPath: String?
 
     public init(maxSeconds: Double? = nil, deadline: Deadline? = nil,
-                isCancelled: @escaping @Sendable () -> Bool = { false }, ffmpegSearchPath: String? = nil) {
+                isCancelled: @escaping @Sendable () -> Bool = { false }, ffmpegSearchPath: String? = nil,
+                ffmpegPath: String? = nil) {
         self.maxSeconds = maxSeconds
         self.deadline = deadline
         self.isCancelled = isCancelled
         self.ffmpegSearchPath = ffmpegSearchPath
+        self.ffmpegPath = ffmpegPath
     }
 
     /// No limit, no deadline, never cancelled.

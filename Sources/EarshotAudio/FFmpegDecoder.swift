@@ -55,7 +55,7 @@ public enum FFmpegDecoder {
         guard let demuxer = container.demuxer else {
             throw .invalidParameter("\(container.rawValue) is decoded natively, not by ffmpeg")
         }
-        guard let ffmpeg = locate("ffmpeg", searchPath: limits.ffmpegSearchPath) else {
+        guard let ffmpeg = limits.ffmpegPath ?? locate("ffmpeg", searchPath: limits.ffmpegSearchPath) else {
             throw .decoderMissing("ffmpeg", "\(name) is \(container.rawValue.uppercased()) audio and decoding it needs ffmpeg "
                                   + "on PATH (install ffmpeg, or convert the audio to WAV)")
         }

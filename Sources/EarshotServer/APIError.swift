@@ -13,6 +13,8 @@ public enum APIError: Error, Sendable, Equatable, CustomStringConvertible {
     case badRequest(String, code: String)
     /// The upload is not audio we can decode.
     case invalidAudio(String)
+    /// The audio is longer than the server's `max_audio_seconds`.
+    case audioTooLong(String)
     case unknownModel(String, known: [String])
     case routeNotFound(String)
     /// The model cannot be loaded within the memory budget or the machine's free memory.
@@ -32,7 +34,7 @@ public enum APIError: Error, Sendable, Equatable, CustomStringConvertible {
     public var status: HTTPResponse.Status {
         switch self {
         case .uploadTooLarge: return .contentTooLarge
-        case .badRequest, .invalidAudio: return .badRequest
+        case .badRequest, .invalidAudio, .audioTooLong: return .badRequest
         case .unknownModel, .routeNotFound: return .notFound
         case .insufficientMemory: return HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage")
         case .modelLoadFailed: return .internalServerError
@@ -62,6 +64,7 @@ public enum APIError: Error, Sendable, Equatable, CustomStringConvertible {
         case .uploadTooLarge: return "file_too_large"
         case .badRequest(_, let code): return code
         case .invalidAudio: return "invalid_audio"
+        case .audioTooLong: return "audio_too_long"
         case .unknownModel: return "model_not_found"
         case .routeNotFound: return "not_found"
         case .insufficientMemory: return "insufficient_memory"
@@ -79,7 +82,7 @@ public enum APIError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .uploadTooLarge(let limit): return "the upload exceeds the limit of \(limit / (1 << 20)) MB"
-        case .badRequest(let m, _), .invalidAudio(let m), .insufficientMemory(let m), .modelLoadFailed(let m),
+        case .badRequest(let m, _), .invalidAudio(let m), .audioTooLong(let m), .insufficientMemory(let m), .modelLoadFailed(let m),
              .conflict(let m), .internalError(let m): return m
         case .unknownModel(let name, let known):
             return "the model '\(name)' does not exist; available: \(known.sorted().joined(separator: ", "))"
@@ -113,7 +116,7 @@ public enum APIError: Error, Sendable, Equatable, CustomStringConvertible {
         switch error {
         case let e as APIError: return e
         case let e as RuntimeError: return from(e)
-        case let e as AudioError: return .invalidAudio(e.description)
+        case let e as AudioError: return from(e)
         case let e as MultipartError: return .badRequest("invalid multipart/form-data body: \(e)", code: "invalid_multipart")
         case let e as HTTPError where e.status == .notFound: return .routeNotFound(e.body ?? "")
         case let e as HTTPError: return .badRequest(e.body ?? "\(e.status)", code: "bad_request")
@@ -122,9 +125,21 @@ public enum APIError: Error, Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// Audio errors: too long, out of time and cancelled have their own answers; the rest say what
+    /// is wrong with the upload.
+    static func from(_ error: AudioError) -> APIError {
+        switch error {
+        case .tooLong: return .audioTooLong(error.description)
+        case .timedOut(_, let seconds): return .timeout(seconds: seconds)
+        case .cancelled: return .clientClosedRequest
+        case .allocationFailed: return .insufficientMemory(error.description)
+        default: return .invalidAudio(error.description)
+        }
+    }
+
     static func from(_ error: RuntimeError) -> APIError {
         switch error {
-        case .audio(let e): return .invalidAudio(e.description)
+        case .audio(let e): return from(e)
         case .unknownModel(let name, let known): return .unknownModel(name, known: known)
         case .overBudget, .insufficientMemory: return .insufficientMemory(error.description)
         case .model(.unknownLanguage): return .badRequest(error.description, code: "unsupported_language")

@@ -29,13 +29,22 @@ public enum EarshotServer {
             logger: logger)
     }
 
+    /// The application and its stop notice in one service group. Services shut down in reverse
+    /// order: the stop notice first (decodes in flight give up at once), then the HTTP server
+    /// drains, then the models unload. `signals` start that shutdown (none: only
+    /// `triggerGracefulShutdown()`, as the tests do).
+    public static func makeServiceGroup(service: TranscriptionService, logger: Logger,
+                                        signals: [UnixSignal] = [.sigterm, .sigint],
+                                        onListening: @escaping @Sendable (Int) async -> Void = { _ in }) -> ServiceGroup {
+        let app = makeApplication(service: service, logger: logger, onListening: onListening)
+        return ServiceGroup(configuration: .init(services: [app, StopNoticeService(signal: service.stopping)],
+                                                 gracefulShutdownSignals: signals, logger: logger))
+    }
+
     /// Runs until SIGTERM or SIGINT, then drains, unloads every model and returns.
     public static func run(service: TranscriptionService, logger: Logger,
                            onListening: @escaping @Sendable (Int) async -> Void = { _ in }) async throws {
-        let app = makeApplication(service: service, logger: logger, onListening: onListening)
-        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [.sigterm, .sigint],
-                                                      logger: logger))
-        try await group.run()
+        try await makeServiceGroup(service: service, logger: logger, onListening: onListening).run()
     }
 }
 
@@ -50,6 +59,15 @@ struct ModelLifecycleService: Service {
         try? await gracefulShutdown()
         await manager.unloadAll()
         logger.info("unloaded every model", metadata: ["rss_anon_mb": "\(MemoryReport.current().rssAnonBytes >> 20)"])
+    }
+}
+
+/// Flips the service's stop signal as soon as graceful shutdown begins.
+struct StopNoticeService: Service {
+    let signal: StopSignal
+    func run() async throws {
+        try? await gracefulShutdown()
+        signal.set()
     }
 }
 

@@ -54,6 +54,11 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
     /// A transcription that takes longer from the moment it is admitted (model load and session
     /// wait included; the admission queue is bounded by `queueLimit` instead) is cancelled with 504.
     public var timeoutSeconds: Double = 300
+    /// Longest audio accepted, in seconds (read from headers before decoding where they declare
+    /// it, and enforced while decoding); 0 accepts any length.
+    public var maxAudioSeconds: Double = 7200
+    /// The ffmpeg executable for non-WAV uploads; nil looks for `ffmpeg` on PATH.
+    public var ffmpeg: String?
     public var maxTokens = 1024
     /// q8 / q4 quantize decoder weights at load; nil or bf16 reads them as stored.
     public var quant: String?
@@ -66,7 +71,7 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
     public init() {}
 
     enum CodingKeys: String, CodingKey {
-        case models, host, port, quant, threads, ignoreEOS = "ignore_eos"
+        case models, host, port, quant, threads, ffmpeg, ignoreEOS = "ignore_eos", maxAudioSeconds = "max_audio_seconds"
         case budgetMB = "budget_mb", ttlSeconds = "ttl", maxConcurrency = "max_concurrency", queueLimit = "queue"
         case apiKey = "api_key", maxUploadMB = "max_upload_mb", timeoutSeconds = "timeout", maxTokens = "max_tokens"
     }
@@ -84,6 +89,8 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
         apiKey = try c.decodeIfPresent(String.self, forKey: .apiKey)
         maxUploadMB = try c.decodeIfPresent(Int.self, forKey: .maxUploadMB) ?? d.maxUploadMB
         timeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .timeoutSeconds) ?? d.timeoutSeconds
+        maxAudioSeconds = try c.decodeIfPresent(Double.self, forKey: .maxAudioSeconds) ?? d.maxAudioSeconds
+        ffmpeg = try c.decodeIfPresent(String.self, forKey: .ffmpeg)
         maxTokens = try c.decodeIfPresent(Int.self, forKey: .maxTokens) ?? d.maxTokens
         quant = try c.decodeIfPresent(String.self, forKey: .quant)
         threads = try c.decodeIfPresent(Int.self, forKey: .threads)
@@ -99,7 +106,8 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
     }
 
     /// Overlays `EARSHOT_*` variables: MODELS (comma separated), HOST, PORT, BUDGET_MB, TTL,
-    /// MAX_CONCURRENCY, QUEUE, API_KEY, MAX_UPLOAD_MB, TIMEOUT, MAX_TOKENS, QUANT, THREADS, IGNORE_EOS.
+    /// MAX_CONCURRENCY, QUEUE, API_KEY, MAX_UPLOAD_MB, TIMEOUT, MAX_AUDIO_SECONDS, FFMPEG, MAX_TOKENS, QUANT,
+    /// THREADS, IGNORE_EOS.
     public mutating func apply(environment env: [String: String]) throws(ServerConfigurationError) {
         func int(_ key: String) throws(ServerConfigurationError) -> Int? {
             guard let text = env["EARSHOT_" + key] else { return nil }
@@ -121,6 +129,11 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
             guard let seconds = Double(v) else { throw .invalidValue("EARSHOT_TIMEOUT", v) }
             timeoutSeconds = seconds
         }
+        if let v = env["EARSHOT_MAX_AUDIO_SECONDS"] {
+            guard let seconds = Double(v) else { throw .invalidValue("EARSHOT_MAX_AUDIO_SECONDS", v) }
+            maxAudioSeconds = seconds
+        }
+        if let v = env["EARSHOT_FFMPEG"] { ffmpeg = v.isEmpty ? nil : v }
         if let v = try int("MAX_TOKENS") { maxTokens = v }
         if let v = env["EARSHOT_QUANT"] { quant = v }
         if let v = try int("THREADS") { threads = v }
@@ -157,6 +170,12 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
         guard queueLimit >= 0 else { throw .invalidValue("queue", "\(queueLimit)") }
         guard maxUploadMB > 0 else { throw .invalidValue("max_upload_mb", "\(maxUploadMB)") }
         guard timeoutSeconds > 0, timeoutSeconds.isFinite else { throw .invalidValue("timeout", "\(timeoutSeconds)") }
+        guard maxAudioSeconds >= 0, maxAudioSeconds.isFinite else {
+            throw .invalidValue("max_audio_seconds", "\(maxAudioSeconds) (seconds >= 0; 0 accepts any length)")
+        }
+        if let ffmpeg, !FileManager.default.isExecutableFile(atPath: ffmpeg) {
+            throw .invalidValue("ffmpeg", "\(ffmpeg) is not an executable file")
+        }
         guard maxTokens > 0 else { throw .invalidValue("max_tokens", "\(maxTokens)") }
         if let t = threads, t <= 0 { throw .invalidValue("threads", "\(t)") }
         _ = try precision

@@ -11,8 +11,10 @@ import Synchronization
 /// `language`, `prompt`, `response_format`, `temperature`, `stream`.
 ///
 /// Order of checks, cheapest first, so a bad request costs nothing: size (413) -> form (400) ->
-/// model known (404) -> admission (429) -> audio decodes (400) -> load fits (507) -> transcribe
-/// within the timeout (504). A client that disconnects cancels its decoding and frees its session.
+/// model known (404) -> admission (429) -> audio decodes within the duration limit (400) -> load
+/// fits (507) -> transcribe (504 when decoding and transcribing together pass the timeout, which
+/// starts at admission). A client that disconnects, or a shutdown, cancels its decoding (killing
+/// ffmpeg) and frees its session.
 struct TranscriptionHandler: Sendable {
     static let path = "/v1/audio/transcriptions"
     let service: TranscriptionService
@@ -38,9 +40,13 @@ struct TranscriptionHandler: Sendable {
             context.logger.info("transcription", metadata: ["model": "\(job.model)", "format": "\(job.format.rawValue)",
                                                            "stream": "\(job.stream)", "bytes": "\(job.file.readableBytes)"])
             let slot = try await service.admission.acquire()
-            let samples = try await decode(job)
-            if job.stream { return streamingResponse(job, samples: samples, slot: slot, started: started, logger: context.logger) }
-            let result = try await service.transcribe(samples, job: job, onText: nil)
+            let deadline = AudioDecodeLimits.Deadline(seconds: service.configuration.timeoutSeconds)
+            let samples = try await decode(job, deadline: deadline)
+            if job.stream {
+                return streamingResponse(job, samples: samples, slot: slot, deadline: deadline, started: started,
+                                         logger: context.logger)
+            }
+            let result = try await service.transcribe(samples, job: job, deadline: deadline, onText: nil)
             withExtendedLifetime(slot) {}
             service.metrics.recordTranscription(duration: .now - started, ttftMs: result.timings.ttftMs,
                                                 audioSeconds: result.audioSeconds)
@@ -55,11 +61,24 @@ struct TranscriptionHandler: Sendable {
         }
     }
 
-    /// Decodes the upload off the event loop (ffmpeg for non-WAV may take a while).
-    private func decode(_ job: TranscriptionJob) async throws -> AudioSamples {
-        let file = job.file, name = job.filename
-        return try await NIOThreadPool.singleton.runIfActive {
-            try file.withUnsafeReadableBytes { bytes in try AudioDecoder.decode(bytes: bytes, name: name) }
+    /// Decodes the upload off the event loop (ffmpeg for non-WAV may take a while), within the
+    /// duration limit and the request's deadline; the task's cancellation (client gone) and the
+    /// server's shutdown stop it, killing ffmpeg.
+    private func decode(_ job: TranscriptionJob, deadline: AudioDecodeLimits.Deadline) async throws -> AudioSamples {
+        let file = job.file, name = job.filename, configuration = service.configuration
+        let cancelled = Atomic<Bool>(false)
+        let stopping = service.stopping
+        let limits = AudioDecodeLimits(
+            maxSeconds: configuration.maxAudioSeconds > 0 ? configuration.maxAudioSeconds : nil, deadline: deadline,
+            isCancelled: { cancelled.load(ordering: .relaxed) || stopping.isSet }, ffmpegPath: configuration.ffmpeg)
+        do {
+            return try await withTaskCancellationHandler {
+                try await NIOThreadPool.singleton.runIfActive {
+                    try file.withUnsafeReadableBytes { bytes in try AudioDecoder.decode(bytes: bytes, name: name, limits: limits) }
+                }
+            } onCancel: { cancelled.store(true, ordering: .relaxed) }
+        } catch AudioError.cancelled where stopping.isSet {
+            throw APIError.shuttingDown
         }
     }
 
@@ -68,7 +87,8 @@ struct TranscriptionHandler: Sendable {
     /// line every second while nothing else is sent (prefill, long silences) makes sure a vanished
     /// client is noticed even before the first token.
     private func streamingResponse(_ job: TranscriptionJob, samples: AudioSamples, slot: Slot,
-                                   started: ContinuousClock.Instant, logger: Logger) -> Response {
+                                   deadline: AudioDecodeLimits.Deadline, started: ContinuousClock.Instant,
+                                   logger: Logger) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
@@ -80,7 +100,7 @@ struct TranscriptionHandler: Sendable {
                     defer { sink.finish() }
                     let streamed = StreamedText()
                     do {
-                        let result = try await service.transcribe(samples, job: job) { piece in
+                        let result = try await service.transcribe(samples, job: job, deadline: deadline) { piece in
                             if let delta = streamed.accept(piece) { sink.yield(ServerSentEvent.delta(delta)) }
                         }
                         withExtendedLifetime(slot) {}

@@ -15,6 +15,8 @@ public final class TranscriptionService: Sendable {
     let metrics = ServerMetrics()
     /// Model ids, in the order given.
     let knownModels: [String]
+    /// Set when graceful shutdown begins: decodes in flight stop at once instead of holding it up.
+    let stopping = StopSignal()
 
     public init(configuration: ServerConfiguration) async throws {
         try configuration.validate()
@@ -31,22 +33,24 @@ public final class TranscriptionService: Sendable {
     }
 
     /// Transcribes with the job's model (loaded on demand, switched in under the budget), cancelled
-    /// with `timeout` when it runs past the configured limit.
-    func transcribe(_ samples: AudioSamples, job: TranscriptionJob,
+    /// with `timeout` when it runs past the request's deadline (set at admission, so the time
+    /// decoding took counts too).
+    func transcribe(_ samples: AudioSamples, job: TranscriptionJob, deadline: AudioDecodeLimits.Deadline,
                     onText: (@Sendable (String) -> Void)?) async throws -> TranscriptionResult {
         metrics.noteModelUsed(job.model)
         let fixed = configuration.ignoreEOS
         let options = TranscriptionOptions(language: job.language, context: job.prompt, maxNewTokens: configuration.maxTokens,
                                            loopGuardRepeats: fixed ? 0 : 20, ignoreEOS: fixed,
                                            timestamps: [.verboseJSON, .srt, .vtt].contains(job.format))
-        let manager = manager, seconds = configuration.timeoutSeconds
+        let manager = manager, seconds = deadline.seconds
+        let remaining = max(ContinuousClock.now.duration(to: deadline.instant), .zero)
         // The timeout is an event-loop timer, cancelled (and freed) as soon as the work ends. A
         // racing `Task.sleep` child would do the same job, but a cancelled sleep keeps its timer
         // (~800 B) until the original deadline: at a 300 s timeout that retained memory in
         // proportion to the request rate.
         let work = Task { try await manager.transcribe(samples, model: job.model, options: options, onText: onText) }
         let timedOut = Mutex(false)
-        let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: .nanoseconds(Int64(seconds * 1e9))) {
+        let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: .nanoseconds(remaining.nanosecondsClamped)) {
             timedOut.withLock { $0 = true }
             work.cancel()
         }
@@ -83,5 +87,21 @@ extension TranscriptDocument {
                       avgLogprob: $0.avgLogprob == 0 ? nil : $0.avgLogprob)
             }
         self.init(text: result.text, language: result.language, duration: result.audioSeconds, segments: segments)
+    }
+}
+
+/// A one-way switch read from any thread (the decode loop polls it).
+final class StopSignal: Sendable {
+    private let flag = Atomic<Bool>(false)
+    var isSet: Bool { flag.load(ordering: .relaxed) }
+    func set() { flag.store(true, ordering: .relaxed) }
+}
+
+extension Duration {
+    /// Whole nanoseconds, saturating (a deadline far away must not overflow a timer).
+    var nanosecondsClamped: Int64 {
+        let (seconds, atto) = components
+        guard seconds < Int64.max / 1_000_000_000 - 1 else { return .max }
+        return seconds * 1_000_000_000 + atto / 1_000_000_000
     }
 }

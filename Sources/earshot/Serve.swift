@@ -26,6 +26,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Require Authorization: Bearer KEY (also EARSHOT_API_KEY).") var apiKey: String?
     @Option(name: .long, help: "Largest upload in MB (default 25).") var maxUploadMb: Int?
     @Option(name: .long, help: "Cancel a transcription after this many seconds (default 300).") var timeout: Double?
+    @Option(name: .long, help: "Refuse audio longer than this many seconds (default 7200; 0: any length).")
+    var maxAudioSeconds: Double?
+    @Option(name: .long, help: "The ffmpeg executable for non-WAV uploads (default: ffmpeg on PATH).") var ffmpeg: String?
     @Option(name: .long, help: "Maximum generated tokens per 20-minute pass (default 1024).") var maxTokens: Int?
     @Option(name: .long, help: "Quantize decoder weights at load: q8, q4 (default: as stored).") var quant: String?
     @Option(name: .long, help: "Compute threads (default: all cores).") var threads: Int?
@@ -48,6 +51,8 @@ struct Serve: AsyncParsableCommand {
         if let apiKey { settings.apiKey = apiKey }
         if let maxUploadMb { settings.maxUploadMB = maxUploadMb }
         if let timeout { settings.timeoutSeconds = timeout }
+        if let maxAudioSeconds { settings.maxAudioSeconds = maxAudioSeconds }
+        if let ffmpeg { settings.ffmpeg = ffmpeg }
         if let maxTokens { settings.maxTokens = maxTokens }
         if let quant { settings.quant = quant }
         if let threads { settings.threads = threads }

@@ -34,8 +34,7 @@ final class RunningServer: Sendable {
         var logger = Logger(label: "earshot.test")
         logger.logLevel = .warning
         let (ports, sink) = AsyncStream<Int>.makeStream()
-        let app = EarshotServer.makeApplication(service: service, logger: logger) { sink.yield($0); sink.finish() }
-        let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        let group = EarshotServer.makeServiceGroup(service: service, logger: logger, signals: []) { sink.yield($0); sink.finish() }
         let task = Task { try await group.run() }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw ServerTestError("server did not start") }
