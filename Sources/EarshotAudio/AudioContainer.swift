@@ -93,7 +93,7 @@ public enum AudioContainer: String, Sendable, CaseIterable {
         if text.starts(with: [0xEF, 0xBB, 0xBF]) { text = text.dropFirst(3) }   // UTF-8 byte-order mark
         let head = String(decoding: text.prefix(16), as: UTF8.self).trimmingLeadingWhitespace().uppercased()
         if head.hasPrefix("#EXTM3U") || head.hasPrefix("[PLAYLIST]") || head.hasPrefix("FFCONCAT") {
-            return "a playlist is not audio (playlists are refused: they name other files); upload the audio itself"
+            return "a playlist is not audio (playlists are refused: they name other files); use the audio file itself"
         }
         if looksLikeText(b) { return "the file is text, not audio; expected \(supportedList)" }
         return "the first bytes match none of \(supportedList)"

@@ -33,9 +33,9 @@ public enum AudioError: Error, Sendable, Equatable, CustomStringConvertible {
     case allocationFailed(bytes: Int, reason: String)
     /// The bytes are not a container Earshot decodes (a playlist, text, an unknown format).
     case unsupportedFormat(name: String, reason: String)
-    /// The audio is longer than the caller's limit (`seconds` is what the header declares, or
-    /// how far decoding got before it was stopped).
-    case tooLong(name: String, seconds: Double, limitSeconds: Double)
+    /// The audio is longer than the caller's limit: `seconds` is what the header declares, or nil
+    /// when decoding was stopped at the limit (the real length is then unknown).
+    case tooLong(name: String, seconds: Double?, limitSeconds: Double)
     /// The caller cancelled decoding (client gone, shutdown); any decoder process was killed.
     case cancelled(name: String)
     /// Decoding did not finish before the caller's deadline; any decoder process was killed.
@@ -58,9 +58,10 @@ public enum AudioError: Error, Sendable, Equatable, CustomStringConvertible {
         case .tooShort(let n, let s, let m): return "\(n): audio has \(s) samples, at least \(m) are needed"
         case .allocationFailed(let b, let r): return "cannot allocate \(b) bytes for audio: \(r)"
         case .unsupportedFormat(let n, let r): return "\(n): unsupported audio format: \(r)"
-        case .tooLong(let n, let s, let limit):
-            let what = s > limit ? String(format: "%.0f s", s) : String(format: "more than %.0f s", limit)
-            return "\(n): audio is \(what) long; the limit is \(String(format: "%.0f", limit)) s"
+        case .tooLong(let n, let s?, let limit):
+            return "\(n): audio is \(String(format: "%.0f", s)) s long; the limit is \(String(format: "%g", limit)) s"
+        case .tooLong(let n, nil, let limit):
+            return "\(n): audio is longer than the limit of \(String(format: "%g", limit)) s (decoding stopped there)"
         case .cancelled(let n): return "\(n): decoding was cancelled"
         case .timedOut(let n, let s): return "\(n): decoding did not finish within \(String(format: "%g", s)) s"
         }

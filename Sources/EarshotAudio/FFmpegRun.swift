@@ -57,10 +57,7 @@ struct FFmpegRun {
                     let n = sink.read(from: p.fd), error = errno
                     if n < 0, error == ENOMEM { throw .allocationFailed(bytes: sink.byteCount * 2, reason: "growing the sample buffer") }
                     if n == 0 || (n < 0 && error != EAGAIN && error != EINTR) { child.closeStdout() }
-                    if sink.exceededLimit {
-                        let decoded = Double(sink.sampleCount) / Double(FFmpegDecoder.outputRate)
-                        throw .tooLong(name: name, seconds: decoded, limitSeconds: limits.maxSeconds ?? 0)
-                    }
+                    if sink.exceededLimit { throw .tooLong(name: name, seconds: nil, limitSeconds: limits.maxSeconds ?? 0) }
                 } else if p.fd == child.stderrFD {
                     let n = scratch.withUnsafeMutableBytes { read(p.fd, $0.baseAddress!, $0.count) }, error = errno
                     if n > 0 {

@@ -22,9 +22,10 @@ extension ModelManager {
 
     /// Transcribes an audio file (decoded off the actor) with model `name`.
     public func transcribe(path: String, model name: String, options: TranscriptionOptions = .init(),
+                           audioLimits: AudioDecodeLimits = .none,
                            onText: (@Sendable (String) -> Void)? = nil) async throws(RuntimeError) -> TranscriptionResult {
         let decoded = await Blocking.run { () -> Result<AudioSamples, AudioError> in
-            Result { () throws(AudioError) in try AudioDecoder.load(path: path) }
+            Result { () throws(AudioError) in try AudioDecoder.load(path: path, limits: audioLimits) }
         }
         switch decoded {
         case .success(let samples): return try await transcribe(samples, model: name, options: options, onText: onText)

@@ -34,11 +34,12 @@ public final class Transcriber: @unchecked Sendable {
     public convenience init(model: Qwen3ASRModel) throws(RuntimeError) { try self.init(model: .qwen3ASR(model)) }
     public convenience init(model: WhisperModel) throws(RuntimeError) { try self.init(model: .whisper(model)) }
 
-    /// Decodes and transcribes an audio file (WAV natively; other formats through ffmpeg).
-    public func transcribe(path: String, options: TranscriptionOptions = .init(),
+    /// Decodes and transcribes an audio file (WAV natively; other formats through ffmpeg), within
+    /// `audioLimits` (duration, deadline, cancellation of the decode).
+    public func transcribe(path: String, options: TranscriptionOptions = .init(), audioLimits: AudioDecodeLimits = .none,
                            onText: ((String) -> Void)? = nil) throws(RuntimeError) -> TranscriptionResult {
         let samples: AudioSamples
-        do { samples = try AudioDecoder.load(path: path) } catch { throw .audio(error) }
+        do { samples = try AudioDecoder.load(path: path, limits: audioLimits) } catch { throw .audio(error) }
         return try transcribe(samples, options: options, onText: onText)
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EarshotAudio
 import EarshotModels
 import EarshotRuntime
 import EarshotTensor
@@ -7,7 +8,7 @@ import Foundation
 struct Transcribe: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Transcribe audio files with a Qwen3-ASR or Whisper model.")
 
-    @Argument(help: "Audio files (WAV; other formats need ffmpeg on PATH).")
+    @Argument(help: "Audio files (WAV; FLAC, MP3, Ogg, M4A, AAC, WebM, AIFF, CAF, AMR need ffmpeg on PATH).")
     var audio: [String]
 
     @Option(name: .long, help: "Model: a Qwen3-ASR directory or GGUF file, or a Whisper directory (CTranslate2 model.bin or Hugging Face safetensors).")
@@ -28,6 +29,9 @@ struct Transcribe: ParsableCommand {
     @Option(name: .long, help: "Quantize the decoder at load: q8, q4 (default: weights as stored).")
     var quant: QuantOption?
 
+    @Option(name: .long, help: "Refuse audio longer than this many seconds (default: any length).")
+    var maxAudioSeconds: Double?
+
     @Flag(name: .long, help: "Whisper: decode timestamps; segments carry the model's start and end times.")
     var timestamps = false
 
@@ -36,6 +40,10 @@ struct Transcribe: ParsableCommand {
 
     func run() throws {
         if let threads { Kernels.setThreadCount(max(1, threads)) }
+        if let maxAudioSeconds, !(maxAudioSeconds > 0 && maxAudioSeconds.isFinite) {
+            throw fail("earshot: --max-audio-seconds must be a number of seconds > 0, got \(maxAudioSeconds)")
+        }
+        let audioLimits = AudioDecodeLimits(maxSeconds: maxAudioSeconds)
         let loaded: LoadedModel, loadMs: Double
         do {
             (loaded, loadMs) = try loadModelShowingProgress(model, quant: quant)
@@ -52,7 +60,7 @@ struct Transcribe: ParsableCommand {
         var failed = false
         for (i, file) in audio.enumerated() {
             do {
-                var result = try transcriber.transcribe(path: file, options: options,
+                var result = try transcriber.transcribe(path: file, options: options, audioLimits: audioLimits,
                                                         onText: streaming ? { FileHandle.standardOutput.write(Data($0.utf8)) } : nil)
                 if i == 0 { result.timings.loadMs = loadMs }
                 if json {
