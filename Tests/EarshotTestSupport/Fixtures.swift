@@ -86,3 +86,11 @@ extension Fixtures {
     /// outputs on them (`faster-whisper-reference.json`).
     public static var speech: URL { root.appendingPathComponent("speech") }
 }
+
+/// Which sanitizer the suite runs under (`scripts/sanitize` sets EARSHOT_SANITIZER), so tests
+/// that measure the process's own memory can step aside: under AddressSanitizer or
+/// ThreadSanitizer, shadow memory and the freed-memory quarantine are what they would measure.
+public enum Sanitizer {
+    public static var name: String? { ProcessInfo.processInfo.environment["EARSHOT_SANITIZER"] }
+    public static var isActive: Bool { name != nil }
+}
