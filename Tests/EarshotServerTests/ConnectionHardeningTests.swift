@@ -19,8 +19,10 @@ import Testing
     @Test func anEarly413ClosesTheConnectionAndFreesTheSocket() async throws {
         let server = try await RunningServer.start { $0.maxUploadMB = 1 }
         let client = try await RawConnection.open(port: server.port)
-        await client.send(Self.uploadHead(length: 2_400_000))
-        await client.send([UInt8](repeating: 0x41, count: 256 * 1024))
+        await client.send("POST /v1/audio/transcriptions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                          + "Content-Type: multipart/form-data; boundary=b\r\nTransfer-Encoding: chunked\r\n\r\n")
+        let chunk = Array("10000\r\n".utf8) + [UInt8](repeating: 0x61, count: 0x10000) + Array("\r\n".utf8)
+        for _ in 0..<40 where !client.text.contains("\r\n\r\n") { await client.send(chunk) }   // 2.5 MB at most
         #expect(await client.waitFor("\r\n\r\n", seconds: 10))
         #expect(client.text.hasPrefix("HTTP/1.1 413"), "\(client.text.prefix(200))")
         #expect(client.text.lowercased().contains("connection: close"))
