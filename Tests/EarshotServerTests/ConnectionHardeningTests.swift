@@ -14,15 +14,17 @@ import Testing
             + "Content-Type: multipart/form-data; boundary=\(boundary)\r\nContent-Length: \(length)\r\n\(extra)\r\n"
     }
 
-    /// The client reads the early 413 and leaves mid-upload: the server's socket goes too (it used
-    /// to stay in FIN-WAIT-2 with the unread upload until the process exited).
+    /// The client reads the early 413 and leaves mid-upload: the server's socket goes too. A client
+    /// that stops sending but stays connected is dropped after the grace period (it used to be held
+    /// until the process exited).
     @Test func anEarly413ClosesTheConnectionAndFreesTheSocket() async throws {
         let server = try await RunningServer.start { $0.maxUploadMB = 1 }
         let client = try await RawConnection.open(port: server.port)
         await client.send("POST /v1/audio/transcriptions HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                           + "Content-Type: multipart/form-data; boundary=b\r\nTransfer-Encoding: chunked\r\n\r\n")
         let chunk = Array("10000\r\n".utf8) + [UInt8](repeating: 0x61, count: 0x10000) + Array("\r\n".utf8)
-        for _ in 0..<40 where !client.text.contains("\r\n\r\n") { await client.send(chunk) }   // 2.5 MB at most
+        // The whole 2.5 MB upload is written at once; the client then leaves with part of it unsent.
+        for _ in 0..<40 { client.sendWithoutWaiting(chunk) }
         #expect(await client.waitFor("\r\n\r\n", seconds: 10))
         #expect(client.text.hasPrefix("HTTP/1.1 413"), "\(client.text.prefix(200))")
         #expect(client.text.lowercased().contains("connection: close"))
@@ -96,7 +98,9 @@ import Testing
     }
 
     /// A fast never-ending chunked body is cut at the upload limit: 413, and the server closes
-    /// rather than reading on.
+    /// rather than reading on. Once the client leaves, the server's socket goes: it used to stay in
+    /// FIN-WAIT-2 until exit (the server had stopped reading, so the client's FIN waited behind
+    /// the unread upload).
     @Test func aNeverEndingChunkedBodyIsCutAtTheUploadLimit() async throws {
         let server = try await RunningServer.start { $0.maxUploadMB = 1 }
         let client = try await RawConnection.open(port: server.port)
@@ -111,6 +115,10 @@ import Testing
         #expect(await client.waitUntilClosed(seconds: 10), "sent \(sentMB) MB")
         #expect(client.text.hasPrefix("HTTP/1.1 413"), "\(client.text.prefix(200))")
         #expect(sentMB < 32)
+        await client.close()
+        let clientPort = client.localPort
+        let freed = await Poll.until(seconds: 10) { ServerSockets.state(serverPort: server.port, clientPort: clientPort) == nil }
+        #expect(freed, "server still holds the socket: \(ServerSockets.state(serverPort: server.port, clientPort: clientPort) ?? "-")")
         try await server.stop()
     }
 

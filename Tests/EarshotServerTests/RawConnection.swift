@@ -9,9 +9,14 @@ import Synchronization
 /// the server sends and whether the server closed the connection.
 final class RawConnection: Sendable {
     let channel: any Channel
+    /// The client's port, which names its connection on the server's side.
+    let localPort: Int
     private let received: Received
 
-    private init(channel: any Channel, received: Received) { self.channel = channel; self.received = received }
+    private init(channel: any Channel, received: Received) {
+        self.channel = channel; self.received = received
+        localPort = channel.localAddress?.port ?? 0
+    }
 
     /// Connects to `127.0.0.1:port`, from the loopback address `source` when given (all of
     /// 127.0.0.0/8 is loopback on Linux, so a second "client address" needs no network).
@@ -35,12 +40,17 @@ final class RawConnection: Sendable {
     @discardableResult
     func send(_ text: String) async -> Bool { await send(Array(text.utf8)) }
 
+    /// Queues `bytes` without waiting for the kernel to take them (a server that stops reading
+    /// would otherwise block the test): what a client that writes its whole upload at once does.
+    func sendWithoutWaiting(_ bytes: [UInt8]) {
+        channel.writeAndFlush(ByteBuffer(bytes: bytes), promise: nil)
+    }
+
     func close() async { try? await channel.close() }
 
     /// What the server sent so far.
     var text: String { String(decoding: received.state.withLock { $0.bytes }, as: UTF8.self) }
     var closedByServer: Bool { received.state.withLock { $0.closed } }
-    var localPort: Int { channel.localAddress?.port ?? 0 }
 
     /// Waits up to `seconds` for the server to close the connection.
     func waitUntilClosed(seconds: Double) async -> Bool {
