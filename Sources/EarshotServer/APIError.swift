@@ -25,6 +25,10 @@ public enum APIError: Error, Sendable, Equatable, CustomStringConvertible {
     case conflict(String)
     case queueFull(retryAfterSeconds: Int)
     case timeout(seconds: Double)
+    /// The client sent its request headers or body too slowly (`part` is "headers" or "body").
+    case requestTimeout(part: String, seconds: Double)
+    /// The connection was refused: its address, or all clients together, hold the most connections allowed.
+    case tooManyConnections(perAddress: Bool)
     case unauthorized
     case shuttingDown
     /// The client went away before the answer (nobody reads this one; it is for logs and metrics).
@@ -41,6 +45,8 @@ public enum APIError: Error, Sendable, Equatable, CustomStringConvertible {
         case .conflict: return .conflict
         case .queueFull: return .tooManyRequests
         case .timeout: return .gatewayTimeout
+        case .requestTimeout: return .requestTimeout
+        case .tooManyConnections: return .serviceUnavailable
         case .unauthorized: return .unauthorized
         case .shuttingDown: return .serviceUnavailable
         case .clientClosedRequest: return HTTPResponse.Status(code: 499, reasonPhrase: "Client Closed Request")
@@ -52,7 +58,7 @@ public enum APIError: Error, Sendable, Equatable, CustomStringConvertible {
     public var type: String {
         switch self {
         case .unauthorized: return "authentication_error"
-        case .queueFull: return "rate_limit_error"
+        case .queueFull, .tooManyConnections: return "rate_limit_error"
         case .insufficientMemory, .modelLoadFailed, .timeout, .shuttingDown, .internalError: return "server_error"
         default: return "invalid_request_error"
         }
@@ -72,6 +78,8 @@ public enum APIError: Error, Sendable, Equatable, CustomStringConvertible {
         case .conflict: return "conflict"
         case .queueFull: return "queue_full"
         case .timeout: return "timeout"
+        case .requestTimeout: return "request_timeout"
+        case .tooManyConnections: return "too_many_connections"
         case .unauthorized: return "invalid_api_key"
         case .shuttingDown: return "shutting_down"
         case .clientClosedRequest: return "client_closed_request"
@@ -85,10 +93,14 @@ public enum APIError: Error, Sendable, Equatable, CustomStringConvertible {
         case .badRequest(let m, _), .invalidAudio(let m), .audioTooLong(let m), .insufficientMemory(let m), .modelLoadFailed(let m),
              .conflict(let m), .internalError(let m): return m
         case .unknownModel(let name, let known):
-            return "the model '\(name)' does not exist; available: \(known.sorted().joined(separator: ", "))"
+            return "the model '\(name.prefix(200))' does not exist; available: \(known.sorted().joined(separator: ", "))"
         case .routeNotFound(let path): return "no such endpoint: \(path)"
         case .queueFull(let s): return "too many requests are waiting; retry in \(s) s"
         case .timeout(let s): return "the transcription did not finish within \(s) s and was cancelled"
+        case .requestTimeout(let part, let s): return "the request \(part) did not arrive within \(s) s; the connection is closed"
+        case .tooManyConnections(let perAddress):
+            return perAddress ? "too many connections from this address; close idle ones and retry"
+                              : "the server has too many connections open; retry shortly"
         case .unauthorized: return "missing or incorrect API key (send Authorization: Bearer KEY)"
         case .shuttingDown: return "the server is shutting down"
         case .clientClosedRequest: return "the client closed the connection; its transcription was cancelled"

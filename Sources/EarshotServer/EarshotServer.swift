@@ -1,5 +1,6 @@
 import EarshotRuntime
 import Hummingbird
+import HummingbirdCore
 import Logging
 import ServiceLifecycle
 import UnixSignals
@@ -23,6 +24,7 @@ public enum EarshotServer {
         let configuration = service.configuration
         return Application(
             router: router,
+            server: httpServer(service),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "earshot"),
             services: [ModelLifecycleService(manager: service.manager, logger: logger)],
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? configuration.port) },
@@ -39,6 +41,17 @@ public enum EarshotServer {
         let app = makeApplication(service: service, logger: logger, onListening: onListening)
         return ServiceGroup(configuration: .init(services: [app, StopNoticeService(signal: service.stopping)],
                                                  gracefulShutdownSignals: signals, logger: logger))
+    }
+
+    /// HTTP/1.1 with Earshot's limits: header size and count for the decoder, and a
+    /// `ConnectionGuard` per connection for timeouts, connection counts and closing after early answers.
+    static func httpServer(_ service: TranscriptionService) -> HTTPServerBuilder {
+        let limits = service.configuration.connections, registry = service.connections, metrics = service.metrics
+        return .http1(configuration: .init(
+            additionalChannelHandlers: [ConnectionGuard(limits: limits, registry: registry, metrics: metrics)],
+            idleTimeout: nil,   // ConnectionGuard's timeouts cover idle connections
+            httpDecoderConfiguration: .init(maxHeaderFieldSize: limits.maxHeaderBytes, maxHeaderListSize: limits.maxHeaderBytes,
+                                            maxHeaderFieldCount: limits.maxHeaders)))
     }
 
     /// Runs until SIGTERM or SIGINT, then drains, unloads every model and returns.

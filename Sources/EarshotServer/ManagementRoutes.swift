@@ -31,7 +31,8 @@ struct ManagementRoutes: Sendable {
             let text = service.metrics.render(memory: MemoryReport.current(), models: await service.manager.models,
                                               counters: await service.manager.counters,
                                               queueDepth: await service.admission.queueDepth,
-                                              running: await service.admission.running)
+                                              running: await service.admission.running,
+                                              connections: service.connections)
             var headers = HTTPFields()
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: text)))

@@ -67,6 +67,8 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
     /// Decode exactly `maxTokens` tokens per pass, ignoring end-of-text and the repetition guard:
     /// fixed work per request, for load tests and benchmarks. Off for real use.
     public var ignoreEOS = false
+    /// Timeouts, connection counts and header sizes per client connection (flat keys, see `ConnectionLimits`).
+    public var connections = ConnectionLimits()
 
     public init() {}
 
@@ -95,6 +97,7 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
         quant = try c.decodeIfPresent(String.self, forKey: .quant)
         threads = try c.decodeIfPresent(Int.self, forKey: .threads)
         ignoreEOS = try c.decodeIfPresent(Bool.self, forKey: .ignoreEOS) ?? d.ignoreEOS
+        connections = try ConnectionLimits(from: decoder)
     }
 
     /// Reads a JSON configuration file; unknown keys are ignored, wrong types are errors.
@@ -138,6 +141,7 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
         if let v = env["EARSHOT_QUANT"] { quant = v }
         if let v = try int("THREADS") { threads = v }
         if let v = env["EARSHOT_IGNORE_EOS"] { ignoreEOS = ["1", "true", "yes"].contains(v.lowercased()) }
+        try connections.apply(environment: env)
     }
 
     /// The weight precision `quant` names.
@@ -157,7 +161,7 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
         guard !models.isEmpty else { throw .invalidValue("models", "none given (pass --models [NAME=]PATH ...)") }
         var seen = Set<String>()
         for m in models {
-            guard !m.name.isEmpty, !m.name.contains("/") else { throw .invalidValue("models", "bad model id '\(m.name)'") }
+            try ModelID.validate(m.name)
             guard seen.insert(m.name).inserted else { throw .invalidValue("models", "model id '\(m.name)' given twice") }
             guard FileManager.default.fileExists(atPath: m.path) else {
                 throw .invalidValue("models", "\(m.name): no such file or directory: \(m.path)")
@@ -179,6 +183,7 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
         guard maxTokens > 0 else { throw .invalidValue("max_tokens", "\(maxTokens)") }
         if let t = threads, t <= 0 { throw .invalidValue("threads", "\(t)") }
         _ = try precision
+        try connections.validate()
     }
 }
 

@@ -13,7 +13,7 @@ final class ServerMetrics: Sendable {
     private let transcriptions: Counter
     private let audioSeconds: Counter
     private let switches: Counter
-    private let rss, rssAnon, rssFile, openFDs, mappedTotal, queueDepth, inFlight: Gauge
+    private let rss, rssAnon, rssFile, openFDs, mappedTotal, queueDepth, inFlight, openConnections: Gauge
     private let loads, failedLoads, unloads, evictions: Counter
     /// The manager's counters as last exported, to turn its totals into counter increments.
     private let exported = Mutex(LifecycleCounters())
@@ -36,6 +36,7 @@ final class ServerMetrics: Sendable {
         mappedTotal = registry.makeGauge(descriptor: metric("earshot_mapped_bytes", "Bytes mapped by Earshot's buffer owner"))
         queueDepth = registry.makeGauge(descriptor: metric("earshot_queue_depth", "Transcription requests waiting for a slot"))
         inFlight = registry.makeGauge(descriptor: metric("earshot_requests_in_flight", "Transcriptions running"))
+        openConnections = registry.makeGauge(descriptor: metric("earshot_connections_open", "Client connections open now"))
         loads = registry.makeCounter(descriptor: metric("earshot_model_loads_total", "Completed model loads"))
         failedLoads = registry.makeCounter(descriptor: metric("earshot_model_failed_loads_total", "Model loads that failed"))
         unloads = registry.makeCounter(descriptor: metric("earshot_model_unloads_total", "Completed model unloads"))
@@ -58,13 +59,24 @@ final class ServerMetrics: Sendable {
         if switched { switches.increment() }
     }
 
+    /// A connection refused at open (too many from its address or in total).
+    func recordConnectionRefused(_ refusal: ConnectionRegistry.Refusal) {
+        registry.makeCounter(descriptor: metric("earshot_connections_refused_total", "Connections refused at open, by reason (per_ip, total)"), labels: [("reason", refusal.rawValue)]).increment()
+    }
+
+    /// A connection closed because its client was too slow or idle (`phase`: idle, header, body).
+    func recordConnectionTimeout(_ phase: String) {
+        registry.makeCounter(descriptor: metric("earshot_connection_timeouts_total", "Connections closed for a slow or idle client, by phase (idle, header, body)"), labels: [("phase", phase)]).increment()
+    }
+
     func recordRejection(_ error: APIError) {
         registry.makeCounter(descriptor: metric("earshot_rejections_total", "Requests answered with an error, by reason"), labels: [("reason", error.code)]).increment()
     }
 
     /// Refreshes the scrape-time figures and renders the exposition text.
     func render(memory: MemoryReport, models: [ModelStatus], counters: LifecycleCounters,
-                queueDepth depth: Int, running: Int) -> String {
+                queueDepth depth: Int, running: Int, connections: ConnectionRegistry) -> String {
+        openConnections.set(to: Double(connections.open))
         rss.set(to: Double(memory.rssBytes))
         rssAnon.set(to: Double(memory.rssAnonBytes))
         rssFile.set(to: Double(memory.rssFileBytes))

@@ -113,7 +113,7 @@ struct TranscriptionHandler: Sendable {
                     } catch {
                         let apiError = APIError.from(error)
                         service.metrics.recordRejection(apiError)
-                        logger.warning("streaming transcription failed", metadata: ["error": "\(apiError)"])
+                        logger.warning("streaming transcription failed", metadata: ["error": "\(LogSafe.escape(apiError.description))"])
                         sink.yield("event: error\ndata: \(apiError.body)\n\n")
                     }
                 }

@@ -13,6 +13,8 @@ public final class TranscriptionService: Sendable {
     public let manager: ModelManager
     let admission: AdmissionControl
     let metrics = ServerMetrics()
+    /// Open client connections, per address and in total (see `ConnectionGuard`).
+    let connections: ConnectionRegistry
     /// Model ids, in the order given.
     let knownModels: [String]
     /// Set when graceful shutdown begins: decodes in flight stop at once instead of holding it up.
@@ -29,6 +31,8 @@ public final class TranscriptionService: Sendable {
             waitForBusyModels: true))
         admission = AdmissionControl(maxRunning: configuration.maxConcurrency, maxWaiting: configuration.queueLimit)
         knownModels = configuration.models.map(\.name)
+        connections = ConnectionRegistry(maxTotal: configuration.connections.maxConnections,
+                                         maxPerAddress: configuration.connections.maxConnectionsPerIP)
         for m in configuration.models { try await manager.register(m.name, directory: m.path) }
     }
 

@@ -24,7 +24,9 @@ final class RunningServer: Sendable {
 
     /// Starts a server for `configure`d settings with the tiny fixture model ("tiny") and a micro
     /// random checkpoint ("micro") on a free port.
-    static func start(_ configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> RunningServer {
+    /// `logger` replaces the default one (warnings and up, to the console), e.g. to capture log lines.
+    static func start(logger custom: Logger? = nil,
+                      _ configure: (inout ServerConfiguration) -> Void = { _ in }) async throws -> RunningServer {
         var settings = ServerConfiguration()
         settings.models = [.init(name: "tiny", path: Fixtures.qwenTinyModel.path), .init(name: "micro", path: ServerFixtures.micro)]
         settings.port = 0
@@ -33,6 +35,7 @@ final class RunningServer: Sendable {
         let service = try await TranscriptionService(configuration: settings)
         var logger = Logger(label: "earshot.test")
         logger.logLevel = .warning
+        if let custom { logger = custom }
         let (ports, sink) = AsyncStream<Int>.makeStream()
         let group = EarshotServer.makeServiceGroup(service: service, logger: logger, signals: []) { sink.yield($0); sink.finish() }
         let task = Task { try await group.run() }
@@ -40,6 +43,9 @@ final class RunningServer: Sendable {
         guard let port = await iterator.next() else { throw ServerTestError("server did not start") }
         return RunningServer(service: service, url: "http://127.0.0.1:\(port)", group: group, task: task)
     }
+
+    /// The port the server listens on.
+    var port: Int { Int(url.split(separator: ":").last ?? "") ?? 0 }
 
     /// Graceful shutdown: drains requests in flight, unloads every model.
     func stop() async throws {
