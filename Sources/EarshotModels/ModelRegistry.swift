@@ -71,13 +71,13 @@ public enum ModelRegistry {
         let files = try ModelFiles(path: directory)
         defer { files.close() }
         let path = files.location("config.json")
-        guard let bytes = files.bytes("config.json") else {
+        guard let bytes = try files.bytes("config.json") else {
             throw .notAModelDirectory(path: directory, reason: "config.json is missing")
         }
-        guard let obj = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
+        guard let obj = JSONField.object(Data(bytes)) else {
             throw .invalidConfig(path: path, reason: "not a JSON object")
         }
-        guard let type = obj["model_type"] as? String else {
+        guard case .string(let type) = obj["model_type"] else {
             throw .invalidConfig(path: path, reason: "missing 'model_type'")
         }
         guard let family = ModelFamily(rawValue: type) else {

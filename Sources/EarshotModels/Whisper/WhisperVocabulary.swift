@@ -1,3 +1,4 @@
+import EarshotTensor
 import EarshotTokenizer
 import Foundation
 
@@ -68,7 +69,14 @@ public struct WhisperVocabulary: Sendable {
         for name in ["vocabulary.json", "vocabulary.txt", "tokenizer.json"] {
             let path = dir.appendingPathComponent(name).path
             guard fm.fileExists(atPath: path) else { continue }
-            guard let data = fm.contents(atPath: path) else { throw .tokenizer("\(path): cannot be read") }
+            let data: Data
+            do throws(ModelError) {
+                guard let bytes = try ModelFiles.read(path, limit: SmallFile.vocabularyLimit) else { continue }
+                data = Data(bytes)
+            } catch {
+                if case .fileTooLarge = error { throw .tokenizer(error.description) }
+                throw .tokenizer("\(path): cannot be read")
+            }
             let tokens: [String]
             switch name {
             case "vocabulary.json": tokens = try jsonArray(data, path: path)
@@ -88,7 +96,8 @@ public struct WhisperVocabulary: Sendable {
     }
 
     static func jsonArray(_ data: Data, path: String) throws(ModelError) -> [String] {
-        guard let array = try? JSONSerialization.jsonObject(with: data) as? [String] else {
+        // JSONDecoder rather than JSONSerialization (an object per string): see JSONField.
+        guard let array = try? JSONDecoder().decode([String].self, from: data) else {
             throw .tokenizer("\(path): expected a JSON array of strings")
         }
         return array
@@ -96,19 +105,45 @@ public struct WhisperVocabulary: Sendable {
 
     /// `model.vocab` (token -> id) and `added_tokens` ([{id, content}]) of a Hugging Face tokenizer.json.
     static func tokenizerJSON(_ data: Data, path: String) throws(ModelError) -> [String] {
-        guard let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let model = obj["model"] as? [String: Any], let vocab = model["vocab"] as? [String: Int] else {
+        guard let file = try? JSONDecoder().decode(HFTokenizerFile.self, from: data) else {
             throw .tokenizer("\(path): no model.vocab object")
         }
-        var pairs = vocab.map { ($0.value, $0.key) }
-        for case let added as [String: Any] in obj["added_tokens"] as? [Any] ?? [] {
-            if let id = added["id"] as? Int, let content = added["content"] as? String { pairs.append((id, content)) }
+        var pairs = file.model.vocab.map { ($0.value, $0.key) }
+        for added in file.addedTokens ?? [] {
+            if let id = added.id, let content = added.content { pairs.append((id, content)) }
         }
-        guard let maxID = pairs.map(\.0).max(), maxID < 1 << 20, pairs.allSatisfy({ $0.0 >= 0 }) else {
+        // The table is indexed by id: ids must be about as many as the tokens (a tiny file claiming
+        // id 10^6 would otherwise size it by the claim).
+        guard let maxID = pairs.map(\.0).max(), maxID < 1 << 20, maxID < 2 * pairs.count + 1024,
+              pairs.allSatisfy({ $0.0 >= 0 }) else {
             throw .tokenizer("\(path): token ids out of range")
         }
         var tokens = [String](repeating: "", count: maxID + 1)
         for (id, text) in pairs { tokens[id] = text }
         return tokens
+    }
+}
+
+/// The parts of a Hugging Face tokenizer.json Whisper's vocabulary needs; other keys are skipped.
+private struct HFTokenizerFile: Decodable {
+    struct Model: Decodable { let vocab: [String: Int] }
+    /// Entries without an integer id or a content string are ignored, as before.
+    struct Added: Decodable {
+        let id: Int?
+        let content: String?
+        init(from decoder: any Decoder) throws {
+            let c = try? decoder.container(keyedBy: CodingKeys.self)
+            id = try? c?.decode(Int.self, forKey: .id)
+            content = try? c?.decode(String.self, forKey: .content)
+        }
+        enum CodingKeys: String, CodingKey { case id, content }
+    }
+    let model: Model
+    let addedTokens: [Added]?
+    enum CodingKeys: String, CodingKey { case model, addedTokens = "added_tokens" }
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        model = try c.decode(Model.self, forKey: .model)
+        addedTokens = try? c.decode([Added].self, forKey: .addedTokens)
     }
 }
