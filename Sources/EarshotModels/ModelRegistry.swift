@@ -52,6 +52,20 @@ public enum LoadedModel: Sendable {
         case .whisper(let m): m.supportedLanguages
         }
     }
+    /// A description of how a weight file changed on disk since load, nil when it did not (see
+    /// `WeightStore.fileChange()`). Checked before each use of the model.
+    public func weightFileChange() -> String? {
+        switch self {
+        case .qwen3ASR(let m): m.store.fileChange()
+        case .whisper(let m): m.store.fileChange()
+        }
+    }
+
+    /// Throws `weightsChanged` when a weight file was truncated or rewritten in place since load.
+    public func checkWeightFiles() throws(ModelError) {
+        if let change = weightFileChange() { throw .weightsChanged(change) }
+    }
+
     public func close() {
         switch self {
         case .qwen3ASR(let m): m.close()

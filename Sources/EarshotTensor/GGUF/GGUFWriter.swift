@@ -181,6 +181,15 @@ public final class GGUFWriter {
             unlink(tempPath)
             throw .writeFailed(path: path, reason: reason)
         }
+        // The rename is durable once the directory is synced: after a power loss the destination
+        // is either the whole new file or what was there before, never a truncated file.
+        let slash = path.lastIndex(of: "/")
+        let dir = slash.map { String(path[...$0]) } ?? "."
+        let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 {
+            _ = fsync(dfd)
+            closeFile(dfd)
+        }
     }
 
     /// Abandons the file: closes and removes the temporary file. Idempotent.
