@@ -213,6 +213,36 @@ import Testing
         guard case .weights(.overlap) = refused(overlap, "overlapping safetensors").load else {
             Issue.record("overlapping tensors not refused"); return
         }
+        // A 20 MB header of a million tiny entries (JSONSerialization peaked at 4 GB on 60 MB of them):
+        // refused from its object count before it is parsed.
+        let many = try tinyCopy()
+        var manyHeader = "{" + (0..<1_000_000).map { "\"t\($0)\":{}" }.joined(separator: ",") + "}"
+        manyHeader += String(repeating: " ", count: (8 - manyHeader.utf8.count % 8) % 8)
+        var manyBytes = [UInt8](repeating: 0, count: 8) + Array(manyHeader.utf8)
+        withUnsafeBytes(of: UInt64(manyHeader.utf8.count).littleEndian) { manyBytes.replaceSubrange(0..<8, with: $0) }
+        try FileManager.default.removeItem(at: many.appendingPathComponent("model.safetensors"))
+        try Data(manyBytes).write(to: many.appendingPathComponent("model.safetensors"))
+        guard case .weights(.malformedHeader(_, let reason)) = refused(many, "safetensors header of 10^6 entries").load else {
+            Issue.record("a million entries not refused"); return
+        }
+        #expect(reason.contains("65536 tensors"), "\(reason)")
+    }
+
+    /// A GGUF file of one metadata array of 8 million one-byte values (each decoded value costs
+    /// tens of bytes: it peaked at 228 MB) is refused by the metadata value budget.
+    @Test func ggufMetadataValueFloodIsRefusedSmall() throws {
+        let n = (1 << 23) - 2
+        var bytes = Array("GGUF".utf8)
+        func put<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { bytes += $0 } }
+        put(UInt32(3)); put(UInt64(0)); put(UInt64(1))
+        put(UInt64(1)); bytes += Array("x".utf8); put(UInt32(9))   // key "x": array
+        put(UInt32(0)); put(UInt64(n))                             // of uint8, n elements
+        bytes += [UInt8](repeating: 0, count: n)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("values-\(UUID()).gguf")
+        try Data(bytes).write(to: path)
+        guard case .container(.countTooLarge) = refused(path, "GGUF of 8M metadata values").load else {
+            Issue.record("8M metadata values not refused"); return
+        }
     }
 
     /// Every model file cut at each of its sections is a typed error (or, for a cut that leaves
