@@ -69,7 +69,10 @@ public final class PageBuffer: @unchecked Sendable {
         /// afterwards cannot affect the model, at the cost of RAM equal to the file (no page sharing).
         case copy
     }
-    private static let loading = Mutex(FileLoading.map)
+    /// `EARSHOT_LOAD_WEIGHTS=copy` in the environment starts the process in the safe mode, so the
+    /// CLI, the server, the C ABI and Python get it without an option of their own.
+    private static let loading = Mutex(getenv("EARSHOT_LOAD_WEIGHTS").map { String(cString: $0) } == "copy"
+                                       ? FileLoading.copy : .map)
     public static var fileLoading: FileLoading {
         get { loading.withLock { $0 } }
         set { loading.withLock { $0 = newValue } }
