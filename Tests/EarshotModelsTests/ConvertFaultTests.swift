@@ -46,10 +46,18 @@ import Testing
         #expect(try Data(contentsOf: URL(fileURLWithPath: out)) == previous)
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path) == ["tiny.gguf"])
 
+        // A temporary file left by a killed convert (its process is gone) is removed by the next
+        // convert to the same destination; one of a live process is left alone.
+        let stale = dir.appendingPathComponent(".tiny.gguf.tmp-999999999-1")
+        let live = dir.appendingPathComponent(".tiny.gguf.tmp-1-2")   // pid 1 exists
+        try Data("partial".utf8).write(to: stale)
+        try Data("partial".utf8).write(to: live)
         // Without the limit the same convert completes and loads.
         try ModelConverter.convert(directory: Fixtures.qwenTinyModel.path, to: out, quant: .q8)
         let model = try Qwen3ASRModel(directory: out)
         model.close()
+        #expect(!FileManager.default.fileExists(atPath: stale.path))
+        #expect(FileManager.default.fileExists(atPath: live.path))
     }
 }
 
