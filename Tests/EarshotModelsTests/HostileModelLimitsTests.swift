@@ -147,6 +147,16 @@ import Testing
         }
     }
 
+    /// A vocabulary of 1.2 million tokens (14 MB; 4 million in 63 MB used to peak at 465 MB and
+    /// load) is refused from its entry count before it is parsed.
+    @Test func vocabularyEntryCountIsBoundedBeforeParsing() throws {
+        let dir = try tinyCopy()
+        let vocab = "{" + (0..<1_200_000).map { "\"t\($0)\":\($0)" }.joined(separator: ",") + "}"
+        try replace(dir, "vocab.json", with: Array(vocab.utf8))
+        guard case .tokenizer(let message) = refused(dir, "vocab.json of 1.2M tokens").load else { Issue.record("loaded"); return }
+        #expect(message.contains("more than 1048576 vocabulary entries"), "\(message)")
+    }
+
     /// 100,000 nested brackets in each JSON file of a model: a typed error, no stack overflow.
     static let nested = Array(repeating: UInt8(ascii: "["), count: 100_000) + Array(repeating: UInt8(ascii: "]"), count: 100_000)
 
