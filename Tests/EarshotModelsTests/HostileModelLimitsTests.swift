@@ -157,6 +157,22 @@ import Testing
         #expect(message.contains("more than 1048576 vocabulary entries"), "\(message)")
     }
 
+    /// Whisper's vocabulary files: 3 million empty lines (3 MB; each would become a string) and a
+    /// sparse tokenizer.json are refused before a table is built.
+    @Test func whisperVocabularyCountsAreBounded() throws {
+        let lines = SyntheticWhisper.scratchDirectory("hostile-whisper")
+        try SyntheticWhisper().writeCTranslate2(to: lines)
+        try replace(lines, "vocabulary.txt", with: [UInt8](repeating: 0x0A, count: 3_000_000))
+        guard case .tokenizer(let m) = refused(lines, "Whisper vocabulary.txt of 3M lines").load else { Issue.record("loaded"); return }
+        #expect(m.contains("more than 2097152 entries"), "\(m)")
+        let sparse = SyntheticWhisper.scratchDirectory("hostile-whisper")
+        try SyntheticWhisper().writeCTranslate2(to: sparse)
+        try FileManager.default.removeItem(at: sparse.appendingPathComponent("vocabulary.txt"))
+        try replace(sparse, "tokenizer.json", with: Array(#"{"model": {"vocab": {"a": 0, "b": 1000000}}}"#.utf8))
+        guard case .tokenizer(let s) = refused(sparse, "Whisper tokenizer.json with id 10^6").load else { Issue.record("loaded"); return }
+        #expect(s.contains("token ids out of range"), "\(s)")
+    }
+
     /// 100,000 nested brackets in each JSON file of a model: a typed error, no stack overflow.
     static let nested = Array(repeating: UInt8(ascii: "["), count: 100_000) + Array(repeating: UInt8(ascii: "]"), count: 100_000)
 

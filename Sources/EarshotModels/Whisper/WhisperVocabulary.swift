@@ -62,6 +62,9 @@ public struct WhisperVocabulary: Sendable {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// Entries (newlines, commas, colons) a vocabulary file may hold.
+    static let separatorLimit = 1 << 21
+
     /// Reads the vocabulary a model directory carries, in CTranslate2's order of preference.
     public static func load(directory: String) throws(ModelError) -> WhisperVocabulary {
         let dir = URL(fileURLWithPath: directory)
@@ -76,6 +79,14 @@ public struct WhisperVocabulary: Sendable {
             } catch {
                 if case .fileTooLarge = error { throw .tokenizer(error.description) }
                 throw .tokenizer("\(path): cannot be read")
+            }
+            // Tokens (lines, array elements, object members) are bounded before anything is built:
+            // a 64 MB vocabulary.txt of empty lines would otherwise become 64 million strings (1 GB).
+            // Whisper has 51,865 tokens; its tokenizer.json about 100,000 members and merges.
+            var separators = 0
+            for b in data where b == 0x0A || b == UInt8(ascii: ",") || b == UInt8(ascii: ":") { separators += 1 }
+            guard separators <= Self.separatorLimit else {
+                throw .tokenizer("\(path): more than \(Self.separatorLimit) entries (\(separators)); file is corrupt or hostile")
             }
             let tokens: [String]
             switch name {
