@@ -24,7 +24,7 @@ public struct FeatureConfig: Codable, Sendable, Equatable {
     /// agrees with the model: the encoder's `num_mel_bins` and the 16 kHz the audio layer produces.
     public static func load(directory: String, modelBins: Int) throws(ModelError) -> FeatureConfig {
         let path = URL(fileURLWithPath: directory).appendingPathComponent("preprocessor_config.json").path
-        return try decode(FileManager.default.contents(atPath: path), path: path, modelBins: modelBins)
+        return try decode(try ModelFiles.read(path).map { Data($0) }, path: path, modelBins: modelBins)
     }
 
     /// `preprocessor_config.json` contents (nil when the model has none); `path` names them in errors.

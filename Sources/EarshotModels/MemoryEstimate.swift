@@ -12,7 +12,10 @@ public struct MemoryEstimate: Sendable, Codable, Equatable {
     /// One session: KV cache for `sessionTokens` positions, activation scratch, audio arena.
     public var sessionBytes: Int
 
-    public func total(sessions: Int) -> Int { weightBytes + overheadBytes + max(sessions, 1) * sessionBytes }
+    /// Saturates at `Int.max` (which a manager reads as "cannot fit") instead of overflowing.
+    public func total(sessions: Int) -> Int {
+        Checked.sum(weightBytes, overheadBytes, Checked.product(max(sessions, 1), sessionBytes)) ?? .max
+    }
 }
 
 extension Qwen3ASRModel {
@@ -23,10 +26,15 @@ extension Qwen3ASRModel {
                                 sessionTokens: Int = 1536) throws(ModelError) -> MemoryEstimate {
         let files = try ModelFiles(path: path)
         defer { files.close() }
-        guard let configBytes = files.bytes("config.json") else {
+        guard let configBytes = try files.bytes("config.json") else {
             throw .notAModelDirectory(path: path, reason: "config.json is missing")
         }
         let config = try Qwen3ASRConfig.decode(Data(configBytes), path: files.location("config.json"))
+        // The config's sizes are checked against the checkpoint's tensor headers first (mapping
+        // reads no data), so every product below is bounded by real tensors, not by the config.
+        let weightFile = try files.weights()
+        defer { weightFile.close() }   // idempotent: a GGUF file is `files` itself
+        _ = try Qwen3ASRWeights.checkedTable(config, file: weightFile, path: files.location("config.json"))
         let fm = FileManager.default
         func size(_ file: String) -> Int { ((try? fm.attributesOfItem(atPath: file))?[.size] as? Int) ?? 0 }
         let t = config.thinkerConfig.textConfig, a = config.thinkerConfig.audioConfig
@@ -48,7 +56,7 @@ extension Qwen3ASRModel {
             }
         }
         // Parsed vocabulary and merge tables take a few times their file size on the heap.
-        let overhead = 4 * ["vocab.json", "merges.txt", "tokenizer.json"].reduce(0) { $0 + (files.bytes($1)?.count ?? 0) }
+        let overhead = 4 * ["vocab.json", "merges.txt", "tokenizer.json"].reduce(0) { $0 + ((try? files.bytes($1))??.count ?? 0) }
         let kv = t.numHiddenLayers * 2 * sessionTokens * t.numKeyValueHeads * t.headDim * 4
         let blockRows = 256
         let decoderScratch = 4 * (blockRows * (2 * t.hiddenSize + 2 * t.numAttentionHeads * t.headDim

@@ -19,13 +19,13 @@ public enum ModelConverter {
         let files = try ModelFiles(path: directory)
         defer { files.close() }
         guard !files.isGGUF else { throw .notAModelDirectory(path: directory, reason: "already a GGUF file") }
-        guard let configBytes = files.bytes("config.json") else {
+        guard let configBytes = try files.bytes("config.json") else {
             throw .notAModelDirectory(path: directory, reason: "config.json is missing")
         }
         let config = try Qwen3ASRConfig.decode(Data(configBytes), path: files.location("config.json"))
-        let table = Qwen3ASRWeights.table(config)
         let archive = try files.weights()
         defer { archive.close() }
+        let table = try Qwen3ASRWeights.checkedTable(config, file: archive, path: files.location("config.json"))
         // Binding the table checks every tensor (names, shapes, types) before a byte is written.
         _ = try WeightStore(file: archive, table: table, precision: .inPlace)
 
@@ -52,7 +52,7 @@ public enum ModelConverter {
             ("earshot.quantization", .string(quant.quantFormat?.rawValue ?? "bf16")),
         ]
         for name in ModelFiles.embeddedNames {
-            guard let bytes = files.bytes(name) else { continue }
+            guard let bytes = try files.bytes(name) else { continue }
             guard let text = String(validating: bytes, as: UTF8.self) else {
                 throw .invalidConfig(path: files.location(name), reason: "not UTF-8 text")
             }

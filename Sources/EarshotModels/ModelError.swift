@@ -19,6 +19,13 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
     case tokenizer(String)
     /// An option this model family does not support (named in the message).
     case unsupportedOption(String)
+    /// A config or vocabulary file larger than Earshot reads (refused before reading it).
+    case fileTooLarge(path: String, bytes: Int, limit: Int)
+    /// A model file that exists but cannot be read: a directory, FIFO or device, or an I/O error.
+    case unreadableFile(path: String, reason: String)
+    /// A weight file was truncated or rewritten in place after it was mapped: the model is not
+    /// used (reading lost pages would raise SIGBUS); unload and load it again.
+    case weightsChanged(String)
 
     public var description: String {
         switch self {
@@ -40,6 +47,9 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
         case .placeholderMismatch(let e, let f): return "prompt has \(f) audio placeholders, expected \(e)"
         case .tokenizer(let m): return "tokenizer: \(m)"
         case .unsupportedOption(let m): return m
+        case .fileTooLarge(let p, let b, let l): return "\(p) is \(b) bytes, more than the \(l) bytes allowed for it; file is corrupt or hostile"
+        case .unreadableFile(let p, let r): return "cannot read \(p): \(r)"
+        case .weightsChanged(let m): return "\(m); the model is not used until it is loaded again"
         }
     }
 }

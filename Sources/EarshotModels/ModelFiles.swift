@@ -35,14 +35,30 @@ public final class ModelFiles: @unchecked Sendable {
     /// Whether this is a single GGUF file.
     public var isGGUF: Bool { gguf != nil }
 
-    /// The bytes of `name` (e.g. "config.json"), or nil when the model has no such file.
-    public func bytes(_ name: String) -> [UInt8]? {
+    /// The bytes of `name` (e.g. "config.json"), or nil when the model has no such file. A file
+    /// that is not a regular file (a FIFO, `/dev/zero`) or is larger than its limit
+    /// (`SmallFile`) is an error before anything is read.
+    public func bytes(_ name: String) throws(ModelError) -> [UInt8]? {
         if let gguf {
             guard let text = gguf.metadata[Self.fileKeyPrefix + name]?.string else { return nil }
             return Array(text.utf8)
         }
-        guard let data = FileManager.default.contents(atPath: location(name)) else { return nil }
-        return [UInt8](data)
+        return try Self.read(location(name), limit: Self.limit(of: name))
+    }
+
+    /// Vocabularies and merge lists may be tens of megabytes; configs are small.
+    static func limit(of name: String) -> Int {
+        ["vocab.json", "merges.txt", "tokenizer.json"].contains(name) ? SmallFile.vocabularyLimit : SmallFile.configLimit
+    }
+
+    /// A small file of a model directory, nil when absent.
+    static func read(_ path: String, limit: Int = SmallFile.configLimit) throws(ModelError) -> [UInt8]? {
+        switch SmallFile.read(path, limit: limit) {
+        case .success(let bytes): return bytes
+        case .failure(.missing): return nil
+        case .failure(.tooLarge(let bytes, let limit)): throw .fileTooLarge(path: path, bytes: bytes, limit: limit)
+        case .failure(let why): throw .unreadableFile(path: path, reason: why.description)
+        }
     }
 
     /// How `name` is referred to in messages.

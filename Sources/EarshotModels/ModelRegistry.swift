@@ -52,6 +52,20 @@ public enum LoadedModel: Sendable {
         case .whisper(let m): m.supportedLanguages
         }
     }
+    /// A description of how a weight file changed on disk since load, nil when it did not (see
+    /// `WeightStore.fileChange()`). Checked before each use of the model.
+    public func weightFileChange() -> String? {
+        switch self {
+        case .qwen3ASR(let m): m.store.fileChange()
+        case .whisper(let m): m.store.fileChange()
+        }
+    }
+
+    /// Throws `weightsChanged` when a weight file was truncated or rewritten in place since load.
+    public func checkWeightFiles() throws(ModelError) {
+        if let change = weightFileChange() { throw .weightsChanged(change) }
+    }
+
     public func close() {
         switch self {
         case .qwen3ASR(let m): m.close()
@@ -71,13 +85,13 @@ public enum ModelRegistry {
         let files = try ModelFiles(path: directory)
         defer { files.close() }
         let path = files.location("config.json")
-        guard let bytes = files.bytes("config.json") else {
+        guard let bytes = try files.bytes("config.json") else {
             throw .notAModelDirectory(path: directory, reason: "config.json is missing")
         }
-        guard let obj = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
+        guard let obj = JSONField.object(Data(bytes)) else {
             throw .invalidConfig(path: path, reason: "not a JSON object")
         }
-        guard let type = obj["model_type"] as? String else {
+        guard case .string(let type) = obj["model_type"] else {
             throw .invalidConfig(path: path, reason: "missing 'model_type'")
         }
         guard let family = ModelFamily(rawValue: type) else {

@@ -181,6 +181,20 @@ public final class WeightStore: @unchecked Sendable {
     /// Bytes this model holds: file mappings, the arena and quantized matrices.
     public var mappedBytes: Int { file.mappedBytes + arena.mappedBytes + (quantized?.mappedBytes ?? 0) }
 
+    /// Whether a weight file was truncated or rewritten in place since load (see
+    /// `PageBuffer.fileChange()`): reading it now could raise SIGBUS, so callers refuse to use
+    /// the model when this is non-nil.
+    public func fileChange() -> String? {
+        let buffers: [PageBuffer]
+        switch file {
+        case let f as SafeTensorsArchive: buffers = f.files.map(\.storage)
+        case let f as GGUFFile: buffers = [f.storage]
+        case let f as CTranslate2File: buffers = [f.storage]
+        default: buffers = []
+        }
+        return buffers.lazy.compactMap { $0.fileChange() }.first
+    }
+
     public func close() {
         file.close()
         arena.close()

@@ -45,6 +45,8 @@ extension ModelManager {
                 try await load(name)
                 continue
             }
+            // A weight file truncated in place since load would fault (SIGBUS) when read: refuse first.
+            do { try model.checkWeightFiles() } catch { throw .model(error) }
             let session: Transcriber
             if let s = e.idle.popLast() {
                 session = s

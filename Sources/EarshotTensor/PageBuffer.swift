@@ -31,7 +31,52 @@ public final class PageBuffer: @unchecked Sendable {
     public let mappedBytes: Int
     public let fileBacked: Bool
     public let owner: MemoryOwner
+    /// The file this buffer was loaded from (mapped or copied; nil for anonymous buffers), as it
+    /// was then: what `fileChange()` compares the file on disk with.
+    public let source: FileIdentity?
     private let open = Mutex<Bool>(true)
+
+    /// A file's identity and state when it was loaded.
+    public struct FileIdentity: Sendable, Equatable {
+        public let path: String
+        public let device: UInt64
+        public let inode: UInt64
+        public let size: Int
+        /// Modification time in nanoseconds since the epoch.
+        public let modified: Int
+
+        init(path: String, _ st: stat) {
+            self.path = path
+            device = UInt64(st.st_dev)
+            inode = UInt64(st.st_ino)
+            size = Int(st.st_size)
+            #if os(Linux)
+            modified = Int(st.st_mtim.tv_sec) &* 1_000_000_000 &+ Int(st.st_mtim.tv_nsec)
+            #else
+            modified = Int(st.st_mtimespec.tv_sec) &* 1_000_000_000 &+ Int(st.st_mtimespec.tv_nsec)
+            #endif
+        }
+    }
+
+    /// How files are loaded (process-wide; read when a file is opened, so it applies to loads
+    /// started after it is set).
+    public enum FileLoading: Sendable {
+        /// Mapped read-only and shared with the page cache (default: zero copies). A file that is
+        /// truncated in place while mapped makes reading its lost pages raise SIGBUS; see
+        /// `fileChange()` for the check made before use.
+        case map
+        /// Read into anonymous pages at load (the safe mode): changing or truncating the file
+        /// afterwards cannot affect the model, at the cost of RAM equal to the file (no page sharing).
+        case copy
+    }
+    /// `EARSHOT_LOAD_WEIGHTS=copy` in the environment starts the process in the safe mode, so the
+    /// CLI, the server, the C ABI and Python get it without an option of their own.
+    private static let loading = Mutex(getenv("EARSHOT_LOAD_WEIGHTS").map { String(cString: $0) } == "copy"
+                                       ? FileLoading.copy : .map)
+    public static var fileLoading: FileLoading {
+        get { loading.withLock { $0 } }
+        set { loading.withLock { $0 = newValue } }
+    }
 
     public static let pageSize: Int = Int(sysconf(Int32(_SC_PAGESIZE)))
 
@@ -48,6 +93,7 @@ public final class PageBuffer: @unchecked Sendable {
         mappedBytes = mapped
         fileBacked = false
         self.owner = owner
+        source = nil
         MemoryCounters.add(bytes: mapped, fileBacked: false, owner: owner)
     }
 
@@ -64,16 +110,54 @@ public final class PageBuffer: @unchecked Sendable {
         guard (st.st_mode & S_IFMT) == S_IFREG else { throw .mapFailed(path: path, reason: "not a regular file") }
         let size = Int(st.st_size)
         let mapped = PageBuffer.roundUp(max(size, 1))
-        let p = mmap(nil, mapped, PROT_READ, MAP_SHARED, fd, 0)
+        let identity = FileIdentity(path: path, st)
+        let copy = PageBuffer.fileLoading == .copy
+        let p = copy ? mmap(nil, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+                     : mmap(nil, mapped, PROT_READ, MAP_SHARED, fd, 0)
         guard let p, p != MAP_FAILED else {
+            // ENOMEM here is the address space or memory refused (RLIMIT_AS, overcommit): a typed error.
             throw .mapFailed(path: path, reason: String(cString: strerror(errno)))
+        }
+        if copy {
+            var done = 0
+            while done < size {
+                let n = read(fd, p + done, size - done)
+                if n < 0, errno == EINTR { continue }
+                guard n > 0 else {
+                    let reason = n == 0 ? "file shrank while being read" : String(cString: strerror(errno))
+                    munmap(p, mapped)
+                    throw .mapFailed(path: path, reason: reason)
+                }
+                done += n
+            }
         }
         raw = p
         byteCount = size
         mappedBytes = mapped
-        fileBacked = true
+        fileBacked = !copy
         self.owner = owner
-        MemoryCounters.add(bytes: mapped, fileBacked: true, owner: owner)
+        source = identity
+        MemoryCounters.add(bytes: mapped, fileBacked: !copy, owner: owner)
+    }
+
+    /// Whether the file this buffer maps was changed in place since it was mapped, and how (nil:
+    /// unchanged, replaced by another file, or copied at load — all safe to read).
+    ///
+    /// A mapped file truncated in place makes reading the lost pages raise SIGBUS, which no Swift
+    /// code can catch; a file rewritten in place changes the weights under the model. Both keep the
+    /// inode, so they show here as the same inode with another size or modification time. A file
+    /// replaced by rename (how `earshot convert` and most tools write) leaves this mapping on the
+    /// old inode, intact. The check is a `stat` (microseconds): callers make it before each use;
+    /// a truncation *during* a use cannot be caught this way — `FileLoading.copy` is the safe mode.
+    public func fileChange() -> String? {
+        guard fileBacked, isOpen, let source else { return nil }
+        var st = stat()
+        guard stat(source.path, &st) == 0 else { return nil }   // removed: the mapping keeps the inode alive
+        let now = FileIdentity(path: source.path, st)
+        guard now.device == source.device, now.inode == source.inode else { return nil }
+        if now.size < source.size { return "\(source.path) shrank from \(source.size) to \(now.size) bytes while mapped" }
+        if now != source { return "\(source.path) was modified in place while mapped" }
+        return nil
     }
 
     /// Unmaps now. Idempotent; `deinit` calls it too.

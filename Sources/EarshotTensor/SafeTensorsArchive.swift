@@ -65,10 +65,15 @@ public final class SafeTensorsArchive: Sendable {
     public func close() { files.forEach { $0.close() } }
 
     private static func readIndex(_ path: String) throws(TensorError) -> ([String], [String: String]) {
-        guard let data = FileManager.default.contents(atPath: path) else { throw .fileNotFound(path: path) }
-        guard data.count < 64 << 20,
-              let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let map = obj["weight_map"] as? [String: String] else {
+        let data: Data
+        switch SmallFile.read(path, limit: SmallFile.configLimit) {
+        case .success(let bytes): data = Data(bytes)
+        case .failure(.missing): throw .fileNotFound(path: path)
+        case .failure(let why): throw .malformedHeader(path: path, reason: "index cannot be read: \(why)")
+        }
+        // JSONDecoder, not JSONSerialization: see SafeTensorsFile.parse.
+        struct Index: Decodable { let weight_map: [String: String] }
+        guard let map = (try? JSONDecoder().decode(Index.self, from: data))?.weight_map else {
             throw .malformedHeader(path: path, reason: "index has no weight_map of name -> file")
         }
         for file in Set(map.values) where file.contains("/") || file.hasPrefix(".") {

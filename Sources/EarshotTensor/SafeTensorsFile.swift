@@ -58,14 +58,16 @@ public final class SafeTensorsFile: Sendable {
         guard n <= UInt64(fileSize - 8) else {
             throw .truncated(path: path, reason: "header claims \(n) bytes but only \(fileSize - 8) follow")
         }
-        let headerBytes = Data(bytes: buf.raw + 8, count: Int(n))
-        let json: Any
+        let header = UnsafeRawBufferPointer(start: buf.raw + 8, count: Int(n))
+        try checkHeaderCounts(header, path: path)
+        // JSONDecoder, not JSONSerialization: the latter builds Foundation objects of a few
+        // kilobytes per tensor entry (a 60 MB header of tiny entries peaked at 4 GB).
+        let root: [String: HeaderValue]
         do {
-            json = try JSONSerialization.jsonObject(with: headerBytes, options: [])
+            root = try JSONDecoder().decode([String: HeaderValue].self, from: Data(header))
         } catch {
-            throw .malformedHeader(path: path, reason: "header is not valid JSON")
+            throw .malformedHeader(path: path, reason: "header is not a valid JSON object")
         }
-        guard let root = json as? [String: Any] else { throw .malformedHeader(path: path, reason: "header is not a JSON object") }
 
         let dataStart = 8 + Int(n)
         let dataSize = fileSize - dataStart
@@ -73,11 +75,8 @@ public final class SafeTensorsFile: Sendable {
         var metadata: [String: String] = [:]
         for (name, value) in root {
             if name == "__metadata__" {
-                guard let m = value as? [String: Any] else { throw .malformedHeader(path: path, reason: "__metadata__ is not an object") }
-                for (k, v) in m {
-                    guard let s = v as? String else { throw .malformedHeader(path: path, reason: "__metadata__ value for '\(k)' is not a string") }
-                    metadata[k] = s
-                }
+                guard let m = value.strings else { throw .malformedHeader(path: path, reason: "__metadata__ is not an object of strings") }
+                metadata = m
                 continue
             }
             entries[name] = try parseEntry(name: name, value: value, path: path, dataStart: dataStart, dataSize: dataSize)
@@ -86,14 +85,55 @@ public final class SafeTensorsFile: Sendable {
         return (entries, metadata)
     }
 
-    private static func parseEntry(name: String, value: Any, path: String, dataStart: Int, dataSize: Int) throws(TensorError) -> Entry {
-        guard let obj = value as? [String: Any] else { throw .malformedHeader(path: path, reason: "entry '\(name)' is not an object") }
-        guard let dtypeName = obj["dtype"] as? String else { throw .malformedHeader(path: path, reason: "entry '\(name)' has no dtype") }
+    /// Tensor entries (objects) and values (commas) a header may hold, counted on its raw bytes
+    /// before it is parsed. Real checkpoints have hundreds to a few thousand tensors per file
+    /// (about ten values each). Parsing costs ~80 bytes of heap per value, so a header at both
+    /// limits peaks near 100 MB (a 10 MB header of 2^21 values peaked at 201 MB, 638 MB before).
+    public static let maxHeaderObjects = 1 << 16
+    public static let maxHeaderValues = 1 << 20
+
+    /// Refuses a header with more objects or values than the limits: an upper bound on what
+    /// parsing it would build, whatever the bytes are (braces inside names count too).
+    private static func checkHeaderCounts(_ header: UnsafeRawBufferPointer, path: String) throws(TensorError) {
+        var objects = 0, values = 0
+        for byte in header {
+            if byte == UInt8(ascii: "{") { objects += 1 } else if byte == UInt8(ascii: ",") { values += 1 }
+        }
+        guard objects <= maxHeaderObjects + 2, values <= maxHeaderValues else {
+            throw .malformedHeader(path: path, reason: "\(objects) objects and \(values) values, more than the "
+                                   + "\(maxHeaderObjects) tensors and \(maxHeaderValues) values a header may hold")
+        }
+    }
+
+    /// One top-level value of the header, decoded leniently so each problem gets its own error.
+    private struct HeaderValue: Decodable {
+        var isObject = false
+        var dtype: String?
+        var shape: [Int]?
+        var offsets: [Int]?
+        /// Set when the value is an object of strings (`__metadata__`).
+        var strings: [String: String]?
+
+        enum Keys: String, CodingKey { case dtype, shape, dataOffsets = "data_offsets" }
+
+        init(from decoder: any Decoder) throws {
+            strings = try? decoder.singleValueContainer().decode([String: String].self)
+            guard let c = try? decoder.container(keyedBy: Keys.self) else { return }
+            isObject = true
+            dtype = try? c.decode(String.self, forKey: .dtype)
+            shape = try? c.decode([Int].self, forKey: .shape)
+            offsets = try? c.decode([Int].self, forKey: .dataOffsets)
+        }
+    }
+
+    private static func parseEntry(name: String, value: HeaderValue, path: String, dataStart: Int, dataSize: Int) throws(TensorError) -> Entry {
+        guard value.isObject else { throw .malformedHeader(path: path, reason: "entry '\(name)' is not an object") }
+        guard let dtypeName = value.dtype else { throw .malformedHeader(path: path, reason: "entry '\(name)' has no dtype") }
         guard let dtype = DType(rawValue: dtypeName) else { throw .unknownDType(path: path, tensor: name, dtype: dtypeName) }
-        guard let shapeAny = obj["shape"] as? [Any], let shape = integers(shapeAny), shape.allSatisfy({ $0 >= 0 }) else {
+        guard let shape = value.shape, shape.allSatisfy({ $0 >= 0 }) else {
             throw .malformedHeader(path: path, reason: "entry '\(name)' has no valid shape")
         }
-        guard let offAny = obj["data_offsets"] as? [Any], let offs = integers(offAny), offs.count == 2 else {
+        guard let offs = value.offsets, offs.count == 2 else {
             throw .badOffsets(path: path, tensor: name, reason: "data_offsets must be two integers")
         }
         let (b, e) = (offs[0], offs[1])
@@ -108,23 +148,6 @@ public final class SafeTensorsFile: Sendable {
             throw .badOffsets(path: path, tensor: name, reason: "data is not aligned to its \(dtype.size)-byte elements")
         }
         return Entry(dtype: dtype, shape: shape, begin: dataStart + b, end: dataStart + e)
-    }
-
-    /// JSON numbers as Ints, refusing fractions, negatives beyond Int range and non-numbers.
-    private static func integers(_ values: [Any]) -> [Int]? {
-        var out: [Int] = []
-        out.reserveCapacity(values.count)
-        for v in values {
-            if v is Bool, !(v is Int) { return nil }
-            if let i = v as? Int {
-                out.append(i)
-            } else if let d = v as? Double, d.rounded() == d, abs(d) < 9.0e15 {
-                out.append(Int(d))
-            } else {
-                return nil
-            }
-        }
-        return out
     }
 
     private static func checkOverlaps(_ entries: [String: Entry], path: String) throws(TensorError) {

@@ -47,6 +47,19 @@ extension Qwen2Tokenizer {
         var size = 0
         for entry in source.vocab { size = max(size, entry.id + 1) }
         for (token, _) in source.added { size = max(size, token.id + 1) }
+        // Tables are indexed by id, so ids must be about as many as the tokens: one id of 2^24 - 1
+        // in a 20-byte vocab.json would otherwise size them at half a gigabyte. Real vocabularies
+        // are dense (Qwen: 151,665 tokens, ids 0...151,664).
+        let idBound = 2 * (source.vocab.count + source.added.count) + 1024
+        if size > idBound {
+            let reason = " (\(source.vocab.count + source.added.count) tokens: ids must stay below \(idBound))"
+            if let e = source.vocab.first(where: { $0.id >= idBound }) {
+                throw .invalidID(path: source.vocabPath, line: e.line, id: "\(e.id)" + reason)
+            }
+            if let (token, line) = source.added.first(where: { $0.token.id >= idBound }) {
+                throw .invalidID(path: source.addedPath, line: line, id: "\(token.id)" + reason)
+            }
+        }
 
         // Vocabulary: token <-> id, rejecting two tokens with one id.
         var tokenToID = [TokenKey: Int](minimumCapacity: source.vocab.count + source.added.count)

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Foundation
 
 /// Everything that can go wrong while loading a tokenizer.
@@ -57,22 +62,44 @@ public enum TokenizerError: Error, Equatable, Sendable, CustomStringConvertible 
     }
 }
 
-/// Reads a whole file as bytes, mapping failures to `TokenizerError`.
-func readTokenizerFile(_ url: URL) throws(TokenizerError) -> [UInt8] {
+/// Tokenizer files larger than this are refused before reading (Qwen's tokenizer.json is 11 MB).
+let tokenizerFileLimit = 64 << 20
+
+/// Reads a whole file as bytes, mapping failures to `TokenizerError`. Only regular files of at
+/// most `limit` bytes are read: a symlink to `/dev/zero` would otherwise be read forever and a
+/// FIFO would block; the file is opened without blocking and its type checked first.
+func readTokenizerFile(_ url: URL, limit: Int = tokenizerFileLimit) throws(TokenizerError) -> [UInt8] {
     let path = url.path
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
-        throw .missingFile(path: path)
+    let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+    guard fd >= 0 else {
+        let e = errno
+        if e == ENOENT { throw .missingFile(path: path) }
+        throw .unreadableFile(path: path, reason: e == EISDIR ? "is a directory" : String(cString: strerror(e)))
     }
-    if isDirectory.boolValue {
-        throw .unreadableFile(path: path, reason: "is a directory")
+    defer { _ = close(fd) }
+    var st = stat()
+    guard fstat(fd, &st) == 0 else { throw .unreadableFile(path: path, reason: String(cString: strerror(errno))) }
+    switch st.st_mode & S_IFMT {
+    case S_IFREG: break
+    case S_IFDIR: throw .unreadableFile(path: path, reason: "is a directory")
+    default: throw .unreadableFile(path: path, reason: "is not a regular file")
     }
-    do {
-        let data = try Data(contentsOf: url)
-        return [UInt8](data)
-    } catch {
-        throw .unreadableFile(path: path, reason: error.localizedDescription)
+    guard Int(st.st_size) <= limit else {
+        throw .unreadableFile(path: path, reason: "\(st.st_size) bytes, more than the \(limit)-byte limit")
     }
+    // Read at most limit + 1 bytes, so a file growing after fstat is noticed rather than followed.
+    var bytes = [UInt8](repeating: 0, count: limit + 1 < Int(st.st_size) + 4096 ? limit + 1 : Int(st.st_size) + 4096)
+    var filled = 0
+    while filled < bytes.count {
+        let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + filled, $0.count - filled) }
+        if n < 0, errno == EINTR { continue }
+        guard n >= 0 else { throw .unreadableFile(path: path, reason: String(cString: strerror(errno))) }
+        if n == 0 { break }
+        filled += n
+    }
+    guard filled <= limit else { throw .unreadableFile(path: path, reason: "grew past the \(limit)-byte limit while read") }
+    bytes.removeLast(bytes.count - filled)
+    return bytes
 }
 
 /// The 1-based line of byte `offset` in `bytes` (counts `\n` before it).

@@ -11,6 +11,21 @@ struct TokenizerSource {
     /// any real vocabulary (Qwen has ~152k, the largest in use ~262k).
     static let idLimit = 1 << 24
 
+    /// Vocabulary entries and merge rules accepted, counted on the raw bytes *before* parsing
+    /// (each parsed entry costs ~100 bytes of heap: a 63 MB vocab.json of 4 million tokens peaked
+    /// at 465 MB and loaded). 2^20 is four times the largest vocabulary in use (~262k).
+    static let entryLimit = 1 << 20
+
+    /// Refuses `bytes` when it holds more than `limit` of `separator` (':' bounds the members of a
+    /// JSON object, '\n' the lines of merges.txt), before anything is built from it.
+    static func checkCount(_ bytes: [UInt8], of separator: UInt8, limit: Int, path: String, what: String) throws(TokenizerError) {
+        var count = 0
+        for b in bytes where b == separator { count += 1 }
+        guard count <= limit else {
+            throw .unexpectedJSON(path: path, line: 1, reason: "more than \(limit) \(what) (\(count) found); file is corrupt or hostile")
+        }
+    }
+
     var vocab: [VocabEntry] = []
     var vocabPath = ""
     var merges: [Merge] = []
@@ -34,6 +49,8 @@ extension TokenizerSource {
                      config: (bytes: [UInt8], path: String)?) throws(TokenizerError) -> TokenizerSource {
         var source = TokenizerSource()
         source.vocabPath = vocab.path
+        try checkCount(vocab.bytes, of: UInt8(ascii: ":"), limit: entryLimit, path: vocab.path, what: "vocabulary entries")
+        try checkCount(merges.bytes, of: 0x0A, limit: entryLimit, path: merges.path, what: "merge rules")
         let vocabRoot = try JSONReader.parse(vocab.bytes, path: vocab.path)
         source.vocab = try parseVocab(vocabRoot, path: vocab.path)
 
@@ -57,6 +74,9 @@ extension TokenizerSource {
 
     /// A HF `tokenizer.json` from bytes.
     static func load(tokenizerJSON bytes: [UInt8], path: String) throws(TokenizerError) -> TokenizerSource {
+        // Members of every object (vocabulary, added tokens, settings), and merge rules (one ',' each).
+        try checkCount(bytes, of: UInt8(ascii: ":"), limit: entryLimit + (1 << 16), path: path, what: "JSON members")
+        try checkCount(bytes, of: UInt8(ascii: ","), limit: 3 * entryLimit, path: path, what: "JSON values")
         let root = try JSONReader.parse(bytes, path: path)
         guard let model = root["model"] else {
             throw .unexpectedJSON(path: path, line: root.line, reason: "no \"model\" object")

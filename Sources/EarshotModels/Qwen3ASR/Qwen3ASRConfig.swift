@@ -95,7 +95,7 @@ public struct Qwen3ASRConfig: Codable, Sendable, Equatable {
 
     /// Reads and validates `config.json`.
     public static func load(path: String) throws(ModelError) -> Qwen3ASRConfig {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        guard let data = try ModelFiles.read(path).map({ Data($0) }) else {
             throw .notAModelDirectory(path: path, reason: "config.json is missing or unreadable")
         }
         return try decode(data, path: path)
@@ -132,8 +132,13 @@ public struct Qwen3ASRConfig: Codable, Sendable, Equatable {
             ("hidden_size", t.hiddenSize), ("intermediate_size", t.intermediateSize),
             ("num_hidden_layers", t.numHiddenLayers), ("num_attention_heads", t.numAttentionHeads),
             ("num_key_value_heads", t.numKeyValueHeads), ("head_dim", t.headDim),
+            ("max_position_embeddings", t.maxPositionEmbeddings),
         ]
         for (name, v) in positive { try check(v > 0 && v < 1 << 24, "\(name) = \(v) is out of range") }
+        // The window sizes size the encoder's position table and scratch, and no tensor checks
+        // them: bounded here, far above the published 50 / 800 (1 s chunks, 8 s windows).
+        try check(a.nWindow <= 4096, "n_window = \(a.nWindow) is out of range (at most 4096)")
+        try check(a.nWindowInfer <= 1 << 16, "n_window_infer = \(a.nWindowInfer) is out of range (at most 65536)")
         try check(a.dModel % a.encoderAttentionHeads == 0, "d_model \(a.dModel) is not divisible by encoder_attention_heads \(a.encoderAttentionHeads)")
         try check(t.numAttentionHeads % t.numKeyValueHeads == 0, "num_attention_heads must be a multiple of num_key_value_heads")
         try check(t.headDim % 2 == 0, "head_dim must be even for rotary embeddings")

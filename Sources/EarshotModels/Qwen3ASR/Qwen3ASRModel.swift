@@ -29,26 +29,24 @@ public final class Qwen3ASRModel: @unchecked Sendable {
         let files = try ModelFiles(path: directory)
         var handedOver = false
         defer { if !handedOver { files.close() } }
-        guard let configBytes = files.bytes("config.json") else {
+        guard let configBytes = try files.bytes("config.json") else {
             throw .notAModelDirectory(path: directory, reason: "config.json is missing")
         }
         config = try Qwen3ASRConfig.decode(Data(configBytes), path: files.location("config.json"))
         guard config.modelType == Self.modelType else {
             throw .unsupportedModelType(path: directory, modelType: config.modelType, supported: [Self.modelType])
         }
-        features = try FeatureConfig.decode(files.bytes("preprocessor_config.json").map { Data($0) },
+        features = try FeatureConfig.decode(try files.bytes("preprocessor_config.json").map { Data($0) },
                                             path: files.location("preprocessor_config.json"),
                                             modelBins: config.thinkerConfig.audioConfig.numMelBins)
-        do {
-            tokenizer = try Self.loadTokenizer(files)
-        } catch {
-            throw .tokenizer("\(directory): \(error)")
-        }
+        tokenizer = try Self.loadTokenizer(files)
+        let eos = Self.readEOS(try files.bytes("generation_config.json")) ?? Self.defaultEOS
         let weightFile = try files.weights()
         handedOver = true
         do {
-            store = try WeightStore(file: weightFile, table: Qwen3ASRWeights.table(config), precision: precision,
-                                    progress: progress)
+            // Layer counts are checked against the file before the table is built (see ConfigBounds).
+            let table = try Qwen3ASRWeights.checkedTable(config, file: weightFile, path: files.location("config.json"))
+            store = try WeightStore(file: weightFile, table: table, precision: precision, progress: progress)
         } catch {
             weightFile.close()
             throw error
@@ -56,18 +54,27 @@ public final class Qwen3ASRModel: @unchecked Sendable {
         weights = Qwen3ASRWeights(store: store, config: config)
         encoder = AudioEncoder(weights: weights, config: config.thinkerConfig.audioConfig)
         decoder = TextDecoder(w: weights, config: config.thinkerConfig.textConfig)
-        eosIDs = Self.readEOS(files.bytes("generation_config.json")) ?? Self.defaultEOS
+        eosIDs = eos
     }
 
     /// `vocab.json` + `merges.txt` (+ `tokenizer_config.json`) when both exist, else `tokenizer.json`.
-    private static func loadTokenizer(_ files: ModelFiles) throws(TokenizerError) -> Qwen2Tokenizer {
-        if !files.isGGUF { return try Qwen2Tokenizer(directory: URL(fileURLWithPath: files.path)) }
-        if let vocab = files.bytes("vocab.json"), let merges = files.bytes("merges.txt") {
-            return try Qwen2Tokenizer(vocab: vocab, merges: merges, config: files.bytes("tokenizer_config.json"),
-                                      origin: files.path)
+    private static func loadTokenizer(_ files: ModelFiles) throws(ModelError) -> Qwen2Tokenizer {
+        do throws(TokenizerError) {
+            if !files.isGGUF { return try Qwen2Tokenizer(directory: URL(fileURLWithPath: files.path)) }
+        } catch {
+            throw .tokenizer("\(files.path): \(error)")
         }
-        guard let json = files.bytes("tokenizer.json") else { throw .noTokenizerFiles(directory: files.path) }
-        return try Qwen2Tokenizer(tokenizerJSON: json, origin: files.path)
+        let vocab = try files.bytes("vocab.json"), merges = try files.bytes("merges.txt")
+        let config = try files.bytes("tokenizer_config.json"), json = try files.bytes("tokenizer.json")
+        do throws(TokenizerError) {
+            if let vocab, let merges {
+                return try Qwen2Tokenizer(vocab: vocab, merges: merges, config: config, origin: files.path)
+            }
+            guard let json else { throw .noTokenizerFiles(directory: files.path) }
+            return try Qwen2Tokenizer(tokenizerJSON: json, origin: files.path)
+        } catch {
+            throw .tokenizer("\(files.path): \(error)")
+        }
     }
 
     /// Languages this checkpoint names in `support_languages` (else the 30 canonical names).
@@ -139,9 +146,11 @@ public final class Qwen3ASRModel: @unchecked Sendable {
     public func close() { store.close() }
 
     private static func readEOS(_ bytes: [UInt8]?) -> Set<Int>? {
-        guard let bytes, let obj = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else { return nil }
-        if let ids = obj["eos_token_id"] as? [Int], !ids.isEmpty { return Set(ids) }
-        if let id = obj["eos_token_id"] as? Int { return [id] }
-        return nil
+        guard let bytes, let obj = JSONField.object(Data(bytes)) else { return nil }
+        switch obj["eos_token_id"] {
+        case .ints(let ids) where !ids.isEmpty: return Set(ids)
+        case .int(let id): return [id]
+        default: return nil
+        }
     }
 }

@@ -44,13 +44,13 @@ public struct WhisperGenerationConfig: Sendable, Equatable {
         for (file, suppress, begin) in [("config.json", "suppress_ids", "suppress_ids_begin"),
                                         ("generation_config.json", "suppress_tokens", "begin_suppress_tokens")] {
             let path = dir.appendingPathComponent(file).path
-            guard let data = FileManager.default.contents(atPath: path) else { continue }
-            guard let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            guard let data = try ModelFiles.read(path).map({ Data($0) }) else { continue }
+            guard let obj = JSONField.object(data) else {
                 throw .invalidConfig(path: path, reason: "not a JSON object")
             }
             func ids(_ key: String) throws(ModelError) -> [Int]? {
-                guard let value = obj[key], !(value is NSNull) else { return nil }
-                guard let list = value as? [Int], list.allSatisfy({ $0 >= 0 && $0 < vocabSize }) else {
+                guard let value = obj[key], value != .null else { return nil }
+                guard case .ints(let list) = value, list.allSatisfy({ $0 >= 0 && $0 < vocabSize }) else {
                     throw .invalidConfig(path: path, reason: "'\(key)' must be a list of token ids below \(vocabSize)")
                 }
                 return list

@@ -45,7 +45,7 @@ public final class WhisperModel: @unchecked Sendable {
         } else {
             layout = .huggingFace
             let path = URL(fileURLWithPath: directory).appendingPathComponent("config.json").path
-            guard let data = FileManager.default.contents(atPath: path) else {
+            guard let data = try ModelFiles.read(path).map({ Data($0) }) else {
                 throw .notAModelDirectory(path: directory, reason: "neither model.bin nor config.json is present")
             }
             let config = try WhisperHFConfig.decode(data, path: path)
@@ -206,10 +206,17 @@ extension WhisperModel {
             dims = try ctranslate2Dimensions(f, path: modelBin)
         } else {
             let path = URL(fileURLWithPath: directory).appendingPathComponent("config.json").path
-            guard let data = FileManager.default.contents(atPath: path) else {
+            guard let data = try ModelFiles.read(path).map({ Data($0) }) else {
                 throw .notAModelDirectory(path: directory, reason: "neither model.bin nor config.json is present")
             }
             dims = try WhisperHFConfig.decode(data, path: path).dimensions(path: path)
+            try dims.validate(path: directory)
+            // The config's sizes must be the checkpoint's (headers only, no data is read), so the
+            // products below are bounded by real tensors.
+            let archive: SafeTensorsArchive
+            do { archive = try SafeTensorsArchive(directory: directory) } catch { throw .weights(error) }
+            defer { archive.close() }
+            try WhisperWeights.table(dims, layout: .huggingFace).check(against: archive)
         }
         try dims.validate(path: directory)
         let d = dims.modelDim, f = dims.ffnDim

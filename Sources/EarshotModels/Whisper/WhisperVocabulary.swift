@@ -1,3 +1,4 @@
+import EarshotTensor
 import EarshotTokenizer
 import Foundation
 
@@ -61,6 +62,9 @@ public struct WhisperVocabulary: Sendable {
         return String(decoding: out, as: UTF8.self)
     }
 
+    /// Entries (newlines, commas, colons) a vocabulary file may hold.
+    static let separatorLimit = 1 << 21
+
     /// Reads the vocabulary a model directory carries, in CTranslate2's order of preference.
     public static func load(directory: String) throws(ModelError) -> WhisperVocabulary {
         let dir = URL(fileURLWithPath: directory)
@@ -68,7 +72,22 @@ public struct WhisperVocabulary: Sendable {
         for name in ["vocabulary.json", "vocabulary.txt", "tokenizer.json"] {
             let path = dir.appendingPathComponent(name).path
             guard fm.fileExists(atPath: path) else { continue }
-            guard let data = fm.contents(atPath: path) else { throw .tokenizer("\(path): cannot be read") }
+            let data: Data
+            do throws(ModelError) {
+                guard let bytes = try ModelFiles.read(path, limit: SmallFile.vocabularyLimit) else { continue }
+                data = Data(bytes)
+            } catch {
+                if case .fileTooLarge = error { throw .tokenizer(error.description) }
+                throw .tokenizer("\(path): cannot be read")
+            }
+            // Tokens (lines, array elements, object members) are bounded before anything is built:
+            // a 64 MB vocabulary.txt of empty lines would otherwise become 64 million strings (1 GB).
+            // Whisper has 51,865 tokens; its tokenizer.json about 100,000 members and merges.
+            var separators = 0
+            for b in data where b == 0x0A || b == UInt8(ascii: ",") || b == UInt8(ascii: ":") { separators += 1 }
+            guard separators <= Self.separatorLimit else {
+                throw .tokenizer("\(path): more than \(Self.separatorLimit) entries (\(separators)); file is corrupt or hostile")
+            }
             let tokens: [String]
             switch name {
             case "vocabulary.json": tokens = try jsonArray(data, path: path)
@@ -88,7 +107,8 @@ public struct WhisperVocabulary: Sendable {
     }
 
     static func jsonArray(_ data: Data, path: String) throws(ModelError) -> [String] {
-        guard let array = try? JSONSerialization.jsonObject(with: data) as? [String] else {
+        // JSONDecoder rather than JSONSerialization (an object per string): see JSONField.
+        guard let array = try? JSONDecoder().decode([String].self, from: data) else {
             throw .tokenizer("\(path): expected a JSON array of strings")
         }
         return array
@@ -96,19 +116,45 @@ public struct WhisperVocabulary: Sendable {
 
     /// `model.vocab` (token -> id) and `added_tokens` ([{id, content}]) of a Hugging Face tokenizer.json.
     static func tokenizerJSON(_ data: Data, path: String) throws(ModelError) -> [String] {
-        guard let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let model = obj["model"] as? [String: Any], let vocab = model["vocab"] as? [String: Int] else {
+        guard let file = try? JSONDecoder().decode(HFTokenizerFile.self, from: data) else {
             throw .tokenizer("\(path): no model.vocab object")
         }
-        var pairs = vocab.map { ($0.value, $0.key) }
-        for case let added as [String: Any] in obj["added_tokens"] as? [Any] ?? [] {
-            if let id = added["id"] as? Int, let content = added["content"] as? String { pairs.append((id, content)) }
+        var pairs = file.model.vocab.map { ($0.value, $0.key) }
+        for added in file.addedTokens ?? [] {
+            if let id = added.id, let content = added.content { pairs.append((id, content)) }
         }
-        guard let maxID = pairs.map(\.0).max(), maxID < 1 << 20, pairs.allSatisfy({ $0.0 >= 0 }) else {
+        // The table is indexed by id: ids must be about as many as the tokens (a tiny file claiming
+        // id 10^6 would otherwise size it by the claim).
+        guard let maxID = pairs.map(\.0).max(), maxID < 1 << 20, maxID < 2 * pairs.count + 1024,
+              pairs.allSatisfy({ $0.0 >= 0 }) else {
             throw .tokenizer("\(path): token ids out of range")
         }
         var tokens = [String](repeating: "", count: maxID + 1)
         for (id, text) in pairs { tokens[id] = text }
         return tokens
+    }
+}
+
+/// The parts of a Hugging Face tokenizer.json Whisper's vocabulary needs; other keys are skipped.
+private struct HFTokenizerFile: Decodable {
+    struct Model: Decodable { let vocab: [String: Int] }
+    /// Entries without an integer id or a content string are ignored, as before.
+    struct Added: Decodable {
+        let id: Int?
+        let content: String?
+        init(from decoder: any Decoder) throws {
+            let c = try? decoder.container(keyedBy: CodingKeys.self)
+            id = try? c?.decode(Int.self, forKey: .id)
+            content = try? c?.decode(String.self, forKey: .content)
+        }
+        enum CodingKeys: String, CodingKey { case id, content }
+    }
+    let model: Model
+    let addedTokens: [Added]?
+    enum CodingKeys: String, CodingKey { case model, addedTokens = "added_tokens" }
+    init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        model = try c.decode(Model.self, forKey: .model)
+        addedTokens = try? c.decode([Added].self, forKey: .addedTokens)
     }
 }

@@ -10,8 +10,9 @@ struct GGUFCursor {
     static let maxArrayDepth = 8
     /// Total metadata values (array elements included) accepted in one file. Each decoded value
     /// costs tens of bytes of heap, so without a cap a file of one-byte array elements would
-    /// expand into many times its size. Real vocabularies hold a few hundred thousand entries.
-    static let maxMetadataValues = 1 << 23
+    /// expand into many times its size (8 MB of them peaked at 228 MB with a cap of 2^23). Real
+    /// vocabularies hold a few hundred thousand entries (tokens, scores and types: under 10^6).
+    static let maxMetadataValues = 1 << 21
 
     let base: UnsafeRawPointer
     let count: Int

@@ -72,6 +72,7 @@ public final class GGUFWriter {
         let slash = path.lastIndex(of: "/")
         let dir = slash.map { String(path[...$0]) } ?? ""
         let base = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        Self.removeStaleTemporaries(dir: dir, base: base)
         tempPath = "\(dir).\(base).tmp-\(getpid())-\(UInt32.random(in: .min ... .max))"
         let fd = createFile(tempPath)
         guard fd >= 0 else { throw .writeFailed(path: path, reason: "cannot create \(tempPath): \(String(cString: strerror(errno)))") }
@@ -181,6 +182,15 @@ public final class GGUFWriter {
             unlink(tempPath)
             throw .writeFailed(path: path, reason: reason)
         }
+        // The rename is durable once the directory is synced: after a power loss the destination
+        // is either the whole new file or what was there before, never a truncated file.
+        let slash = path.lastIndex(of: "/")
+        let dir = slash.map { String(path[...$0]) } ?? "."
+        let dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 {
+            _ = fsync(dfd)
+            closeFile(dfd)
+        }
     }
 
     /// Abandons the file: closes and removes the temporary file. Idempotent.
@@ -195,6 +205,21 @@ public final class GGUFWriter {
         let w = try GGUFWriter(path: path, metadata: metadata, tensors: tensors, alignment: alignment)
         for t in tensors { try w.writeTensor(named: t.name) { try fill(t, $0, $1) } }
         try w.finish()
+    }
+
+    /// Removes `.<base>.tmp-<pid>-<n>` files left in `dir` by writers of the same destination that
+    /// were killed (`kill -9`, power loss) before they could clean up: only those whose process no
+    /// longer exists, so a convert running concurrently keeps its file.
+    static func removeStaleTemporaries(dir: String, base: String) {
+        guard let d = opendir(dir.isEmpty ? "." : dir) else { return }
+        defer { closedir(d) }
+        let prefix = ".\(base).tmp-"
+        while let entry = readdir(d) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            guard name.hasPrefix(prefix), let pid = name.dropFirst(prefix.count).split(separator: "-").first.flatMap({ Int32($0) }),
+                  pid > 0, pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            unlink(dir + name)
+        }
     }
 
     // MARK: - State
