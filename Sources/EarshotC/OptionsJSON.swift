@@ -47,7 +47,7 @@ struct OptionsJSON {
 
     /// An integer within `bound` (the same `OptionBounds` the CLI and the server check). JSON numbers
     /// beyond Int's range, fractions and strings are refused with the same message.
-    mutating func int(_ key: String, in bound: OptionBound<Int>) throws(ABIError) -> Int? {
+    mutating func int(_ key: String, in bound: OptionBound) throws(ABIError) -> Int? {
         switch values.removeValue(forKey: key) {
         case nil, .null?: return nil
         case .int(let i)? where bound.range.contains(i): return i

@@ -1,24 +1,25 @@
 import EarshotTensor
 
-/// The allowed range of one numeric option, and the check every entry point runs before the value
+/// The allowed range of one integer option, and the check every entry point runs before the value
 /// is used: a value outside it is `RuntimeError.invalidOption`, naming the option as the caller
 /// spelled it (`--max-tokens`, `max_tokens`, `EARSHOT_MAX_TOKENS`) and the range.
 ///
-/// `ClosedRange.contains` is false for NaN and infinities beyond the ends, so one check also
-/// refuses non-finite floating-point values.
-public struct OptionBound<Value: Comparable & Sendable>: Sendable {
-    public let range: ClosedRange<Value>
-    /// What the number counts ("tokens", "seconds", "MB"), for the message.
+/// Why two concrete types (this and `RealOptionBound`) rather than one generic: a generic struct's
+/// metadata is built at run time, which valgrind reports as a read of uninitialised memory inside
+/// the Swift runtime (the C ABI's valgrind test must stay clean); these are laid out at compile time.
+public struct OptionBound: Sendable {
+    public let range: ClosedRange<Int>
+    /// What the number counts ("tokens", "MB"), for the message.
     public let unit: String
 
-    public init(_ range: ClosedRange<Value>, unit: String) {
+    public init(_ range: ClosedRange<Int>, unit: String) {
         self.range = range
         self.unit = unit
     }
 
     /// `value` when it is in `range`; otherwise the typed error naming `option`.
     @discardableResult
-    public func check(_ value: Value, option: String) throws(RuntimeError) -> Value {
+    public func check(_ value: Int, option: String) throws(RuntimeError) -> Int {
         guard range.contains(value) else {
             throw .invalidOption(option: option, value: "\(value)", allowed: allowed)
         }
@@ -26,11 +27,32 @@ public struct OptionBound<Value: Comparable & Sendable>: Sendable {
     }
 
     /// The range as a message says it, e.g. "1...1000000 tokens".
-    public var allowed: String {
-        let span = "\(range.lowerBound)...\(range.upperBound)"
-        return unit.isEmpty ? span : span + " " + unit
-    }
+    public var allowed: String { describe("\(range.lowerBound)...\(range.upperBound)", unit) }
 }
+
+/// `OptionBound` for a floating-point option (seconds, MB). `ClosedRange.contains` is false for
+/// NaN and for infinities beyond the ends, so the one check also refuses non-finite values.
+public struct RealOptionBound: Sendable {
+    public let range: ClosedRange<Double>
+    public let unit: String
+
+    public init(_ range: ClosedRange<Double>, unit: String) {
+        self.range = range
+        self.unit = unit
+    }
+
+    @discardableResult
+    public func check(_ value: Double, option: String) throws(RuntimeError) -> Double {
+        guard range.contains(value) else {
+            throw .invalidOption(option: option, value: "\(value)", allowed: allowed)
+        }
+        return value
+    }
+
+    public var allowed: String { describe("\(range.lowerBound)...\(range.upperBound)", unit) }
+}
+
+private func describe(_ span: String, _ unit: String) -> String { unit.isEmpty ? span : span + " " + unit }
 
 /// Every numeric option's bound, in one place: the CLI (`earshot transcribe`, `serve`, `bench`),
 /// the server's configuration (file, environment, flags) and the C ABI's JSON options all check
@@ -59,7 +81,7 @@ public enum OptionBounds {
     /// Memory budget for loaded models (1 PiB at most: << 20 stays exact).
     public static let budgetMB = OptionBound(1...(1 << 30), unit: "MB")
     /// Request timeout: above 0, at most a week (a `Duration` of it cannot overflow).
-    public static let timeoutSeconds = OptionBound(0.001...604_800.0, unit: "seconds")
+    public static let timeoutSeconds = RealOptionBound(0.001...604_800.0, unit: "seconds")
     /// Benchmark repetitions (runs, switches, restarts).
     public static let runs = OptionBound(1...1_000_000, unit: "runs")
     /// Benchmark iterations that may be 0 (switches, restarts).
@@ -67,7 +89,7 @@ public enum OptionBounds {
     /// Benchmark working sets in MB (shifted to bytes).
     public static let benchMegabytes = OptionBound(1...65_536, unit: "MB")
     /// Benchmark text to encode, in MB (becomes a byte count: finite and bounded).
-    public static let textMegabytes = OptionBound(0.001...1_024.0, unit: "MB")
+    public static let textMegabytes = RealOptionBound(0.001...1_024.0, unit: "MB")
 
     /// Checks the numbers in `options`, naming them as the C ABI and the server's configuration do.
     public static func check(_ options: TranscriptionOptions) throws(RuntimeError) {

@@ -186,7 +186,11 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
 
 extension ServerConfiguration {
     /// `value` within `bound`, or `invalidValue` naming `key` and the allowed range.
-    static func check<V: Comparable & Sendable>(_ value: V, _ bound: OptionBound<V>, _ key: String) throws(ServerConfigurationError) {
+    static func check(_ value: Int, _ bound: OptionBound, _ key: String) throws(ServerConfigurationError) {
+        guard bound.range.contains(value) else { throw .invalidValue(key, "\(value) (allowed: \(bound.allowed))") }
+    }
+
+    static func check(_ value: Double, _ bound: RealOptionBound, _ key: String) throws(ServerConfigurationError) {
         guard bound.range.contains(value) else { throw .invalidValue(key, "\(value) (allowed: \(bound.allowed))") }
     }
 }
