@@ -19,7 +19,8 @@ public func earshot_transcribe_pcm(_ handle: UInt64, _ samples: UnsafePointer<Fl
             throw .invalidArgument("\(f): sample_rate must be in 1000...384000 Hz, got \(sampleRate)")
         }
         let audio = try copySamples(samples, count: count, sampleRate: Int(sampleRate), in: f)
-        try transcribe(audio, session: session, handle: handle, options: opts, onText: onText, user: user, out: out)
+        try claim(session, handle)
+        try transcribe(audio, session: session, options: opts, onText: onText, user: user, out: out)
     }
 }
 
@@ -33,10 +34,21 @@ public func earshot_transcribe_file(_ handle: UInt64, _ path: CString?, _ option
         out.pointee = nil
         let session = try Handles.shared.session(handle)
         let opts = try OptionsJSON.transcription(options)
-        let path = String(cString: try required(path, "path", in: f))
+        let bytes = try required(path, "path", in: f)
+        // Claimed before decoding, so that a cancel (earshot_session_cancel, Ctrl-C in Python) also
+        // stops a decode in progress: an ffmpeg child is killed, not waited for.
+        try claim(session, handle)
+        let limits = AudioDecodeLimits(isCancelled: { session.wasCancelled })
         let audio: AudioSamples
-        do throws(AudioError) { audio = try AudioDecoder.load(path: path) } catch { throw ABIError(.audio(error)) }
-        try transcribe(audio, session: session, handle: handle, options: opts, onText: onText, user: user, out: out)
+        do throws(AudioError) {
+            // A UTF-8 name goes the usual way; any other bytes are opened exactly as given.
+            if let text = String(validatingCString: bytes) { audio = try AudioDecoder.load(path: text, limits: limits) }
+            else { audio = try ExactPathAudio.load(bytes, limits: limits) }
+        } catch {
+            session.release()
+            throw ABIError(.audio(error))
+        }
+        try transcribe(audio, session: session, options: opts, onText: onText, user: user, out: out)
     }
 }
 
@@ -61,11 +73,15 @@ private func copySamples(_ samples: UnsafePointer<Float>, count: Int, sampleRate
     }
 }
 
-/// Claims the session, transcribes on the inference threads and writes the result JSON.
-private func transcribe(_ audio: AudioSamples, session: NativeSession, handle: UInt64, options: TranscriptionOptions,
-                        onText: CallerRelay.Callback?, user: UnsafeMutableRawPointer?, out: OutString) throws(ABIError) {
+/// Marks the session busy for this call, with no cancel left over from an earlier one.
+private func claim(_ session: NativeSession, _ handle: UInt64) throws(ABIError) {
     try session.claim(handle, by: "earshot_transcribe")
     session.transcriber.clearCancellation()
+}
+
+/// Transcribes on the inference threads (the session claimed), releases it, writes the result JSON.
+private func transcribe(_ audio: AudioSamples, session: NativeSession, options: TranscriptionOptions,
+                        onText: CallerRelay.Callback?, user: UnsafeMutableRawPointer?, out: OutString) throws(ABIError) {
     var result = CallerRelay.transcribe(audio, session: session, options: options, onText: onText, user: user)
     if session.wasCancelled { result = .failure(.cancelled) }
     session.release()

@@ -56,8 +56,8 @@ public func earshot_last_error() -> UnsafePointer<CChar> { LastError.pointer }
 @_cdecl("earshot_set_threads")
 public func earshot_set_threads(_ threads: Int32) -> Int32 {
     call { () throws(ABIError) in
-        guard (1...256).contains(threads) else {
-            throw .invalidArgument("earshot_set_threads: threads must be in 1...256, got \(threads)")
+        guard OptionBounds.threads.range.contains(Int(threads)) else {
+            throw .invalidArgument("earshot_set_threads: threads must be in \(OptionBounds.threads.allowed), got \(threads)")
         }
         Kernels.setThreadCount(Int(threads))
     }

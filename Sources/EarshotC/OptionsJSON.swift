@@ -45,11 +45,13 @@ struct OptionsJSON {
         }
     }
 
-    mutating func int(_ key: String, in range: ClosedRange<Int>) throws(ABIError) -> Int? {
+    /// An integer within `bound` (the same `OptionBounds` the CLI and the server check). JSON numbers
+    /// beyond Int's range, fractions and strings are refused with the same message.
+    mutating func int(_ key: String, in bound: OptionBound) throws(ABIError) -> Int? {
         switch values.removeValue(forKey: key) {
         case nil, .null?: return nil
-        case .int(let i)? where range.contains(i): return i
-        default: throw .invalidArgument("\(what): '\(key)' must be an integer in \(range.lowerBound)...\(range.upperBound)")
+        case .int(let i)? where bound.range.contains(i): return i
+        default: throw .invalidArgument("\(what): '\(key)' must be an integer in \(bound.allowed)")
         }
     }
 
@@ -97,8 +99,8 @@ extension OptionsJSON {
         var t = TranscriptionOptions()
         t.language = try o.string("language")
         t.context = try o.string("context") ?? ""
-        t.maxNewTokens = try o.int("max_tokens", in: 1...1_000_000) ?? t.maxNewTokens
-        t.loopGuardRepeats = try o.int("loop_guard_repeats", in: 0...1_000_000) ?? t.loopGuardRepeats
+        t.maxNewTokens = try o.int("max_tokens", in: OptionBounds.maxTokens) ?? t.maxNewTokens
+        t.loopGuardRepeats = try o.int("loop_guard_repeats", in: OptionBounds.loopGuardRepeats) ?? t.loopGuardRepeats
         t.timestamps = try o.bool("timestamps") ?? false
         try o.finish(known: transcribeKeys)
         return t

@@ -35,6 +35,7 @@ struct ABIError: Error {
         case .audio(let e): self.init(Self.status(e), message)
         case .model(let e), .loadFailed(_, let e): self.init(Self.status(e), message)
         case .cancelled: self.init(.cancelled, message)
+        case .invalidOption: self.init(.invalidArgument, message)
         case .insufficientMemory, .overBudget: self.init(.outOfMemory, message)
         case .unknownModel, .notLoaded, .illegalTransition, .conflictingRegistration: self.init(.internal, message)
         }
@@ -45,6 +46,7 @@ struct ABIError: Error {
     private static func status(_ e: AudioError) -> Status {
         if case .allocationFailed = e { return .outOfMemory }
         if case .invalidParameter = e { return .invalidArgument }
+        if case .cancelled = e { return .cancelled }
         return .audio
     }
 

@@ -100,7 +100,10 @@ final class Qwen3ASRSession {
         // Prompt and prefill.
         let prompt: [Int]
         do { prompt = try model.promptTokens(context: options.context, language: language, audioTokens: n) } catch { throw .model(error) }
-        let state = try session(capacity: prompt.count + options.maxNewTokens)
+        // Clamped here too, not only checked at the door (`OptionBounds.check` in `Transcriber`): the
+        // sum below must not overflow whatever a caller put in the options.
+        let maxNew = max(0, min(options.maxNewTokens, OptionBounds.maxTokens.range.upperBound))
+        let state = try session(capacity: prompt.count + maxNew)
         state.reset()
         try checkCancelled()
         let prefillStart = clock.now
@@ -111,11 +114,11 @@ final class Qwen3ASRSession {
         // Greedy decoding.
         let vocab = model.config.thinkerConfig.textConfig.vocabSize
         var generated: [Int] = []
-        generated.reserveCapacity(min(options.maxNewTokens, 4096))   // no growth inside the decode loop
+        generated.reserveCapacity(min(maxNew, 4096))   // no growth inside the decode loop
         var stream = TranscriptStream(tokenizer: model.tokenizer, forcedLanguage: language != nil, onText: onText)
         let loop = LoopGuard(repeats: options.loopGuardRepeats)
         var decodeStart = clock.now
-        while generated.count < options.maxNewTokens {
+        while generated.count < maxNew {
             let next = Kernels.argmax(state.logitsPointer, count: vocab)
             if generated.isEmpty {
                 decodeStart = clock.now
@@ -125,7 +128,7 @@ final class Qwen3ASRSession {
             generated.append(next)
             stream.push(next)
             if loop.shouldStop(after: generated) { break }
-            guard generated.count < options.maxNewTokens else { break }
+            guard generated.count < maxNew else { break }
             try checkCancelled()
             do { try model.step(token: next, state: state) } catch { throw .model(error) }
         }

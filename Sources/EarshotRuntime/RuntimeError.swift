@@ -21,6 +21,8 @@ public enum RuntimeError: Error, Sendable, CustomStringConvertible {
     case loadFailed(model: String, ModelError)
     /// The name is already registered for another directory.
     case conflictingRegistration(String, existing: String, requested: String)
+    /// A numeric option outside its allowed range (see `OptionBounds`), named as the caller spelled it.
+    case invalidOption(option: String, value: String, allowed: String)
 
     public var description: String {
         switch self {
@@ -39,6 +41,8 @@ public enum RuntimeError: Error, Sendable, CustomStringConvertible {
         case .loadFailed(let n, let e): return "could not load '\(n)': \(e)"
         case .conflictingRegistration(let n, let a, let b):
             return "model name '\(n)' is registered for \(a), not \(b)"
+        case .invalidOption(let option, let value, let allowed):
+            return "\(option) must be in \(allowed), got \(value)"
         }
     }
 }

@@ -46,6 +46,7 @@ public final class Transcriber: @unchecked Sendable {
     /// Transcribes 16 kHz mono samples. `onText` receives transcript text as it is decoded.
     public func transcribe(_ samples: AudioSamples, options: TranscriptionOptions = .init(),
                            onText: ((String) -> Void)? = nil) throws(RuntimeError) -> TranscriptionResult {
+        try OptionBounds.check(options)
         switch engine {
         case .qwen3ASR(let s): return try s.transcribe(samples, options: options, onText: onText)
         case .whisper(let s): return try s.transcribe(samples, options: options, onText: onText)

@@ -48,7 +48,8 @@ struct LoopGuard {
     func shouldStop(after ids: [Int]) -> Bool {
         guard repeats > 1 else { return false }
         let n = ids.count
-        for period in 1...16 where period * repeats <= n {
+        // `repeats <= n / period` rather than `period * repeats <= n`: repeats may be huge.
+        for period in 1...16 where repeats <= n / period {
             var same = true
             var i = n - period * (repeats - 1)
             while i < n && same {

@@ -216,7 +216,7 @@ final class WhisperSession {
         if mayBeSilent { stream.hold() }
 
         // CTranslate2 decodes at most half the text context (224 tokens).
-        let limit = min(options.maxNewTokens, model.dims.textContext / 2)
+        let limit = max(0, min(options.maxNewTokens, model.dims.textContext / 2))
         let vocab = model.dims.vocabSize
         var generated: [Int] = []
         generated.reserveCapacity(limit)

@@ -156,6 +156,7 @@ public enum APIError: Error, Sendable, Equatable, CustomStringConvertible {
         case .overBudget, .insufficientMemory: return .insufficientMemory(error.description)
         case .model(.unknownLanguage): return .badRequest(error.description, code: "unsupported_language")
         case .model(.unsupportedOption): return .badRequest(error.description, code: "unsupported_option")
+        case .invalidOption: return .badRequest(error.description, code: "invalid_option")
         case .model(.audioTooShort): return .invalidAudio(error.description)
         case .loadFailed, .model: return .modelLoadFailed(error.description)
         case .illegalTransition, .notLoaded, .conflictingRegistration: return .conflict(error.description)

@@ -1,4 +1,5 @@
 import EarshotModels
+import EarshotRuntime
 import Foundation
 
 /// Everything `earshot serve` can be told, from a JSON file, environment variables and flags
@@ -167,23 +168,35 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
                 throw .invalidValue("models", "\(m.name): no such file or directory: \(m.path)")
             }
         }
-        guard (0...65535).contains(port) else { throw .invalidValue("port", "\(port)") }
-        if let b = budgetMB, b <= 0 { throw .invalidValue("budget_mb", "\(b)") }
-        guard ttlSeconds >= 0 else { throw .invalidValue("ttl", "\(ttlSeconds)") }
-        guard (1...64).contains(maxConcurrency) else { throw .invalidValue("max_concurrency", "\(maxConcurrency) (1...64)") }
-        guard queueLimit >= 0 else { throw .invalidValue("queue", "\(queueLimit)") }
-        guard maxUploadMB > 0 else { throw .invalidValue("max_upload_mb", "\(maxUploadMB)") }
-        guard timeoutSeconds > 0, timeoutSeconds.isFinite else { throw .invalidValue("timeout", "\(timeoutSeconds)") }
+        // Numbers: the bounds every entry point shares (OptionBounds), named as in the file.
+        try Self.check(port, OptionBounds.port, "port")
+        if let b = budgetMB { try Self.check(b, OptionBounds.budgetMB, "budget_mb") }
+        try Self.check(ttlSeconds, OptionBounds.ttlSeconds, "ttl")
+        try Self.check(maxConcurrency, OptionBounds.maxConcurrency, "max_concurrency")
+        try Self.check(queueLimit, OptionBounds.queue, "queue")
+        try Self.check(maxUploadMB, OptionBounds.maxUploadMB, "max_upload_mb")
+        try Self.check(timeoutSeconds, OptionBounds.timeoutSeconds, "timeout")
         guard maxAudioSeconds >= 0, maxAudioSeconds.isFinite else {
             throw .invalidValue("max_audio_seconds", "\(maxAudioSeconds) (seconds >= 0; 0 accepts any length)")
         }
         if let ffmpeg, !FileManager.default.isExecutableFile(atPath: ffmpeg) {
             throw .invalidValue("ffmpeg", "\(ffmpeg) is not an executable file")
         }
-        guard maxTokens > 0 else { throw .invalidValue("max_tokens", "\(maxTokens)") }
-        if let t = threads, t <= 0 { throw .invalidValue("threads", "\(t)") }
+        try Self.check(maxTokens, OptionBounds.maxTokens, "max_tokens")
+        if let t = threads { try Self.check(t, OptionBounds.threads, "threads") }
         _ = try precision
         try connections.validate()
+    }
+}
+
+extension ServerConfiguration {
+    /// `value` within `bound`, or `invalidValue` naming `key` and the allowed range.
+    static func check(_ value: Int, _ bound: OptionBound, _ key: String) throws(ServerConfigurationError) {
+        guard bound.range.contains(value) else { throw .invalidValue(key, "\(value) (allowed: \(bound.allowed))") }
+    }
+
+    static func check(_ value: Double, _ bound: RealOptionBound, _ key: String) throws(ServerConfigurationError) {
+        guard bound.range.contains(value) else { throw .invalidValue(key, "\(value) (allowed: \(bound.allowed))") }
     }
 }
 

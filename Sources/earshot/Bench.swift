@@ -22,6 +22,11 @@ struct BenchTokenizer: ParsableCommand {
     @Option(name: .long, help: "Runs (the best is reported).")
     var runs: Int = 3
 
+    func validate() throws {
+        try checkOption(megabytes, OptionBounds.textMegabytes, "--megabytes")
+        try checkOption(runs, OptionBounds.runs, "--runs")
+    }
+
     func run() throws {
         let clock = ContinuousClock()
         let loadStart = clock.now
@@ -73,6 +78,11 @@ struct BenchKernels: ParsableCommand {
 
     @Option(name: .long, help: "Compute threads (default: all cores).")
     var threads: Int?
+
+    func validate() throws {
+        try checkOption(megabytes, OptionBounds.benchMegabytes, "--megabytes")
+        try checkOption(threads, OptionBounds.threads, "--threads")
+    }
 
     func run() throws {
         if let threads { Kernels.setThreadCount(max(1, threads)) }

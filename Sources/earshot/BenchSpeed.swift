@@ -44,9 +44,10 @@ struct BenchSpeed: ParsableCommand {
             throw ValidationError("unknown precision '\(precision)'; valid: "
                                   + WeightPrecision.allCases.map(\.rawValue).joined(separator: ", "))
         }
-        guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
+        try checkOption(runs, OptionBounds.runs, "--runs")
+        try checkOption(maxTokens, OptionBounds.maxTokens, "--max-tokens")
         guard maxTokens >= 2 else { throw ValidationError("--max-tokens must be at least 2") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        try checkOption(threads, OptionBounds.threads, "--threads")
     }
 
     func run() throws {
@@ -54,7 +55,7 @@ struct BenchSpeed: ParsableCommand {
         Kernels.setThreadCount(threads ?? ProcessInfo.processInfo.activeProcessorCount)
         let clip = audio ?? Defaults.bundledAudio
         let samples: AudioSamples
-        do { samples = try AudioDecoder.load(path: clip) } catch { throw fail("earshot: \(clip): \(error)") }
+        do { samples = try AudioDecoder.load(path: clip) } catch { throw fail(fileErrorLine(clip, error)) }
 
         let bench = SpeedBenchmark(modelDirectory: model, precision: weightPrecision, runs: runs, maxTokens: maxTokens)
         let progress = ProgressLine()

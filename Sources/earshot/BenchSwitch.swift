@@ -65,6 +65,13 @@ struct BenchSwitch: AsyncParsableCommand {
     @Option(name: .long, help: "Fraction of the switches counted as warm-up (excluded from the slope).")
     var warmUp: Double = 0.2
 
+    func validate() throws {
+        try checkOption(iterations, OptionBounds.iterations, "--iterations")
+        try checkOption(restarts, OptionBounds.iterations, "--restarts")
+        try checkOption(maxTokens, OptionBounds.maxTokens, "--max-tokens")
+        try checkOption(threads, OptionBounds.threads, "--threads")
+    }
+
     func run() async throws {
         if let threads { Kernels.setThreadCount(max(1, threads)) }
         let named = models.split(separator: ",").map { item -> (name: String, directory: String) in
@@ -122,7 +129,7 @@ extension BenchSwitch {
         guard let set else {
             let clip = audio ?? Defaults.bundledAudio
             let samples: AudioSamples
-            do { samples = try AudioDecoder.load(path: clip) } catch { throw fail("earshot: \(clip): \(error)") }
+            do { samples = try AudioDecoder.load(path: clip) } catch { throw fail(fileErrorLine(clip, error)) }
             return [SwitchBenchmark.Clip(name: URL(fileURLWithPath: clip).lastPathComponent, samples: samples,
                                          reference: reference)]
         }

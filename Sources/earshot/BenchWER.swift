@@ -54,7 +54,7 @@ struct BenchWER: ParsableCommand {
 
     func validate() throws {
         if minIdentical != nil, referenceJson == nil { throw ValidationError("--min-identical needs --reference-json") }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        try checkOption(threads, OptionBounds.threads, "--threads")
         if referenceKey != nil, referenceJson == nil { throw ValidationError("--reference-key needs --reference-json") }
     }
 

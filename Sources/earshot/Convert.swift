@@ -25,6 +25,10 @@ struct Convert: ParsableCommand {
     @Argument(help: "Output GGUF file.")
     var output: String
 
+    func validate() throws {
+        try checkOption(threads, OptionBounds.threads, "--threads")
+    }
+
     func run() throws {
         if let threads { Kernels.setThreadCount(max(1, threads)) }
         let progress = ProgressLine()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EarshotRuntime
 import EarshotServer
 import EarshotTensor
 import Foundation
@@ -35,6 +36,18 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .long, help: "Decode exactly --max-tokens per request (fixed work, for load tests).") var ignoreEos = false
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
 
+    func validate() throws {
+        try checkOption(port, OptionBounds.port, "--port")
+        try checkOption(budgetMb, OptionBounds.budgetMB, "--budget-mb")
+        try checkOption(ttl, OptionBounds.ttlSeconds, "--ttl")
+        try checkOption(maxConcurrency, OptionBounds.maxConcurrency, "--max-concurrency")
+        try checkOption(queue, OptionBounds.queue, "--queue")
+        try checkOption(maxUploadMb, OptionBounds.maxUploadMB, "--max-upload-mb")
+        try checkOption(timeout, OptionBounds.timeoutSeconds, "--timeout")
+        try checkOption(maxTokens, OptionBounds.maxTokens, "--max-tokens")
+        try checkOption(threads, OptionBounds.threads, "--threads")
+    }
+
     func run() async throws {
         var settings = ServerConfiguration()
         do {
@@ -57,6 +70,8 @@ struct Serve: AsyncParsableCommand {
         if let quant { settings.quant = quant }
         if let threads { settings.threads = threads }
         if ignoreEos { settings.ignoreEOS = true }
+        // Every setting checked before any is used (threads are set before the service starts).
+        do { try settings.validate() } catch { throw fail("earshot serve: \(error)") }
 
         let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in

@@ -71,11 +71,16 @@ struct Transcribe: ParsableCommand {
                     print(result.text)
                 }
             } catch {
-                FileHandle.standardError.write(Data("earshot: \(file): \(error)\n".utf8))
+                FileHandle.standardError.write(Data((fileErrorLine(file, error) + "\n").utf8))
                 failed = true
             }
         }
         if failed { throw ExitCode.failure }
+    }
+
+    func validate() throws {
+        try checkOption(maxTokens, OptionBounds.maxTokens, "--max-tokens")
+        try checkOption(threads, OptionBounds.threads, "--threads")
     }
 
     private func jsonLine(_ result: TranscriptionResult, file: String) throws -> String {

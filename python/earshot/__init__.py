@@ -7,24 +7,32 @@
 Objects own native handles: ``close()`` (or leaving a ``with`` block) frees them at once and is
 idempotent; an object dropped without ``close()`` is freed when it is garbage-collected. Nothing
 is kept in module-level registries. Native work (loading, transcribing) releases the GIL.
+
+Ctrl-C (KeyboardInterrupt) during a transcription on the main thread cancels it in the library
+and is re-raised as soon as the native call has stopped. File names may be ``str`` (names that are
+not UTF-8 as ``os.fsdecode`` gives them), ``bytes`` (for models) or ``os.PathLike``; they reach the
+library as their exact bytes.
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
+import queue
 import threading
 import weakref
 from dataclasses import dataclass, field
 
 from . import _audio
-from ._native import TEXT_CALLBACK, c_handle, call_json, check, lib, options_json, take_json
+from ._audio import MAX_CHANNELS, MAX_SAMPLES
+from ._native import (TEXT_CALLBACK, c_handle, c_int_arg, call_json, check, check_message, lib, options_json,
+                      path_bytes, take_json)
 from .errors import (AudioError, BusyError, CancelledError, ClosedError, EarshotError, InvalidArgumentError,
                      InvalidHandleError, ModelError, OutOfMemoryError)
 
 __all__ = ["Model", "Session", "Transcription", "transcribe", "memory_report", "set_threads", "version",
            "EarshotError", "InvalidArgumentError", "InvalidHandleError", "ModelError", "AudioError",
-           "OutOfMemoryError", "BusyError", "CancelledError", "ClosedError"]
+           "OutOfMemoryError", "BusyError", "CancelledError", "ClosedError", "MAX_SAMPLES", "MAX_CHANNELS"]
 
 __version__ = "0.8.0"
 
@@ -36,7 +44,7 @@ def version() -> str:
 
 def set_threads(threads: int) -> None:
     """Compute threads per transcription, process-wide (default: all cores)."""
-    check(lib.earshot_set_threads(int(threads)))
+    check(lib.earshot_set_threads(c_int_arg("threads", threads)))
 
 
 def memory_report() -> dict:
@@ -108,10 +116,10 @@ class Model(_NativeObject):
     in place), "f32", "q8" or "q4" (quantized at load).
     """
 
-    def __init__(self, path: str | os.PathLike, *, precision: str | None = None):
+    def __init__(self, path: str | bytes | os.PathLike, *, precision: str | None = None):
         self.path = os.fspath(path)
         handle = c_handle()
-        check(lib.earshot_model_load(self.path.encode(), options_json({"precision": precision}), ctypes.byref(handle)))
+        check(lib.earshot_model_load(path_bytes(self.path), options_json({"precision": precision}), ctypes.byref(handle)))
         self._own(handle.value, lib.earshot_model_free)
         self._default: Session | None = None
         self._lock = threading.Lock()
@@ -169,39 +177,40 @@ class Session(_NativeObject):
     def transcribe(self, audio, *, sample_rate: int = 16000, language: str | None = None, context: str | None = None,
                    max_tokens: int | None = None, loop_guard_repeats: int | None = None, timestamps: bool | None = None,
                    on_text=None) -> Transcription:
-        """Transcribes a file path or samples (numpy array, array.array('f'), list of floats).
+        """Transcribes a file path or samples (numpy array, array.array('f'), list of floats; at most
+        ``MAX_SAMPLES``).
 
         ``sample_rate`` applies to samples (resampled to 16 kHz as needed). ``language`` forces the
         output language (e.g. "English" or "en"); detected when None. ``on_text(text)`` receives
-        text as it is decoded, on this thread; returning True cancels.
+        text as it is decoded, on this thread; returning True cancels. On the main thread, Ctrl-C
+        cancels the transcription (decoding included) and raises KeyboardInterrupt.
         """
         handle = self._checked_handle()
         opts = options_json({"language": language, "context": context, "max_tokens": max_tokens,
                              "loop_guard_repeats": loop_guard_repeats, "timestamps": timestamps})
-        failure = []
-        callback = TEXT_CALLBACK()   # NULL
-        if on_text is not None:
-            def relay(text, _user):
-                try:
-                    return 1 if on_text(text.decode("utf-8", "replace")) else 0
-                except BaseException as e:  # noqa: BLE001 - re-raised after the native call returns
-                    failure.append(e)
-                    return 1
-            callback = TEXT_CALLBACK(relay)
-        out = ctypes.c_void_p()
+        keep = None
         if _audio.is_path(audio):
-            status = lib.earshot_transcribe_file(handle, os.fsencode(audio), opts, callback, None, ctypes.byref(out))
+            path = path_bytes(audio)
+
+            def native(callback, out):
+                return lib.earshot_transcribe_file(handle, path, opts, callback, None, out)
         else:
+            rate = c_int_arg("sample_rate", sample_rate)
             pointer, count, keep = _audio.float32_samples(audio)
-            status = lib.earshot_transcribe_pcm(handle, pointer, count, int(sample_rate), opts, callback, None,
-                                                ctypes.byref(out))
-            del keep
-        if failure:
+
+            def native(callback, out):
+                return lib.earshot_transcribe_pcm(handle, pointer, count, rate, opts, callback, None, out)
+        # Signals reach only the main thread, and not while it is inside a blocking C call: there
+        # the call runs on a helper thread while this one waits in a way Ctrl-C can interrupt.
+        run = _run_interruptibly if threading.current_thread() is threading.main_thread() else _run_here
+        status, message, out, failure = run(native, on_text, handle)
+        del keep   # the samples outlived the native call
+        if failure is not None:
             take_json(out)
-            raise failure[0]
+            raise failure
         if status == InvalidHandleError.status and self.closed:
             raise ClosedError("session was closed during the call")
-        check(status)
+        check_message(status, message)
         return Transcription.from_json(take_json(out))
 
     def reset(self) -> None:
@@ -220,6 +229,96 @@ class Session(_NativeObject):
 
     def __repr__(self) -> str:
         return f"<earshot.Session on {self.model.path!r} ({'closed' if self.closed else f'handle {self._handle}'})>"
+
+
+def _run_here(native, on_text, handle):
+    """Calls ``native(callback, out)`` on this thread; ``on_text`` is called from inside it.
+    Returns (status, error message, out, the exception that ``on_text`` raised or None)."""
+    failure = []
+    callback = TEXT_CALLBACK()   # NULL
+    if on_text is not None:
+        def relay(text, _user):
+            try:
+                return 1 if on_text(text.decode("utf-8", "replace")) else 0
+            except BaseException as e:  # noqa: BLE001 - re-raised after the native call returns
+                failure.append(e)
+                return 1
+        callback = TEXT_CALLBACK(relay)
+    out = ctypes.c_void_p()
+    status = native(callback, ctypes.byref(out))
+    message = lib.earshot_last_error() if status else None
+    return status, message, out, (failure[0] if failure else None)
+
+
+#: How often the main thread wakes while waiting for a transcription: a SIGINT that the kernel
+#: delivered to one of the library's threads is noticed at the next wake-up at the latest.
+_WAKE_SECONDS = 0.05
+
+
+def _run_interruptibly(native, on_text, handle):
+    """As ``_run_here``, but the native call runs on a helper thread and this (main) thread waits
+    for it, running ``on_text`` itself, so that KeyboardInterrupt can arrive at any point.
+
+    The first KeyboardInterrupt (or exception from ``on_text``) cancels the native session; the
+    call is then waited for (cancellation is checked between tokens and while decoding, so that is
+    prompt), and the exception is returned to be raised: the samples and the session are never
+    abandoned to a call still running.
+    """
+    events = queue.SimpleQueue()    # helper -> here: a text, or None when the call has returned
+    replies = queue.SimpleQueue()   # here -> helper: 1 cancels, 0 goes on; one per text
+    stop = threading.Event()        # set once stopping: a text whose reply was lost then cancels
+    callback = TEXT_CALLBACK()
+    if on_text is not None:
+        def relay(text, _user):
+            events.put(text.decode("utf-8", "replace"))
+            while True:
+                try:
+                    return replies.get(timeout=_WAKE_SECONDS)
+                except queue.Empty:
+                    if stop.is_set():
+                        return 1
+        callback = TEXT_CALLBACK(relay)
+    out = ctypes.c_void_p()
+    result = []
+
+    def work():
+        status = native(callback, ctypes.byref(out))
+        result.append((status, lib.earshot_last_error() if status else None))
+        events.put(None)
+
+    helper = threading.Thread(target=work, name="earshot-transcribe", daemon=True)
+    helper.start()
+    failure = None
+    owed = False      # a text is waiting for its reply
+    answer = 1
+    # No text is owed a reply once `result` is set: the call returned, so every relay had returned.
+    while not result:
+        try:
+            if owed:
+                replies.put(answer)
+                owed = False
+            try:
+                text = events.get(timeout=_WAKE_SECONDS)
+            except queue.Empty:
+                continue
+            if text is None:
+                continue
+            owed, answer = True, 1
+            if not stop.is_set():
+                answer = 1 if on_text(text) else 0
+        except BaseException as e:  # noqa: BLE001 - KeyboardInterrupt above all; raised once the call ends
+            failure = failure or e
+            answer = 1
+            if not stop.is_set():
+                stop.set()
+                lib.earshot_session_cancel(handle)
+    while helper.is_alive():
+        try:
+            helper.join()
+        except BaseException as e:  # noqa: BLE001 - a second Ctrl-C while the call winds down
+            failure = failure or e
+    status, message = result[0]
+    return status, message, out, failure
 
 
 def transcribe(audio, *, model: str | os.PathLike, precision: str | None = None, **options) -> Transcription:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import json
+import operator
 import os
 import sys
 from pathlib import Path
@@ -87,8 +88,41 @@ if lib.earshot_abi_version() != ABI_VERSION:
 def check(status: int) -> None:
     """Raises the exception for a failed call (the message is read on this thread, right after it)."""
     if status != 0:
-        message = lib.earshot_last_error() or b""
-        raise error_for(status, message.decode("utf-8", "replace"))
+        check_message(status, lib.earshot_last_error())
+
+
+def check_message(status: int, message: bytes | None) -> None:
+    """As ``check``, with the message already read (by the thread that made the call)."""
+    if status != 0:
+        raise error_for(status, (message or b"").decode("utf-8", "replace"))
+
+
+_C_INT_RANGE = range(-(2 ** 31), 2 ** 31)
+
+
+def c_int_arg(name: str, value) -> int:
+    """``value`` as a C int, refused (not wrapped, as ctypes would: 2**32 + 16000 is 16000) when it
+    is not an integer or does not fit. The library checks the value's meaning (e.g. 1000...384000 Hz)."""
+    from .errors import InvalidArgumentError
+    if isinstance(value, bool):
+        raise InvalidArgumentError(f"{name} must be an integer, not a bool")
+    try:
+        number = operator.index(value)
+    except TypeError:
+        raise InvalidArgumentError(f"{name} must be an integer, not {type(value).__name__}") from None
+    if number not in _C_INT_RANGE:
+        raise InvalidArgumentError(f"{name} {number} is out of range (a C int: -2**31 ... 2**31 - 1)")
+    return number
+
+
+def path_bytes(path) -> bytes:
+    """A file name as the exact bytes the OS uses (``os.fsencode``: str names that hold undecodable
+    bytes as surrogates come back as those bytes). A NUL is refused as ``open()`` refuses it: C would
+    silently cut the name there."""
+    raw = os.fsencode(path)
+    if b"\0" in raw:
+        raise ValueError("embedded null byte")
+    return raw
 
 
 def call_json(function, *args) -> dict:

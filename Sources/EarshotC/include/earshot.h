@@ -103,7 +103,8 @@ earshot_status earshot_session_create(earshot_model model, earshot_session *out_
 /* Forgets decoded context, keeping the session's buffers (the lifecycle's "restart"). */
 earshot_status earshot_session_reset(earshot_session session);
 
-/* Asks the transcription in flight on `session` to stop at its next token; that call then returns
+/* Asks the transcription in flight on `session` to stop at its next token (or stops the decoding
+   of its file, killing an ffmpeg child); that call then returns
    EARSHOT_ERROR_CANCELLED (even if decoding had finished while its on_text was still running).
    No effect if the session is idle. */
 earshot_status earshot_session_cancel(earshot_session session);
@@ -113,7 +114,8 @@ earshot_status earshot_session_free(earshot_session session);
 /* Transcribes `count` mono float32 samples at `sample_rate` Hz (resampled to 16 kHz as needed).
    options_json: {"language": "English" | "en" | ..., (default: detected)
                   "context": "names, terms",            (Qwen3-ASR)
-                  "max_tokens": 1024, "loop_guard_repeats": 20, "timestamps": false (Whisper)}
+                  "max_tokens": 1024 (1..1000000), "loop_guard_repeats": 20 (0..1000000),
+                  "timestamps": false (Whisper)}
    *out_result_json: {"text", "language", "token_ids", "audio_seconds", "audio_tokens",
                       "prompt_tokens", "segments": [...], "timings": {"ttft_ms", "encode_ms",
                       "prefill_ms", "decode_ms", "total_ms", "tokens_per_second", "rtf", ...}}
@@ -122,7 +124,8 @@ earshot_status earshot_transcribe_pcm(earshot_session session, const float *samp
                                       const char *options_json, earshot_text_callback on_text, void *user_data,
                                       char **out_result_json);
 
-/* As earshot_transcribe_pcm, from an audio file (WAV natively; other formats through ffmpeg). */
+/* As earshot_transcribe_pcm, from an audio file (WAV natively; other formats through ffmpeg).
+   `path` is opened by its exact bytes: a name that is not UTF-8 (legal on Linux) is found. */
 earshot_status earshot_transcribe_file(earshot_session session, const char *path, const char *options_json,
                                        earshot_text_callback on_text, void *user_data, char **out_result_json);
 

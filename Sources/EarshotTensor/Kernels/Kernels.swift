@@ -20,11 +20,16 @@ public enum Kernels {
     /// Number of threads the kernels (and the BLAS library) use for large problems.
     public static var threadCount: Int { configuredThreads.load(ordering: .relaxed) }
 
-    /// Sets `threadCount` (clamped to at least 1) and, on Linux, OpenBLAS's thread count.
+    /// The most threads the kernels use: each is a real thread with its own stack and buffers, so a
+    /// caller's typo (100,000) must not become 100,000 threads. Options are checked against it
+    /// (`OptionBounds.threads`); `setThreadCount` clamps to it as well.
+    public static let maxThreads = 256
+
+    /// Sets `threadCount` (clamped to 1...`maxThreads`) and, on Linux, OpenBLAS's thread count.
     /// Call it while no kernel is running (OpenBLAS does not support changing its count mid-call), and
     /// attention scratch (`attentionScratchCount(lk:)`) does not depend on the thread count.
     public static func setThreadCount(_ n: Int) {
-        let count = max(1, n)
+        let count = min(max(1, n), maxThreads)
         configuredThreads.store(count, ordering: .relaxed)
     }
 
