@@ -5,7 +5,7 @@ import PackageDescription
 // The libFuzzer binary over Earshot's parsers of outside bytes. A package of its own so the root
 // package's `swift build` never needs the fuzzer runtime; built and run by `scripts/fuzz` with
 // `-sanitize=fuzzer,address`. One executable serves every target (chosen by EARSHOT_FUZZ_TARGET):
-// linking one address-sanitized binary with the server's dependencies takes minutes, fifteen would
+// linking one address-sanitized binary with the server's dependencies takes minutes, sixteen would
 // take an hour, and the targets share all their code anyway (`EarshotFuzzEntries`).
 
 // A path dependency's package identity is its directory's name, which depends on the checkout.
