@@ -30,6 +30,8 @@ let package = Package(
         // The C ABI (earshot.h): built as libEarshotC.so; scripts/build-library installs it as libearshot.so.
         .library(name: "EarshotC", type: .dynamic, targets: ["EarshotC"]),
         .executable(name: "earshot", targets: ["earshot"]),
+        // One entry per parser of outside bytes, shared by the libFuzzer package (fuzz/) and the tests.
+        .library(name: "EarshotFuzzEntries", targets: ["EarshotFuzzEntries"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -85,6 +87,10 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The fuzz targets' entries (scripts/fuzz, RELIABILITY.md); they reach internal parsers through @_spi(Fuzzing).
+        .target(name: "EarshotFuzzEntries",
+                dependencies: ["EarshotTensor", "EarshotAudio", "EarshotTokenizer", "EarshotModels", "EarshotServer", "EarshotC"],
+                swiftSettings: strict),
         .target(name: "EarshotTestSupport", dependencies: ["EarshotTensor"], path: "Tests/EarshotTestSupport",
                 swiftSettings: strict),
         .testTarget(name: "EarshotTensorTests", dependencies: ["EarshotTensor", "EarshotTestSupport"], swiftSettings: strict),
@@ -100,6 +106,8 @@ let package = Package(
                                                            .product(name: "NIOPosix", package: "swift-nio"),
                                                            .product(name: "Logging", package: "swift-log"),
                                                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+                    swiftSettings: strict),
+        .testTarget(name: "EarshotFuzzRegressionTests", dependencies: ["EarshotFuzzEntries", "EarshotTestSupport"],
                     swiftSettings: strict),
         .testTarget(name: "EarshotTokenizerTests", dependencies: ["EarshotTokenizer", "EarshotTestSupport"], swiftSettings: strict),
     ]

@@ -31,7 +31,8 @@ public final class SafeTensorsFile: Sendable {
         self.path = path
         let storage = try PageBuffer(mappingFile: path, owner: .weights)
         self.storage = storage
-        (entries, metadata) = try SafeTensorsFile.parse(storage, path: path)
+        (entries, metadata) = try SafeTensorsFile.parse(UnsafeRawBufferPointer(start: storage.raw, count: storage.byteCount),
+                                                         path: path)
     }
 
     /// Tensor names, sorted.
@@ -50,15 +51,16 @@ public final class SafeTensorsFile: Sendable {
     /// Unmaps the file now (views taken from it become invalid).
     public func close() { storage.close() }
 
-    static func parse(_ buf: PageBuffer, path: String) throws(TensorError) -> ([String: Entry], [String: String]) {
-        let fileSize = buf.byteCount
+    /// `buf` is the whole file image (its base address must not be nil).
+    static func parse(_ buf: UnsafeRawBufferPointer, path: String) throws(TensorError) -> ([String: Entry], [String: String]) {
+        let fileSize = buf.count
         guard fileSize >= 8 else { throw .truncated(path: path, reason: "\(fileSize) bytes, shorter than the 8-byte header length") }
-        let n = buf.raw.loadUnaligned(as: UInt64.self).littleEndian
+        let n = buf.loadUnaligned(as: UInt64.self).littleEndian
         guard n <= maxHeaderBytes else { throw .headerTooLarge(path: path, bytes: n, limit: maxHeaderBytes) }
         guard n <= UInt64(fileSize - 8) else {
             throw .truncated(path: path, reason: "header claims \(n) bytes but only \(fileSize - 8) follow")
         }
-        let header = UnsafeRawBufferPointer(start: buf.raw + 8, count: Int(n))
+        let header = UnsafeRawBufferPointer(start: buf.baseAddress! + 8, count: Int(n))
         try checkHeaderCounts(header, path: path)
         // JSONDecoder, not JSONSerialization: the latter builds Foundation objects of a few
         // kilobytes per tensor entry (a 60 MB header of tiny entries peaked at 4 GB).

@@ -96,7 +96,7 @@ public final class CTranslate2File: Sendable {
         }
         self.storage = storage
         // On a parse error the mapping is released by `storage`'s deinit as this init unwinds.
-        let parsed = try Self.parse(storage, path: path)
+        let parsed = try Self.parse(UnsafeRawBufferPointer(start: storage.raw, count: storage.byteCount), path: path)
         version = parsed.version
         specName = parsed.specName
         specRevision = parsed.specRevision
@@ -149,7 +149,7 @@ public final class CTranslate2File: Sendable {
     /// (1), byte or element count (4). Only used to bound the capacity reserved up front.
     private static let minimumVariableBytes = 9
 
-    private struct Parsed {
+    struct Parsed {
         var version = 0
         var specName = ""
         var specRevision = 1
@@ -157,8 +157,9 @@ public final class CTranslate2File: Sendable {
         var aliases: [String: String] = [:]
     }
 
-    private static func parse(_ buf: PageBuffer, path: String) throws(CTranslate2Error) -> Parsed {
-        var c = CTranslate2Cursor(base: UnsafeRawPointer(buf.raw), count: buf.byteCount, path: path)
+    /// `buf` is the whole file image (its base address must not be nil).
+    static func parse(_ buf: UnsafeRawBufferPointer, path: String) throws(CTranslate2Error) -> Parsed {
+        var c = CTranslate2Cursor(base: buf.baseAddress!, count: buf.count, path: path)
         var p = Parsed()
         let version = try c.read(UInt32.self, "binary version")
         guard (1...6).contains(version) else { throw .unsupportedVersion(path: path, version: version) }

@@ -67,7 +67,7 @@ public final class GGUFFile: Sendable {
         }
         self.storage = storage
         // On a parse error the mapping is released by `storage`'s deinit as this init unwinds.
-        let parsed = try Self.parse(storage, path: path)
+        let parsed = try Self.parse(UnsafeRawBufferPointer(start: storage.raw, count: storage.byteCount), path: path)
         version = parsed.version
         metadata = parsed.metadata
         metadataKeys = parsed.keys
@@ -96,7 +96,7 @@ public final class GGUFFile: Sendable {
     /// Unmaps the file now (pointers taken from it become invalid). Idempotent.
     public func close() { storage.close() }
 
-    private struct Parsed {
+    struct Parsed {
         var version: UInt32 = 0
         var metadata: [String: GGUFValue] = [:]
         var keys: [String] = []
@@ -105,11 +105,12 @@ public final class GGUFFile: Sendable {
         var dataOffset = 0
     }
 
-    private static func parse(_ buf: PageBuffer, path: String) throws(GGUFError) -> Parsed {
-        var c = GGUFCursor(base: UnsafeRawPointer(buf.raw), count: buf.byteCount, path: path)
+    /// `buf` is the whole file image (its base address must not be nil).
+    static func parse(_ buf: UnsafeRawBufferPointer, path: String) throws(GGUFError) -> Parsed {
+        var c = GGUFCursor(base: buf.baseAddress!, count: buf.count, path: path)
         var p = Parsed()
-        let magic = (0..<min(4, buf.byteCount)).map { buf.raw.load(fromByteOffset: $0, as: UInt8.self) }
-        guard magic.count == 4 else { throw .truncated(path: path, reason: "\(buf.byteCount) bytes, shorter than the magic") }
+        let magic = Array(buf.prefix(4))
+        guard magic.count == 4 else { throw .truncated(path: path, reason: "\(buf.count) bytes, shorter than the magic") }
         guard magic == Self.magic else { throw .badMagic(path: path, found: magic) }
         _ = try c.read(UInt32.self, "magic")
         p.version = try c.read(UInt32.self, "version")
@@ -178,7 +179,7 @@ public final class GGUFFile: Sendable {
             throw .truncated(path: path, reason: "data section offset overflows")
         }
         p.dataOffset = padded / p.alignment * p.alignment
-        let fileSize = buf.byteCount
+        let fileSize = buf.count
         for t in infos {
             let start = UInt64(p.dataOffset).addingReportingOverflow(t.offset)
             let end = start.partialValue.addingReportingOverflow(UInt64(t.bytes))

@@ -1,0 +1,1 @@
+// Declarations only (include/CLibFuzzer.h); SwiftPM needs one source file per C target.
