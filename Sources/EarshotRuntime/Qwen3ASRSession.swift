@@ -3,6 +3,7 @@ import EarshotModels
 import EarshotTensor
 import EarshotTokenizer
 import Foundation
+import Synchronization
 
 /// A Qwen3-ASR session: features -> encoder -> prompt -> greedy decode -> parsed (language, text).
 /// It owns the decoder state (KV cache and scratch), sized on first use and reused by every later
@@ -11,6 +12,9 @@ final class Qwen3ASRSession {
     let model: Qwen3ASRModel
     let mel: MelSpectrogram
     private var state: DecoderState?
+    /// The state's mapped bytes, for status reports read on other threads while a request runs
+    /// (reading `state` itself there raced its replacement; found by ThreadSanitizer).
+    private let stateBytes = Atomic<Int>(0)
     /// Per-request buffers (features, embeddings, encoder scratch), reused across requests.
     private let arena = ScratchArena(owner: .scratch)
     private let cancel: CancelFlag
@@ -144,11 +148,13 @@ final class Qwen3ASRSession {
         if let state, state.maxTokens >= capacity { return state }
         state?.close()
         state = nil
+        stateBytes.store(0, ordering: .relaxed)
         // Round up so nearby lengths reuse the same state; untouched pages cost no memory.
         let rounded = (capacity + 1023) / 1024 * 1024
         do {
             let s = try model.makeState(maxTokens: rounded)
             state = s
+            stateBytes.store(s.mappedBytes, ordering: .relaxed)
             return s
         } catch {
             throw .model(error)
@@ -162,10 +168,11 @@ final class Qwen3ASRSession {
     func close() {
         state?.close()
         state = nil
+        stateBytes.store(0, ordering: .relaxed)
         arena.close()
     }
 
     deinit { state?.close() }
 
-    var mappedBytes: Int { (state?.mappedBytes ?? 0) + arena.mappedBytes }
+    var mappedBytes: Int { stateBytes.load(ordering: .relaxed) + arena.mappedBytes }
 }

@@ -2,6 +2,7 @@ import EarshotAudio
 import EarshotModels
 import EarshotTensor
 import Foundation
+import Synchronization
 
 /// A Whisper session: log-mel of the whole clip, then for each 30 s window: encoder, prompt
 /// (start-of-transcript, language and task on multilingual models, no-timestamps), greedy
@@ -12,6 +13,9 @@ final class WhisperSession {
     let model: WhisperModel
     let mel: MelSpectrogram
     private var state: WhisperState?
+    /// The state's mapped bytes, for status reports read on other threads while a request runs
+    /// (reading `state` itself there raced its replacement; found by ThreadSanitizer).
+    private let stateBytes = Atomic<Int>(0)
     /// The clip's padded samples and features, reused across requests.
     private let arena = ScratchArena(owner: .scratch)
     private let cancel: CancelFlag
@@ -258,6 +262,7 @@ final class WhisperSession {
         do {
             let s = try model.makeState()
             state = s
+            stateBytes.store(s.mappedBytes, ordering: .relaxed)
             return s
         } catch {
             throw .model(error)
@@ -269,12 +274,13 @@ final class WhisperSession {
     func close() {
         state?.close()
         state = nil
+        stateBytes.store(0, ordering: .relaxed)
         arena.close()
     }
 
     deinit { state?.close() }
 
-    var mappedBytes: Int { (state?.mappedBytes ?? 0) + arena.mappedBytes }
+    var mappedBytes: Int { stateBytes.load(ordering: .relaxed) + arena.mappedBytes }
 }
 
 /// Streams Whisper text as tokens arrive: whole UTF-8 characters only, no leading whitespace in a
