@@ -58,6 +58,10 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
     /// Longest audio accepted, in seconds (read from headers before decoding where they declare
     /// it, and enforced while decoding); 0 accepts any length.
     public var maxAudioSeconds: Double = 7200
+    /// After SIGTERM, a decode still running this long after the signal (or after it started, if
+    /// later) is killed, so a decoder that never ends cannot hold shutdown; ordinary decodes of
+    /// requests already accepted finish as before. Not a file or flag setting (tests shorten it).
+    public var shutdownDecodeGraceSeconds: Double = 10
     /// The ffmpeg executable for non-WAV uploads; nil looks for `ffmpeg` on PATH.
     public var ffmpeg: String?
     public var maxTokens = 1024

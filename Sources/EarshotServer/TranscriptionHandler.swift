@@ -67,10 +67,11 @@ struct TranscriptionHandler: Sendable {
     private func decode(_ job: TranscriptionJob, deadline: AudioDecodeLimits.Deadline) async throws -> AudioSamples {
         let file = job.file, name = job.filename, configuration = service.configuration
         let cancelled = Atomic<Bool>(false)
-        let stopping = service.stopping
+        let stopping = service.stopping, grace = configuration.shutdownDecodeGraceSeconds, start = ContinuousClock.now
         let limits = AudioDecodeLimits(
             maxSeconds: configuration.maxAudioSeconds > 0 ? configuration.maxAudioSeconds : nil, deadline: deadline,
-            isCancelled: { cancelled.load(ordering: .relaxed) || stopping.isSet }, ffmpegPath: configuration.ffmpeg)
+            isCancelled: { cancelled.load(ordering: .relaxed) || stopping.expired(grace: grace, start: start) },
+            ffmpegPath: configuration.ffmpeg)
         do {
             return try await withTaskCancellationHandler {
                 try await NIOThreadPool.singleton.runIfActive {

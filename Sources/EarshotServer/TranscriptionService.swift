@@ -96,9 +96,20 @@ extension TranscriptDocument {
 
 /// A one-way switch read from any thread (the decode loop polls it).
 final class StopSignal: Sendable {
-    private let flag = Atomic<Bool>(false)
-    var isSet: Bool { flag.load(ordering: .relaxed) }
-    func set() { flag.store(true, ordering: .relaxed) }
+    /// Nanoseconds since `origin` when the signal was set; -1 while unset.
+    private let setAt = Atomic<Int64>(-1)
+    private let origin = ContinuousClock.now
+    var isSet: Bool { setAt.load(ordering: .relaxed) >= 0 }
+    func set() { _ = setAt.compareExchange(expected: -1, desired: (ContinuousClock.now - origin).nanosecondsClamped, ordering: .relaxed) }
+
+    /// Whether work that started at `start` has run past `grace` since the later of its start and
+    /// the signal.
+    func expired(grace: Double, start: ContinuousClock.Instant) -> Bool {
+        let at = setAt.load(ordering: .relaxed)
+        guard at >= 0 else { return false }
+        let signalled = origin.advanced(by: .nanoseconds(at))
+        return ContinuousClock.now - max(signalled, start) > .nanoseconds(Int64(min(max(grace, 0), 1e9) * 1e9))
+    }
 }
 
 extension Duration {

@@ -98,12 +98,12 @@ import Testing
         try await server.stop()
     }
 
-    /// Shutdown does not wait for a decoder that never ends: the request gets 503 and the
-    /// server stops long before the 300 s timeout.
+    /// Shutdown does not wait for a decoder that never ends: past the grace after the signal it
+    /// is killed, the request gets 503 and the server stops long before the 300 s timeout.
     @Test func shutdownStopsADecoderThatNeverEnds() async throws {
         let decoder = try Self.stallingDecoder()
         defer { decoder.cleanup() }
-        let server = try await RunningServer.start { $0.ffmpeg = decoder.executable }
+        let server = try await RunningServer.start { $0.ffmpeg = decoder.executable; $0.shutdownDecodeGraceSeconds = 0.5 }
         let form = try Self.oggUpload()
         let inFlight = Task { try await server.transcribe(form) }
         let pid = try #require(await Self.decoderPid(decoder.pidFile))
