@@ -21,6 +21,9 @@ public enum APIError: Error, Sendable, Equatable, CustomStringConvertible {
     case insufficientMemory(String)
     /// The model's files are broken; nothing else was touched.
     case modelLoadFailed(String)
+    /// A loaded model's weight file was truncated or rewritten in place on disk: it is not used
+    /// again until it is reloaded (using it could fault on the missing pages).
+    case modelFilesChanged(String)
     /// The requested lifecycle change is not possible now (e.g. unloading a model that is loading).
     case conflict(String)
     case queueFull(retryAfterSeconds: Int)
@@ -42,6 +45,7 @@ public enum APIError: Error, Sendable, Equatable, CustomStringConvertible {
         case .unknownModel, .routeNotFound: return .notFound
         case .insufficientMemory: return HTTPResponse.Status(code: 507, reasonPhrase: "Insufficient Storage")
         case .modelLoadFailed: return .internalServerError
+        case .modelFilesChanged: return .serviceUnavailable
         case .conflict: return .conflict
         case .queueFull: return .tooManyRequests
         case .timeout: return .gatewayTimeout
@@ -59,7 +63,7 @@ public enum APIError: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .unauthorized: return "authentication_error"
         case .queueFull, .tooManyConnections: return "rate_limit_error"
-        case .insufficientMemory, .modelLoadFailed, .timeout, .shuttingDown, .internalError: return "server_error"
+        case .insufficientMemory, .modelLoadFailed, .modelFilesChanged, .timeout, .shuttingDown, .internalError: return "server_error"
         default: return "invalid_request_error"
         }
     }
@@ -75,6 +79,7 @@ public enum APIError: Error, Sendable, Equatable, CustomStringConvertible {
         case .routeNotFound: return "not_found"
         case .insufficientMemory: return "insufficient_memory"
         case .modelLoadFailed: return "model_load_failed"
+        case .modelFilesChanged: return "model_files_changed"
         case .conflict: return "conflict"
         case .queueFull: return "queue_full"
         case .timeout: return "timeout"
@@ -90,7 +95,7 @@ public enum APIError: Error, Sendable, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .uploadTooLarge(let limit): return "the upload exceeds the limit of \(limit / (1 << 20)) MB"
-        case .badRequest(let m, _), .invalidAudio(let m), .audioTooLong(let m), .insufficientMemory(let m), .modelLoadFailed(let m),
+        case .badRequest(let m, _), .invalidAudio(let m), .audioTooLong(let m), .insufficientMemory(let m), .modelLoadFailed(let m), .modelFilesChanged(let m),
              .conflict(let m), .internalError(let m): return m
         case .unknownModel(let name, let known):
             return "the model '\(name.prefix(200))' does not exist; available: \(known.sorted().joined(separator: ", "))"
@@ -158,6 +163,7 @@ public enum APIError: Error, Sendable, Equatable, CustomStringConvertible {
         case .model(.unsupportedOption): return .badRequest(error.description, code: "unsupported_option")
         case .invalidOption: return .badRequest(error.description, code: "invalid_option")
         case .model(.audioTooShort): return .invalidAudio(error.description)
+        case .model(.weightsChanged): return .modelFilesChanged(error.description)
         case .loadFailed, .model: return .modelLoadFailed(error.description)
         case .illegalTransition, .notLoaded, .conflictingRegistration: return .conflict(error.description)
         case .cancelled: return .clientClosedRequest

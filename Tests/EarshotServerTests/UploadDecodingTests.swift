@@ -1,4 +1,6 @@
 import EarshotAudio
+import EarshotModels
+import EarshotRuntime
 import EarshotServer
 import EarshotTestSupport
 import Foundation
@@ -118,3 +120,11 @@ import Testing
 
 private func le16(_ v: UInt16) -> [UInt8] { [UInt8(v & 0xFF), UInt8(v >> 8)] }
 private func le32(_ v: UInt32) -> [UInt8] { (0..<4).map { UInt8((v >> (8 * $0)) & 0xFF) } }
+
+/// A weight file changed on disk under a loaded model is its own answer: 503 with a code that
+/// says so, not a generic load failure.
+@Test func aModelWhoseFilesChangedIsA503WithItsOwnCode() {
+    let error = APIError.from(RuntimeError.model(.weightsChanged("model.safetensors was truncated")))
+    #expect("\(error.status)".hasPrefix("503") && error.code == "model_files_changed")
+    #expect(error.description.contains("model.safetensors was truncated"))
+}
