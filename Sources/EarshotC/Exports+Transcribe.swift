@@ -12,11 +12,16 @@ public func earshot_transcribe_pcm(_ handle: UInt64, _ samples: UnsafePointer<Fl
         let out = try required(out, "out_result_json", in: f)
         out.pointee = nil
         let session = try Handles.shared.session(handle)
-        let opts = try OptionsJSON.transcription(options)
+        let (opts, maxAudioSeconds) = try OptionsJSON.transcription(options)
         guard count > 0 else { throw ABIError(.audio, "\(f): no samples (count is \(count))") }
         let samples = try required(samples, "samples", in: f)
         guard (1_000...384_000).contains(sampleRate) else {
             throw .invalidArgument("\(f): sample_rate must be in 1000...384000 Hz, got \(sampleRate)")
+        }
+        do throws(AudioError) {
+            try AudioDecodeLimits(maxSeconds: maxAudioSeconds).checkDuration(Double(count) / Double(sampleRate), name: "samples")
+        } catch {
+            throw ABIError(.audio(error))
         }
         let audio = try copySamples(samples, count: count, sampleRate: Int(sampleRate), in: f)
         try claim(session, handle)
@@ -33,12 +38,12 @@ public func earshot_transcribe_file(_ handle: UInt64, _ path: CString?, _ option
         let out = try required(out, "out_result_json", in: f)
         out.pointee = nil
         let session = try Handles.shared.session(handle)
-        let opts = try OptionsJSON.transcription(options)
+        let (opts, maxAudioSeconds) = try OptionsJSON.transcription(options)
         let bytes = try required(path, "path", in: f)
         // Claimed before decoding, so that a cancel (earshot_session_cancel, Ctrl-C in Python) also
         // stops a decode in progress: an ffmpeg child is killed, not waited for.
         try claim(session, handle)
-        let limits = AudioDecodeLimits(isCancelled: { session.wasCancelled })
+        let limits = AudioDecodeLimits(maxSeconds: maxAudioSeconds, isCancelled: { session.wasCancelled })
         let audio: AudioSamples
         do throws(AudioError) {
             // A UTF-8 name goes the usual way; any other bytes are opened exactly as given.

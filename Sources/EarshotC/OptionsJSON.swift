@@ -55,6 +55,22 @@ struct OptionsJSON {
         }
     }
 
+    /// A number within `bound` (integers and fractions alike); NaN cannot be written in JSON and
+    /// anything out of range, including beyond Double's, is refused with the bound in the message.
+    mutating func real(_ key: String, in bound: RealOptionBound) throws(ABIError) -> Double? {
+        let value: Double
+        switch values.removeValue(forKey: key) {
+        case nil, .null?: return nil
+        case .int(let i)?: value = Double(i)
+        case .number(let d)?: value = d
+        default: throw .invalidArgument("\(what): '\(key)' must be a number in \(bound.allowed)")
+        }
+        guard bound.range.contains(value) else {
+            throw .invalidArgument("\(what): '\(key)' must be a number in \(bound.allowed)")
+        }
+        return value
+    }
+
     mutating func bool(_ key: String) throws(ABIError) -> Bool? {
         switch values.removeValue(forKey: key) {
         case nil, .null?: return nil
@@ -76,7 +92,8 @@ struct OptionsJSON {
 
 extension OptionsJSON {
     static let loadKeys = ["precision"]
-    static let transcribeKeys = ["language", "context", "max_tokens", "loop_guard_repeats", "timestamps"]
+    static let transcribeKeys = ["language", "context", "max_tokens", "loop_guard_repeats", "timestamps",
+                                 "max_audio_seconds"]
 
     /// `earshot_model_load` options: {"precision": "native" | "bf16" | "f32" | "q8" | "q4"}.
     static func precision(_ json: UnsafePointer<CChar>?) throws(ABIError) -> WeightPrecision {
@@ -93,8 +110,9 @@ extension OptionsJSON {
         }
     }
 
-    /// `earshot_transcribe_*` options (see earshot.h).
-    static func transcription(_ json: UnsafePointer<CChar>?) throws(ABIError) -> TranscriptionOptions {
+    /// `earshot_transcribe_*` options (see earshot.h): the transcription's, plus the longest audio
+    /// accepted (nil: any length), which bounds decoding rather than the model.
+    static func transcription(_ json: UnsafePointer<CChar>?) throws(ABIError) -> (options: TranscriptionOptions, maxAudioSeconds: Double?) {
         var o = try OptionsJSON(json, what: "transcription options")
         var t = TranscriptionOptions()
         t.language = try o.string("language")
@@ -102,7 +120,8 @@ extension OptionsJSON {
         t.maxNewTokens = try o.int("max_tokens", in: OptionBounds.maxTokens) ?? t.maxNewTokens
         t.loopGuardRepeats = try o.int("loop_guard_repeats", in: OptionBounds.loopGuardRepeats) ?? t.loopGuardRepeats
         t.timestamps = try o.bool("timestamps") ?? false
+        let maxAudioSeconds = try o.real("max_audio_seconds", in: OptionBounds.maxAudioSeconds)
         try o.finish(known: transcribeKeys)
-        return t
+        return (t, maxAudioSeconds)
     }
 }

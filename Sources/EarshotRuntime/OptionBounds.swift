@@ -82,6 +82,9 @@ public enum OptionBounds {
     public static let budgetMB = OptionBound(1...(1 << 30), unit: "MB")
     /// Request timeout: above 0, at most a week (a `Duration` of it cannot overflow).
     public static let timeoutSeconds = RealOptionBound(0.001...604_800.0, unit: "seconds")
+    /// Longest accepted audio (CLI `--max-audio-seconds`, C ABI `max_audio_seconds`): a year of
+    /// audio at 384 kHz is still far from overflowing a sample count.
+    public static let maxAudioSeconds = RealOptionBound(0.001...31_536_000.0, unit: "seconds")
     /// Benchmark repetitions (runs, switches, restarts).
     public static let runs = OptionBound(1...1_000_000, unit: "runs")
     /// Benchmark iterations that may be 0 (switches, restarts).

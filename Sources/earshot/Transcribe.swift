@@ -40,9 +40,6 @@ struct Transcribe: ParsableCommand {
 
     func run() throws {
         if let threads { Kernels.setThreadCount(max(1, threads)) }
-        if let maxAudioSeconds, !(maxAudioSeconds > 0 && maxAudioSeconds.isFinite) {
-            throw fail("earshot: --max-audio-seconds must be a number of seconds > 0, got \(maxAudioSeconds)")
-        }
         let audioLimits = AudioDecodeLimits(maxSeconds: maxAudioSeconds)
         let loaded: LoadedModel, loadMs: Double
         do {
@@ -81,6 +78,7 @@ struct Transcribe: ParsableCommand {
     func validate() throws {
         try checkOption(maxTokens, OptionBounds.maxTokens, "--max-tokens")
         try checkOption(threads, OptionBounds.threads, "--threads")
+        try checkOption(maxAudioSeconds, OptionBounds.maxAudioSeconds, "--max-audio-seconds")
     }
 
     private func jsonLine(_ result: TranscriptionResult, file: String) throws -> String {

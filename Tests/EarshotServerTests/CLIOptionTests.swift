@@ -72,6 +72,12 @@ import Testing
                           "--threads must be in 1...256 threads, got \(value)")
     }
 
+    @Test(arguments: ["0", "-1", "nan", "1e300"])
+    func transcribeMaxAudioSecondsOutOfRange(_ value: String) throws {
+        try expectRefused(["transcribe", "--model", model, "--max-audio-seconds=\(value)", clip],
+                          "--max-audio-seconds must be in 0.001...31536000.0 seconds, got")
+    }
+
     @Test func transcribeAtTheEndsOfTheRangeWorks() throws {
         let r = try earshot(["transcribe", "--model", model, "--max-tokens", "1", "--threads", "1", clip])
         #expect(r.status == 0, "stderr: \(r.stderr)")

@@ -176,18 +176,21 @@ class Session(_NativeObject):
 
     def transcribe(self, audio, *, sample_rate: int = 16000, language: str | None = None, context: str | None = None,
                    max_tokens: int | None = None, loop_guard_repeats: int | None = None, timestamps: bool | None = None,
-                   on_text=None) -> Transcription:
+                   max_audio_seconds: float | None = None, on_text=None) -> Transcription:
         """Transcribes a file path or samples (numpy array, array.array('f'), list of floats; at most
         ``MAX_SAMPLES``).
 
         ``sample_rate`` applies to samples (resampled to 16 kHz as needed). ``language`` forces the
         output language (e.g. "English" or "en"); detected when None. ``on_text(text)`` receives
-        text as it is decoded, on this thread; returning True cancels. On the main thread, Ctrl-C
+        text as it is decoded, on this thread; returning True cancels. ``max_audio_seconds`` refuses
+        longer audio with AudioError (from a file's header when it declares its length, else once
+        decoding passes the limit, which stops there); by default any length is accepted. On the main thread, Ctrl-C
         cancels the transcription (decoding included) and raises KeyboardInterrupt.
         """
         handle = self._checked_handle()
         opts = options_json({"language": language, "context": context, "max_tokens": max_tokens,
-                             "loop_guard_repeats": loop_guard_repeats, "timestamps": timestamps})
+                             "loop_guard_repeats": loop_guard_repeats, "timestamps": timestamps,
+                             "max_audio_seconds": max_audio_seconds})
         keep = None
         if _audio.is_path(audio):
             path = path_bytes(audio)

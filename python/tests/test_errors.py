@@ -130,6 +130,18 @@ def test_corrupt_and_empty_audio_raise(tmp_path, tiny_model):
         tiny_model.transcribe([0.0] * 10)
 
 
+def test_audio_longer_than_max_audio_seconds_raises(tiny_model):
+    # short.wav is 0.3 s: refused at 0.1 s from its header, accepted at 60 s; samples likewise.
+    with pytest.raises(earshot.AudioError, match="the limit is 0.1 s"):
+        tiny_model.transcribe(audio("short"), max_audio_seconds=0.1, **GREEDY)
+    with pytest.raises(earshot.AudioError, match="the limit is 0.5 s"):
+        tiny_model.transcribe([0.0] * 16000, max_audio_seconds=0.5, **GREEDY)
+    assert tiny_model.transcribe(audio("short"), max_audio_seconds=60, **GREEDY).audio_seconds > 0.2
+    for bad in (0, -1, 1e300, "long"):
+        with pytest.raises(earshot.InvalidArgumentError, match="max_audio_seconds"):
+            tiny_model.transcribe(audio("short"), max_audio_seconds=bad)
+
+
 def test_bad_options_and_samples_raise_invalid_argument(tiny_model):
     with pytest.raises(earshot.InvalidArgumentError, match="Klingon"):
         tiny_model.transcribe(audio("short"), language="Klingon")

@@ -115,7 +115,9 @@ earshot_status earshot_session_free(earshot_session session);
    options_json: {"language": "English" | "en" | ..., (default: detected)
                   "context": "names, terms",            (Qwen3-ASR)
                   "max_tokens": 1024 (1..1000000), "loop_guard_repeats": 20 (0..1000000),
-                  "timestamps": false (Whisper)}
+                  "timestamps": false (Whisper),
+                  "max_audio_seconds": 7200 (0.001..31536000; default: any length; longer audio,
+                                         declared in a header or decoded, is EARSHOT_ERROR_AUDIO)}
    *out_result_json: {"text", "language", "token_ids", "audio_seconds", "audio_tokens",
                       "prompt_tokens", "segments": [...], "timings": {"ttft_ms", "encode_ms",
                       "prefill_ms", "decode_ms", "total_ms", "tokens_per_second", "rtf", ...}}
