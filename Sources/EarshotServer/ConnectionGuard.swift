@@ -9,8 +9,8 @@ import NIOHTTPTypes
 /// - Admission: a connection beyond `maxConnectionsPerIP` for its address or `maxConnections` in
 ///   total is answered 503 and closed at once (counted in `/metrics`).
 /// - Timeouts: no request for `idleTimeout` closes the connection; a request whose headers are not
-///   complete `headerTimeout` after its first byte, or whose body pauses for `bodyTimeout`, is
-///   answered 408 and closed. Nothing times out while the server itself is working on an answer
+///   complete `headerTimeout` after its first byte, or whose body pauses for `bodyTimeout` or
+///   arrives slower on average than `minBodyBytesPerSecond`, is answered 408 and closed. Nothing times out while the server itself is working on an answer
 ///   (the transcription timeout covers that).
 /// - Closing: an answer sent before the request body was read (413, 401, 400 for a bad form...) says
 ///   `Connection: close`; the server then shuts its sending side, discards whatever the client still
@@ -49,6 +49,11 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     private var lingering = false
     private var closed = false
     private var deadline: NIODeadline?
+    /// The current request body: when its head arrived and how many body bytes came since.
+    private var bodyStarted: NIODeadline?
+    private var bodyBytes = 0
+    /// The body is over its minimum-rate budget (not merely paused).
+    private var bodyTooSlow = false
     private var timer: Scheduled<Void>?
     /// When the scheduled timer fires (it may be later than `deadline` when a shorter timeout took over).
     private var timerFires: NIODeadline?
@@ -125,11 +130,15 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             headsRead += 1
             awaitingFirstByte = false
             if Self.asksToClose(request.headerFields) { closeAfterAnswer = true }
-            setDeadline(after: limits.bodyTimeoutSeconds)
-        case .body:
-            setDeadline(after: limits.bodyTimeoutSeconds)
+            bodyStarted = .now()
+            bodyBytes = 0
+            setBodyDeadline()
+        case .body(let chunk):
+            bodyBytes += chunk.readableBytes
+            setBodyDeadline()
         case .end:
             endsRead += 1
+            bodyStarted = nil
             deadline = nil   // the server works on the answer now; no client timeout applies
         }
         context.fireChannelRead(data)
@@ -201,8 +210,22 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: Timeouts
 
+    /// The earlier of: `bodyTimeout` from now (a pause), and the body's whole budget at the minimum
+    /// rate, `bodyTimeout` + received / rate from its start.
+    private func setBodyDeadline() {
+        let pause = NIODeadline.now() + .nanoseconds(Int64(limits.bodyTimeoutSeconds * 1e9))
+        guard limits.minBodyBytesPerSecond > 0, let bodyStarted else { return setDeadline(at: pause) }
+        let budget = limits.bodyTimeoutSeconds + Double(bodyBytes) / Double(limits.minBodyBytesPerSecond)
+        let whole = bodyStarted + .nanoseconds(Int64(min(budget, 1e9) * 1e9))
+        bodyTooSlow = whole < pause
+        setDeadline(at: min(pause, whole))
+    }
+
     private func setDeadline(after seconds: Double) {
-        let when = NIODeadline.now() + .nanoseconds(Int64(seconds * 1e9))
+        setDeadline(at: NIODeadline.now() + .nanoseconds(Int64(seconds * 1e9)))
+    }
+
+    private func setDeadline(at when: NIODeadline) {
         deadline = when
         guard let context else { return }
         // A later deadline reuses the timer (it re-arms when it fires); an earlier one replaces it.
@@ -234,7 +257,8 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             metrics.recordConnectionTimeout("body")
             // An answer already under way cannot be replaced; otherwise the client learns why.
             if answering { context.close(promise: nil) } else {
-                answerAndClose(.requestTimeout(part: "body", seconds: limits.bodyTimeoutSeconds), context: context)
+                let part = bodyTooSlow ? "body (slower than \(limits.minBodyBytesPerSecond) bytes/s)" : "body"
+                answerAndClose(.requestTimeout(part: part, seconds: limits.bodyTimeoutSeconds), context: context)
             }
         } else if awaitingFirstByte {
             metrics.recordConnectionTimeout("idle")

@@ -17,6 +17,11 @@ public struct ConnectionLimits: Sendable, Codable, Equatable {
     /// Seconds a request body may go without a byte arriving (a Content-Length larger than what is
     /// sent ends here); then 408 and close.
     public var bodyTimeoutSeconds: Double = 30
+    /// The slowest average rate a request body may arrive at, in bytes per second (as Apache's
+    /// mod_reqtimeout `MinRate`): the body's whole time is bounded by `bodyTimeout` plus one second
+    /// per this many bytes received. Without it a client sending a byte every 29 s would hold a
+    /// connection for as long as its Content-Length allows. 0 turns the rule off.
+    public var minBodyBytesPerSecond = 1024
     /// Seconds a connection may stay open without a request (before the first and between
     /// keep-alive requests); then it is closed.
     public var idleTimeoutSeconds: Double = 60
@@ -33,6 +38,7 @@ public struct ConnectionLimits: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case headerTimeoutSeconds = "header_timeout", bodyTimeoutSeconds = "body_timeout", idleTimeoutSeconds = "idle_timeout"
+        case minBodyBytesPerSecond = "min_body_rate"
         case maxConnections = "max_connections", maxConnectionsPerIP = "max_connections_per_ip"
         case maxHeaderBytes = "max_header_bytes", maxHeaders = "max_headers"
     }
@@ -44,13 +50,14 @@ public struct ConnectionLimits: Sendable, Codable, Equatable {
         headerTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .headerTimeoutSeconds) ?? d.headerTimeoutSeconds
         bodyTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .bodyTimeoutSeconds) ?? d.bodyTimeoutSeconds
         idleTimeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .idleTimeoutSeconds) ?? d.idleTimeoutSeconds
+        minBodyBytesPerSecond = try c.decodeIfPresent(Int.self, forKey: .minBodyBytesPerSecond) ?? d.minBodyBytesPerSecond
         maxConnections = try c.decodeIfPresent(Int.self, forKey: .maxConnections) ?? d.maxConnections
         maxConnectionsPerIP = try c.decodeIfPresent(Int.self, forKey: .maxConnectionsPerIP) ?? d.maxConnectionsPerIP
         maxHeaderBytes = try c.decodeIfPresent(Int.self, forKey: .maxHeaderBytes) ?? d.maxHeaderBytes
         maxHeaders = try c.decodeIfPresent(Int.self, forKey: .maxHeaders) ?? d.maxHeaders
     }
 
-    /// Overlays EARSHOT_HEADER_TIMEOUT, EARSHOT_BODY_TIMEOUT, EARSHOT_IDLE_TIMEOUT,
+    /// Overlays EARSHOT_HEADER_TIMEOUT, EARSHOT_BODY_TIMEOUT, EARSHOT_MIN_BODY_RATE, EARSHOT_IDLE_TIMEOUT,
     /// EARSHOT_MAX_CONNECTIONS, EARSHOT_MAX_CONNECTIONS_PER_IP, EARSHOT_MAX_HEADER_BYTES, EARSHOT_MAX_HEADERS.
     public mutating func apply(environment env: [String: String]) throws(ServerConfigurationError) {
         func value<T: LosslessStringConvertible>(_ key: String, _ type: T.Type) throws(ServerConfigurationError) -> T? {
@@ -61,6 +68,7 @@ public struct ConnectionLimits: Sendable, Codable, Equatable {
         if let v = try value("HEADER_TIMEOUT", Double.self) { headerTimeoutSeconds = v }
         if let v = try value("BODY_TIMEOUT", Double.self) { bodyTimeoutSeconds = v }
         if let v = try value("IDLE_TIMEOUT", Double.self) { idleTimeoutSeconds = v }
+        if let v = try value("MIN_BODY_RATE", Int.self) { minBodyBytesPerSecond = v }
         if let v = try value("MAX_CONNECTIONS", Int.self) { maxConnections = v }
         if let v = try value("MAX_CONNECTIONS_PER_IP", Int.self) { maxConnectionsPerIP = v }
         if let v = try value("MAX_HEADER_BYTES", Int.self) { maxHeaderBytes = v }
@@ -75,6 +83,9 @@ public struct ConnectionLimits: Sendable, Codable, Equatable {
             guard seconds.isFinite, seconds > 0, seconds <= 86_400 else {
                 throw .invalidValue(key, "\(seconds) (a number of seconds in (0, 86400])")
             }
+        }
+        guard (0...(1 << 30)).contains(minBodyBytesPerSecond) else {
+            throw .invalidValue("min_body_rate", "\(minBodyBytesPerSecond) (bytes per second, 0...1073741824; 0: no minimum)")
         }
         guard (1...1_000_000).contains(maxConnections) else {
             throw .invalidValue("max_connections", "\(maxConnections) (1...1000000)")

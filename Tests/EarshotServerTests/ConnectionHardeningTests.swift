@@ -53,6 +53,28 @@ import Testing
         try await server.stop()
     }
 
+    /// A body that never pauses long enough for the body timeout but trickles (20 bytes/s against a
+    /// minimum of 100) is cut once its whole time passes `bodyTimeout` + received / rate (about
+    /// 2.5 s here); without the rule it would be held as long as its Content-Length allows.
+    @Test func aTricklingBodyIsCutAtTheMinimumRate() async throws {
+        let server = try await RunningServer.start {
+            $0.connections.bodyTimeoutSeconds = 2; $0.connections.minBodyBytesPerSecond = 100
+        }
+        let client = try await RawConnection.open(port: server.port)
+        await client.send(Self.uploadHead(length: 1_000_000) + "--b0undary\r\n")
+        let started = ContinuousClock.now
+        for _ in 0..<40 where !client.closedByServer {   // 40 x 0.5 s: 20 s at most
+            await client.send("0123456789")
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        #expect(client.closedByServer)
+        #expect(ContinuousClock.now - started < .seconds(8))
+        #expect(client.text.hasPrefix("HTTP/1.1 408"), "\(client.text.prefix(200))")
+        #expect(client.text.contains("slower than 100 bytes/s"), "\(client.text.prefix(400))")
+        #expect(try await server.get("/metrics").body.contains(#"earshot_connection_timeouts_total{phase="body"} 1"#))
+        try await server.stop()
+    }
+
     /// Headers dribbled a line at a time, an idle connection, and a never-ending slow chunked body
     /// each end within their timeouts.
     @Test func slowAndIdleClientsAreCut() async throws {

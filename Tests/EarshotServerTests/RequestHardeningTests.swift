@@ -112,12 +112,12 @@ import Testing
     /// The connection settings come from the file and environment like the others, and are checked.
     @Test func connectionLimitsAreConfiguredAndValidated() throws {
         let json = #"{"models": ["/m"], "header_timeout": 5, "body_timeout": 7.5, "idle_timeout": 20, "max_connections": 100, "#
-            + #""max_connections_per_ip": 10, "max_header_bytes": 4096, "max_headers": 30}"#
+            + #""max_connections_per_ip": 10, "max_header_bytes": 4096, "max_headers": 30, "min_body_rate": 500}"#
         var settings = try JSONDecoder().decode(ServerConfiguration.self, from: Data(json.utf8))
         #expect(settings.connections.headerTimeoutSeconds == 5 && settings.connections.bodyTimeoutSeconds == 7.5)
         #expect(settings.connections.idleTimeoutSeconds == 20 && settings.connections.maxConnections == 100)
         #expect(settings.connections.maxConnectionsPerIP == 10 && settings.connections.maxHeaderBytes == 4096)
-        #expect(settings.connections.maxHeaders == 30)
+        #expect(settings.connections.maxHeaders == 30 && settings.connections.minBodyBytesPerSecond == 500)
         try settings.apply(environment: ["EARSHOT_MAX_CONNECTIONS_PER_IP": "20", "EARSHOT_IDLE_TIMEOUT": "2.5"])
         #expect(settings.connections.maxConnectionsPerIP == 20 && settings.connections.idleTimeoutSeconds == 2.5)
         #expect(throws: ServerConfigurationError.invalidValue("EARSHOT_BODY_TIMEOUT", "soon")) {
@@ -129,6 +129,7 @@ import Testing
             { $0.headerTimeoutSeconds = 0 }, { $0.bodyTimeoutSeconds = .infinity }, { $0.idleTimeoutSeconds = .nan },
             { $0.idleTimeoutSeconds = 1e12 }, { $0.maxConnections = 0 }, { $0.maxConnectionsPerIP = 0 },
             { $0.maxConnectionsPerIP = 1000 }, { $0.maxHeaderBytes = 10 }, { $0.maxHeaderBytes = Int.max }, { $0.maxHeaders = 0 },
+            { $0.minBodyBytesPerSecond = -1 }, { $0.minBodyBytesPerSecond = Int.max },
         ] {
             var limits = ConnectionLimits()
             broken(&limits)
