@@ -21,16 +21,33 @@ public enum AudioDecoder {
     /// Only regular files are read: a FIFO would block (and its writer with it), a device such as
     /// /dev/zero never ends, and a directory has no samples; each is a typed error up front.
     public static func load(path: String, limits: AudioDecodeLimits = .none) throws(AudioError) -> AudioSamples {
+        try load(pathBytes: Array(path.utf8CString), shown: path, limits: limits)
+    }
+
+    /// As `load(path:limits:)`, for a path given as the exact bytes of a NUL-terminated C string:
+    /// a Linux file name need not be UTF-8 (Python's `os.fsencode` passes such names), and
+    /// `String(cString:)` would repair it into a name that does not exist. Messages show the name
+    /// with invalid bytes replaced.
+    public static func load(pathBytes: [CChar], limits: AudioDecodeLimits = .none) throws(AudioError) -> AudioSamples {
+        guard pathBytes.last == 0 else { throw .invalidParameter("a path must be a NUL-terminated C string") }
+        let shown = pathBytes.withUnsafeBufferPointer { String(decoding: UnsafeRawBufferPointer($0).prefix(while: { $0 != 0 }), as: UTF8.self) }
+        return try load(pathBytes: pathBytes, shown: shown, limits: limits)
+    }
+
+    private static func load(pathBytes: [CChar], shown path: String, limits: AudioDecodeLimits) throws(AudioError) -> AudioSamples {
         let name = (path as NSString).lastPathComponent
-        try checkRegularFile(path)
+        try checkRegularFile(pathBytes, shown: path)
         let mapped: PageBuffer
-        do { mapped = try PageBuffer(mappingFile: path, owner: .audio) } catch {
+        do { mapped = try PageBuffer(mappingFileAt: pathBytes, named: path, owner: .audio) } catch {
             throw AudioError.from(error, path: path)
         }
         defer { mapped.close() }
         guard mapped.byteCount > 0 else { throw .emptyAudio(name: name) }
         let bytes = UnsafeRawBufferPointer(start: mapped.raw, count: mapped.byteCount)
-        return try decode(bytes: bytes, name: name, filePath: path, limits: limits)
+        // ffmpeg may read an MP4 from the file itself, by a name it can be given exactly; a name
+        // that is not UTF-8 goes the way of uploads (a private copy) instead.
+        let exact = pathBytes.withUnsafeBufferPointer { String(validatingCString: $0.baseAddress!) }
+        return try decode(bytes: bytes, name: name, filePath: exact, limits: limits)
     }
 
     /// Decodes in-memory file bytes (e.g. an upload) to mono 16 kHz conditioned samples, within
@@ -65,9 +82,9 @@ public enum AudioDecoder {
     }
 
     /// Throws unless `path` names a regular file (after following symlinks).
-    static func checkRegularFile(_ path: String) throws(AudioError) {
+    static func checkRegularFile(_ pathBytes: [CChar], shown path: String) throws(AudioError) {
         var st = stat()
-        guard stat(path, &st) == 0 else {
+        guard stat(pathBytes, &st) == 0 else {
             let code = errno
             if code == ENOENT { throw .fileNotFound(path: path) }
             throw .unreadable(path: path, reason: String(cString: strerror(code)))

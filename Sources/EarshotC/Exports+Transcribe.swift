@@ -46,9 +46,8 @@ public func earshot_transcribe_file(_ handle: UInt64, _ path: CString?, _ option
         let limits = AudioDecodeLimits(maxSeconds: maxAudioSeconds, isCancelled: { session.wasCancelled })
         let audio: AudioSamples
         do throws(AudioError) {
-            // A UTF-8 name goes the usual way; any other bytes are opened exactly as given.
-            if let text = String(validatingCString: bytes) { audio = try AudioDecoder.load(path: text, limits: limits) }
-            else { audio = try ExactPathAudio.load(bytes, limits: limits) }
+            // Opened by its exact bytes: a name that is not UTF-8 is found too.
+            audio = try AudioDecoder.load(pathBytes: Array(UnsafeBufferPointer(start: bytes, count: strlen(bytes) + 1)), limits: limits)
         } catch {
             session.release()
             throw ABIError(.audio(error))

@@ -98,8 +98,17 @@ public final class PageBuffer: @unchecked Sendable {
     }
 
     /// Maps a whole file read-only (shared, so the page cache is used in place: zero copies).
-    public init(mappingFile path: String, owner: MemoryOwner = .weights) throws(TensorError) {
-        let fd = Glibc_open(path)
+    public convenience init(mappingFile path: String, owner: MemoryOwner = .weights) throws(TensorError) {
+        try self.init(mappingFileAt: Array(path.utf8CString), named: path, owner: owner)
+    }
+
+    /// As `init(mappingFile:)`, for a path given as the exact bytes of a C string (NUL-terminated):
+    /// a Linux file name need not be UTF-8, and `String` would repair it into another name.
+    /// `path` is how messages show it. Opened non-blocking, so a FIFO cannot stall the open; it is
+    /// then refused, as is anything else that is not a regular file.
+    public init(mappingFileAt pathBytes: [CChar], named path: String, owner: MemoryOwner = .weights) throws(TensorError) {
+        precondition(pathBytes.last == 0, "pathBytes must be NUL-terminated")
+        let fd = open_readonly(pathBytes)
         guard fd >= 0 else {
             if errno == ENOENT { throw .fileNotFound(path: path) }
             throw .mapFailed(path: path, reason: String(cString: strerror(errno)))
@@ -203,5 +212,5 @@ public final class PageBuffer: @unchecked Sendable {
 }
 
 // Thin wrappers: `open`/`close` are shadowed by this type's members.
-private func Glibc_open(_ path: String) -> Int32 { open(path, O_RDONLY | O_CLOEXEC) }
+private func open_readonly(_ path: [CChar]) -> Int32 { open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK) }
 private func close_fd(_ fd: Int32) { _ = close(fd) }
