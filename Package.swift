@@ -51,7 +51,9 @@ let package = Package(
         ),
         // AVX2/FMA kernels behind a runtime CPU check (see the header for why they are C).
         .target(name: "CEarshotKernels"),
-        .target(name: "EarshotTensor", dependencies: blas + ["CEarshotKernels"], swiftSettings: strict,
+        // mremap, which Swift cannot import (variadic): page buffers grow without copying.
+        .target(name: "CEarshotMemory"),
+        .target(name: "EarshotTensor", dependencies: blas + ["CEarshotKernels", "CEarshotMemory"], swiftSettings: strict,
                 linkerSettings: [.linkedFramework("Accelerate", .when(platforms: [.macOS]))]),
         // posix_spawn helpers glibc hides behind _GNU_SOURCE (ffmpeg runs with only its own pipes).
         .target(name: "CEarshotProcess"),

@@ -8,7 +8,8 @@ import EarshotTensor
 /// Raw f32le bytes read from a pipe into a page buffer that doubles when full.
 ///
 /// The buffer never grows past the duration limit plus one read (so a decode bomb stops at the
-/// limit, not at the machine's memory), and the old buffer is unmapped as soon as it is copied.
+/// limit, not at the machine's memory), and grows in place (`PageBuffer.grown`: the kernel moves
+/// the pages, so the samples are never held twice).
 /// `finish` checks every sample is finite and hands the buffer over as `AudioSamples` (it may be
 /// larger than the samples; the slack is never touched, so it costs no memory).
 final class SampleSink {
@@ -43,10 +44,9 @@ final class SampleSink {
         // Never more than one read past the limit: that is enough to see it was exceeded.
         if let limitBytes { next = min(next, limitBytes + 2 * Self.readBytes) }
         guard next > buffer.byteCount else { return }
-        let bigger = try Self.allocate(next)
-        bigger.raw.copyMemory(from: buffer.raw, byteCount: byteCount)
-        buffer.close()
-        buffer = bigger
+        do { buffer = try buffer.grown(to: next) } catch {
+            throw AudioError.from(error, path: "<memory>")
+        }
     }
 
     private static func allocate(_ bytes: Int) throws(AudioError) -> PageBuffer {
@@ -61,12 +61,13 @@ final class SampleSink {
         let count = sampleCount
         guard count > 0 else { throw .emptyAudio(name: name) }
         let samples = buffer.floats()
-        for i in 0..<count {
-            let v = Float(bitPattern: UInt32(littleEndian: samples[i].bitPattern))
-            guard v.isFinite else {
-                throw .invalidSample(name: name, index: i, value: v.isNaN ? "NaN" : (v > 0 ? "+Inf" : "-Inf"))
-            }
-            samples[i] = v
+        #if _endian(big)
+        for i in 0..<count { samples[i] = Float(bitPattern: UInt32(littleEndian: samples[i].bitPattern)) }
+        #endif
+        // Read only (f32le is the host's order): no page is written, so none is dirtied twice.
+        for i in 0..<count where !samples[i].isFinite {
+            let v = samples[i]
+            throw .invalidSample(name: name, index: i, value: v.isNaN ? "NaN" : (v > 0 ? "+Inf" : "-Inf"))
         }
         return AudioSamples(storage: buffer, count: count, sampleRate: FFmpegDecoder.outputRate)
     }

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CEarshotMemory
 import Synchronization
 
 /// The single owner of every large allocation in Earshot: an anonymous page-aligned `mmap`, or a
@@ -95,6 +96,36 @@ public final class PageBuffer: @unchecked Sendable {
         self.owner = owner
         source = nil
         MemoryCounters.add(bytes: mapped, fileBacked: false, owner: owner)
+    }
+
+    /// Takes over a mapping made elsewhere in this file (`grown(to:)`); it is already counted.
+    private init(adopting p: UnsafeMutableRawPointer, byteCount: Int, mappedBytes: Int, owner: MemoryOwner) {
+        raw = p
+        self.byteCount = byteCount
+        self.mappedBytes = mappedBytes
+        fileBacked = false
+        self.owner = owner
+        source = nil
+    }
+
+    /// This anonymous buffer's contents in a buffer of `newByteCount` bytes (the new tail zeroed);
+    /// `self` is closed. On Linux the kernel moves the pages (`mremap`): nothing is copied and the
+    /// resident peak stays at the contents, where a copy would briefly hold them twice. Elsewhere,
+    /// a new mapping and a copy. Only the sole owner of the buffer may call this.
+    public func grown(to newByteCount: Int) throws(TensorError) -> PageBuffer {
+        precondition(!fileBacked && source == nil && isOpen, "grown(to:) is for open anonymous buffers")
+        guard newByteCount > byteCount else { return self }
+        let mapped = PageBuffer.roundUp(newByteCount)
+        if let p = earshot_remap_anonymous(raw, mappedBytes, mapped) {
+            open.withLock { $0 = false }   // the old address range now belongs to the new buffer
+            MemoryCounters.remove(bytes: mappedBytes, fileBacked: false, owner: owner)
+            MemoryCounters.add(bytes: mapped, fileBacked: false, owner: owner)
+            return PageBuffer(adopting: p, byteCount: newByteCount, mappedBytes: mapped, owner: owner)
+        }
+        let bigger = try PageBuffer(byteCount: newByteCount, owner: owner)
+        bigger.raw.copyMemory(from: raw, byteCount: byteCount)
+        close()
+        return bigger
     }
 
     /// Maps a whole file read-only (shared, so the page cache is used in place: zero copies).

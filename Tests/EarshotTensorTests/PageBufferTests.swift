@@ -1,3 +1,4 @@
+import EarshotTestSupport
 import Foundation
 import Testing
 @testable import EarshotTensor
@@ -17,6 +18,57 @@ import Testing
         // deinit unmapped it
         #expect(MemoryCounters.anonymousBytes == before)
     }
+
+    /// Growing keeps the contents, zeroes the tail, moves the accounting, closes the old buffer, and
+    /// (Linux, mremap) never holds the contents twice: the resident peak during the grow stays near
+    /// the contents, where copying 64 MB into a new mapping would add 64 MB.
+    @Test func growingMovesPagesWithoutCopying() throws {
+        let before = MemoryCounters.bytes(owner: .audio)
+        let size = 64 << 20
+        let small = try PageBuffer(byteCount: size, owner: .audio)
+        let words = small.raw.assumingMemoryBound(to: UInt32.self)
+        for i in 0..<(size / 4) { words[i] = UInt32(truncatingIfNeeded: i &* 2_654_435_761) }
+        #if os(Linux)
+        let resetPeak = Self.resetPeakRSS()
+        let rssBefore = Self.statusKB("VmRSS")
+        #endif
+        let big = try small.grown(to: 2 * size)
+        #if os(Linux)
+        #expect(resetPeak, "cannot reset the peak RSS through /proc/self/clear_refs")
+        // Under a sanitizer its shadow memory is part of what RSS would measure.
+        if resetPeak, !Sanitizer.isActive, let rssBefore, let peak = Self.statusKB("VmHWM") {
+            #expect(peak - rssBefore < 16 << 10, "peak rose \(peak - rssBefore) KB while growing 64 MB")
+        }
+        #endif
+        #expect(!small.isOpen && big.isOpen && big.byteCount == 2 * size)
+        let moved = big.raw.assumingMemoryBound(to: UInt32.self)
+        #expect((0..<(size / 4)).allSatisfy { moved[$0] == UInt32(truncatingIfNeeded: $0 &* 2_654_435_761) })
+        #expect((size / 4..<(size / 2)).allSatisfy { moved[$0] == 0 })
+        #expect(MemoryCounters.bytes(owner: .audio) == before + big.mappedBytes)
+        big.close()
+        small.close()   // already closed: a no-op, and the moved mapping is not unmapped twice
+        #expect(MemoryCounters.bytes(owner: .audio) == before)
+    }
+
+    #if os(Linux)
+    /// Resets VmHWM to the current RSS (Linux 4.0+). Not through FileManager: it writes atomically
+    /// (a temporary file and a rename), which /proc refuses.
+    static func resetPeakRSS() -> Bool {
+        let fd = open("/proc/self/clear_refs", O_WRONLY)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return write(fd, "5", 1) == 1
+    }
+
+    /// A `kB` line of /proc/self/status.
+    static func statusKB(_ key: String) -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix(key + ":") {
+            return Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        }
+        return nil
+    }
+    #endif
 
     @Test func closeIsIdempotentAndDeterministic() throws {
         let before = MemoryCounters.anonymousBytes
