@@ -16,19 +16,7 @@ import Testing
     static let peakLimit = 96 << 20
 
     /// A scratch copy of the tiny model: big files linked, small ones copied.
-    func tinyCopy() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("hostile-\(UUID())")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        for f in try FileManager.default.contentsOfDirectory(atPath: Fixtures.qwenTinyModel.path) {
-            let src = Fixtures.qwenTinyModel.appendingPathComponent(f)
-            if f == "model.safetensors" || f == "vocab.json" || f == "merges.txt" {
-                try FileManager.default.createSymbolicLink(at: dir.appendingPathComponent(f), withDestinationURL: src)
-            } else {
-                try FileManager.default.copyItem(at: src, to: dir.appendingPathComponent(f))
-            }
-        }
-        return dir
-    }
+    func tinyCopy() throws -> URL { try Fixtures.scratchCopyOfQwenTinyModel(prefix: "hostile") }
 
     func editConfig(_ dir: URL, _ edit: (inout [String: Any], inout [String: Any]) -> Void) throws {
         let url = dir.appendingPathComponent("config.json")

@@ -8,20 +8,7 @@ import Testing
 /// naming the problem.
 struct Qwen3ASRLoadingTests {
     /// A scratch copy of the tiny model whose files a test may replace.
-    func copyOfTinyModel() throws -> URL {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("qwen-\(UUID())")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        for f in try FileManager.default.contentsOfDirectory(atPath: Fixtures.qwenTinyModel.path) {
-            let src = Fixtures.qwenTinyModel.appendingPathComponent(f)
-            // Link the big files, copy the small ones (tests rewrite those).
-            if f == "model.safetensors" || f == "vocab.json" || f == "merges.txt" {
-                try FileManager.default.createSymbolicLink(at: dir.appendingPathComponent(f), withDestinationURL: src)
-            } else {
-                try FileManager.default.copyItem(at: src, to: dir.appendingPathComponent(f))
-            }
-        }
-        return dir
-    }
+    func copyOfTinyModel() throws -> URL { try Fixtures.scratchCopyOfQwenTinyModel(prefix: "qwen") }
 
     func editConfig(_ dir: URL, _ edit: (inout [String: Any]) -> Void) throws {
         let url = dir.appendingPathComponent("config.json")

@@ -53,6 +53,17 @@ import Testing
         try await server.stop()
     }
 
+    /// Sends `piece(i)` every `every`, at most `times` times, until the server closes; returns how long it went on.
+    static func trickle(_ client: RawConnection, times: Int, every: Duration,
+                        _ piece: (Int) -> String) async throws -> Duration {
+        let started = ContinuousClock.now
+        for i in 0..<times where !client.closedByServer {
+            await client.send(piece(i))
+            try await Task.sleep(for: every)
+        }
+        return ContinuousClock.now - started
+    }
+
     /// A body that never pauses long enough for the body timeout but trickles (20 bytes/s against a
     /// minimum of 100) is cut once its whole time passes `bodyTimeout` + received / rate (about
     /// 2.5 s here); without the rule it would be held as long as its Content-Length allows.
@@ -62,13 +73,9 @@ import Testing
         }
         let client = try await RawConnection.open(port: server.port)
         await client.send(Self.uploadHead(length: 1_000_000) + "--b0undary\r\n")
-        let started = ContinuousClock.now
-        for _ in 0..<40 where !client.closedByServer {   // 40 x 0.5 s: 20 s at most
-            await client.send("0123456789")
-            try await Task.sleep(for: .milliseconds(500))
-        }
+        let took = try await Self.trickle(client, times: 40, every: .milliseconds(500)) { _ in "0123456789" }
         #expect(client.closedByServer)
-        #expect(ContinuousClock.now - started < .seconds(8))
+        #expect(took < .seconds(8))
         #expect(client.text.hasPrefix("HTTP/1.1 408"), "\(client.text.prefix(200))")
         #expect(client.text.contains("slower than 100 bytes/s"), "\(client.text.prefix(400))")
         #expect(try await server.get("/metrics").body.contains(#"earshot_connection_timeouts_total{phase="body"} 1"#))
@@ -83,13 +90,9 @@ import Testing
         }
         let dribbler = try await RawConnection.open(port: server.port)
         await dribbler.send("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
-        let started = ContinuousClock.now
-        for i in 0..<40 where !dribbler.closedByServer {   // 40 x 0.25 s: 10 s at most
-            await dribbler.send("X-Slow-\(i): 1\r\n")
-            try await Task.sleep(for: .milliseconds(250))
-        }
+        let took = try await Self.trickle(dribbler, times: 40, every: .milliseconds(250)) { "X-Slow-\($0): 1\r\n" }
         #expect(dribbler.closedByServer)
-        #expect(ContinuousClock.now - started < .seconds(5))
+        #expect(took < .seconds(5))
         #expect(dribbler.text.hasPrefix("HTTP/1.1 408"), "\(dribbler.text.prefix(200))")
 
         let idle = try await RawConnection.open(port: server.port)
