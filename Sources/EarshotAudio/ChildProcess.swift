@@ -21,8 +21,21 @@ final class ChildProcess {
     private(set) var stderrFD: Int32
     private var reaped = false
 
-    /// Starts `executable` with `arguments`. With `pipeStdin` false the child reads /dev/null.
-    init(executable: String, arguments: [String], pipeStdin: Bool) throws(AudioError) {
+    /// What the child reads on its standard input.
+    enum Input {
+        /// A pipe that the caller writes through `stdinFD`.
+        case pipe
+        /// A descriptor of the caller's (a regular file, so the child can seek it); the caller keeps
+        /// and closes its own copy.
+        case descriptor(Int32)
+        /// /dev/null.
+        case nothing
+    }
+
+    /// Starts `executable` with `arguments`, its standard input as `input` says.
+    init(executable: String, arguments: [String], input: Input) throws(AudioError) {
+        let pipeStdin: Bool
+        if case .pipe = input { pipeStdin = true } else { pipeStdin = false }
         var inPipe: [Int32] = [-1, -1], outPipe: [Int32] = [-1, -1], errPipe: [Int32] = [-1, -1]
         func closeAll() { for fd in inPipe + outPipe + errPipe where fd >= 0 { _ = close(fd) } }
         guard (!pipeStdin || Self.makePipe(&inPipe)), Self.makePipe(&outPipe), Self.makePipe(&errPipe) else {
@@ -39,10 +52,10 @@ final class ChildProcess {
             posix_spawn_file_actions_destroy(&actions)
             posix_spawnattr_destroy(&attributes)
         }
-        if pipeStdin {
-            posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
-        } else {
-            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        switch input {
+        case .pipe: posix_spawn_file_actions_adddup2(&actions, inPipe[0], 0)
+        case .descriptor(let fd): posix_spawn_file_actions_adddup2(&actions, fd, 0)
+        case .nothing: posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         }
         posix_spawn_file_actions_adddup2(&actions, outPipe[1], 1)
         posix_spawn_file_actions_adddup2(&actions, errPipe[1], 2)

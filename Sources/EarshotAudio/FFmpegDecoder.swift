@@ -59,20 +59,19 @@ public enum FFmpegDecoder {
             throw .decoderMissing("ffmpeg", "\(name) is \(container.rawValue.uppercased()) audio and decoding it needs ffmpeg "
                                   + "on PATH (install ffmpeg, or convert the audio to WAV)")
         }
-        var copy: PrivateTemporaryFile?
-        defer { copy?.remove() }
-        var input = "pipe:0"
+        // Seekable containers (MP4) read a regular file on stdin as `file:/dev/stdin`: the CLI's own
+        // file, or an upload's private copy that is unlinked before it is written, so ffmpeg is
+        // given no path at all and a kill -9 at any moment leaves nothing on disk.
+        var file: Int32 = -1
+        defer { if file >= 0 { _ = close(file) } }
         if container.needsSeekableInput {
-            if let filePath {
-                input = "file:" + absolute(filePath)
-            } else {
-                copy = try PrivateTemporaryFile(holding: bytes)
-                input = "file:" + copy!.path
-            }
+            if let filePath { file = open(filePath, O_RDONLY | O_CLOEXEC | O_NONBLOCK) }
+            if file < 0 { file = try UnlinkedTemporaryFile.holding(bytes) }
         }
-        let fromPipe = input == "pipe:0"
+        let input = file >= 0 ? "file:/dev/stdin" : "pipe:0"
+        let fromPipe = file < 0
         let child = try ChildProcess(executable: ffmpeg, arguments: arguments(demuxer: demuxer, input: input, fromPipe: fromPipe),
-                                     pipeStdin: fromPipe)
+                                     input: fromPipe ? .pipe : .descriptor(file))
         defer { child.terminate() }
         let run = FFmpegRun(child: child, input: fromPipe ? bytes : nil, name: name, limits: limits)
         let outcome = try run.pump()
@@ -83,7 +82,7 @@ public enum FFmpegDecoder {
         return try outcome.samples.finish(name: name)
     }
 
-    /// ffmpeg's message with the input's name in place of `pipe:0` or a temporary path, so an
+    /// ffmpeg's message with the input's name in place of `pipe:0` or `/dev/stdin`, so an
     /// error shown to a client names its file and nothing of the server's.
     static func scrub(_ stderr: String, input: String, name: String) -> String {
         var text = stderr.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -93,46 +92,42 @@ public enum FFmpegDecoder {
         if text.count > stderrLimit { text = String(text.prefix(stderrLimit)) + "..." }
         return text.isEmpty ? "(no error output)" : text
     }
-
-    private static func absolute(_ path: String) -> String {
-        path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
-    }
 }
 
-/// A file only this process can read, in a fresh 0700 directory, removed by `remove()`.
-struct PrivateTemporaryFile {
-    let directory: String
-    let path: String
-
-    init(holding bytes: UnsafeRawBufferPointer) throws(AudioError) {
+/// Bytes in a file that has no name: created in a fresh 0700 directory, unlinked (with the
+/// directory) at once, then written through its descriptor. Only the descriptor reaches it, and
+/// it is gone when the last copy of that is closed, even if the process is killed.
+enum UnlinkedTemporaryFile {
+    /// The open descriptor (read-write, offset at 0); the caller closes it.
+    static func holding(_ bytes: UnsafeRawBufferPointer) throws(AudioError) -> Int32 {
         var template = Array((NSTemporaryDirectory() + "earshot-XXXXXX").utf8CString)
         guard let made = mkdtemp(&template) else {
             throw .unreadable(path: "<temporary directory>", reason: "cannot create: \(String(cString: strerror(errno)))")
         }
-        directory = String(cString: made)
-        path = directory + "/input"
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        let directory = String(cString: made), path = directory + "/input"
+        let fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        let openError = errno
+        unlink(path)
+        rmdir(directory)
         guard fd >= 0 else {
-            rmdir(directory)
-            throw .unreadable(path: "<temporary file>", reason: "cannot create: \(String(cString: strerror(errno)))")
+            throw .unreadable(path: "<temporary file>", reason: "cannot create: \(String(cString: strerror(openError)))")
         }
-        defer { close(fd) }
         var offset = 0
         while offset < bytes.count {
             let n = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else {
                 let reason = String(cString: strerror(errno))
-                unlink(path)
-                rmdir(directory)
+                _ = close(fd)
                 throw .unreadable(path: "<temporary file>", reason: "cannot write: \(reason)")
             }
             offset += n
         }
-    }
-
-    func remove() {
-        unlink(path)
-        rmdir(directory)
+        guard lseek(fd, 0, SEEK_SET) == 0 else {
+            let reason = String(cString: strerror(errno))
+            _ = close(fd)
+            throw .unreadable(path: "<temporary file>", reason: "cannot rewind: \(reason)")
+        }
+        return fd
     }
 }

@@ -128,6 +128,21 @@ import Testing
 
     /// The decoder inherits only its three pipes: none of our descriptors (sockets, model files),
     /// even one opened without close-on-exec.
+    /// An MP4 upload (ffmpeg must seek it) reaches ffmpeg as a regular file on stdin that has no
+    /// name left: no path in the arguments, nothing on disk for a kill -9 to leave behind.
+    @Test func aSeekableUploadIsANamelessFileOnStdin() throws {
+        let dir = try Self.fakeFFmpeg("""
+            case "$*" in *"-protocol_whitelist file "*"-f mov -i file:/dev/stdin "*) ;; *) echo "bad args: $*" >&2; exit 3;; esac
+            case "$(readlink /proc/$$/fd/0)" in *"(deleted)") ;; *) echo "stdin is $(readlink /proc/$$/fd/0)" >&2; exit 4;; esac
+            [ "$(tail -c 9 /dev/stdin)" = "mp4 bytes" ] || { echo "bad contents" >&2; exit 5; }
+            printf '\\000\\000\\200\\076'
+            """)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let bytes: [UInt8] = [0, 0, 0, 0x14] + Array("ftypM4A ".utf8) + [0, 0, 0, 0] + Array("mp4 bytes".utf8)
+        let s = try bytes.withUnsafeBytes { try AudioDecoder.decode(bytes: $0, name: "a.m4a", limits: .init(ffmpegSearchPath: dir.path)) }
+        #expect(s.array == [0.25])
+    }
+
     @Test func theDecoderInheritsNoDescriptors() throws {
         let inheritable = open("/dev/null", O_RDONLY)   // no O_CLOEXEC
         #expect(inheritable > 2)
