@@ -1,10 +1,23 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
-// Dependencies point one way, down this list:
-// EarshotTensor -> EarshotAudio -> EarshotTokenizer -> EarshotModels -> EarshotRuntime -> EarshotServer -> earshot;
-// EarshotC (the C ABI, libearshot) sits beside EarshotServer, on EarshotRuntime.
-// Library targets use only system libraries (OpenBLAS on Linux, Accelerate on macOS) and swift-log.
+// Dependencies point one way, down this graph (each target lists what it imports):
+//
+//   EarshotTensor      owned buffers, file formats, kernels     (CEarshotBLAS, CEarshotKernels, CEarshotMemory)
+//   EarshotTokenizer   byte-level BPE                           (nothing)
+//   EarshotAudio       WAV, ffmpeg, resampling, log-mel         -> EarshotTensor (CEarshotProcess)
+//   EarshotModels      one folder per family                    -> EarshotTensor, EarshotTokenizer
+//   EarshotRuntime     sessions, ModelManager, memory report    -> EarshotModels, EarshotAudio (CEarshotMalloc)
+//   EarshotBench       benchmarks, reports, random checkpoints  -> EarshotRuntime
+//   EarshotServer      the HTTP API                             -> EarshotRuntime
+//   EarshotC           the C ABI (libearshot)                   -> EarshotRuntime
+//   earshot            the CLI                                  -> EarshotBench, EarshotServer
+//   EarshotFuzzEntries one entry per parser, for fuzz/ and tests -> EarshotServer, EarshotC
+//
+// Third-party packages: only EarshotServer (Hummingbird, swift-nio, swift-log, service-lifecycle,
+// swift-prometheus) and the earshot CLI (swift-argument-parser); tests add async-http-client.
+// The library targets below EarshotServer use only system libraries (OpenBLAS on Linux,
+// Accelerate on macOS) and the C shims beside them.
 
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
@@ -26,6 +39,7 @@ let package = Package(
         .library(name: "EarshotTokenizer", targets: ["EarshotTokenizer"]),
         .library(name: "EarshotModels", targets: ["EarshotModels"]),
         .library(name: "EarshotRuntime", targets: ["EarshotRuntime"]),
+        .library(name: "EarshotBench", targets: ["EarshotBench"]),
         .library(name: "EarshotServer", targets: ["EarshotServer"]),
         // The C ABI (earshot.h): built as libEarshotC.so; scripts/build-library installs it as libearshot.so.
         .library(name: "EarshotC", type: .dynamic, targets: ["EarshotC"]),
@@ -65,6 +79,11 @@ let package = Package(
         .target(name: "EarshotRuntime", dependencies: ["EarshotModels", "EarshotAudio", "EarshotTokenizer", "EarshotTensor",
                                                        "CEarshotMalloc"],
                 swiftSettings: strict),
+        // Benchmarks (speed, switching, WER), their reports and plots, and random-weight checkpoints
+        // of the real shapes: used by the CLI's `bench` and `make-random-checkpoint`, and by tests.
+        .target(name: "EarshotBench", dependencies: ["EarshotRuntime", "EarshotModels", "EarshotAudio", "EarshotTokenizer",
+                                                     "EarshotTensor"],
+                swiftSettings: strict),
         // The HTTP API: the only target that imports Hummingbird.
         .target(name: "EarshotServer",
                 dependencies: ["EarshotRuntime", "EarshotModels", "EarshotAudio",
@@ -84,7 +103,8 @@ let package = Package(
         .executableTarget(
             name: "earshot",
             dependencies: [
-                "EarshotTensor", "EarshotAudio", "EarshotTokenizer", "EarshotModels", "EarshotRuntime", "EarshotServer",
+                "EarshotTensor", "EarshotAudio", "EarshotTokenizer", "EarshotModels", "EarshotRuntime", "EarshotBench",
+                "EarshotServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -98,9 +118,9 @@ let package = Package(
         .testTarget(name: "EarshotTensorTests", dependencies: ["EarshotTensor", "EarshotTestSupport"], swiftSettings: strict),
         .testTarget(name: "EarshotAudioTests", dependencies: ["EarshotAudio", "EarshotTestSupport"], swiftSettings: strict),
         .testTarget(name: "EarshotModelsTests", dependencies: ["EarshotModels", "EarshotAudio", "EarshotTokenizer", "EarshotTestSupport"], swiftSettings: strict),
-        .testTarget(name: "EarshotRuntimeTests", dependencies: ["EarshotRuntime", "EarshotModels", "EarshotAudio", "EarshotTensor",
+        .testTarget(name: "EarshotRuntimeTests", dependencies: ["EarshotRuntime", "EarshotBench", "EarshotModels", "EarshotAudio", "EarshotTensor",
                                                             "EarshotTokenizer", "EarshotTestSupport"], swiftSettings: strict),
-        .testTarget(name: "EarshotServerTests", dependencies: ["EarshotServer", "EarshotRuntime", "EarshotModels", "EarshotAudio",
+        .testTarget(name: "EarshotServerTests", dependencies: ["EarshotServer", "EarshotRuntime", "EarshotBench", "EarshotModels", "EarshotAudio",
                                                            "EarshotTestSupport",
                                                            .product(name: "AsyncHTTPClient", package: "async-http-client"),
                                                            .product(name: "NIOCore", package: "swift-nio"),
@@ -109,6 +129,8 @@ let package = Package(
                                                            .product(name: "Logging", package: "swift-log"),
                                                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
                     swiftSettings: strict),
+        .testTarget(name: "EarshotBenchTests", dependencies: ["EarshotBench", "EarshotRuntime", "EarshotModels", "EarshotAudio",
+                                                          "EarshotTestSupport"], swiftSettings: strict),
         .testTarget(name: "EarshotFuzzRegressionTests", dependencies: ["EarshotFuzzEntries", "EarshotTestSupport"],
                     swiftSettings: strict),
         .testTarget(name: "EarshotTokenizerTests", dependencies: ["EarshotTokenizer", "EarshotTestSupport"], swiftSettings: strict),

@@ -44,6 +44,8 @@ public struct Timings: Sendable, Codable, Equatable {
     /// Total processing time / audio duration.
     public var rtf: Double = 0
 
+    public init() {}
+
     enum CodingKeys: String, CodingKey {
         case loadMs = "load_ms", encodeMs = "encode_ms", prefillMs = "prefill_ms", ttftMs = "ttft_ms", decodeMs = "decode_ms"
         case tokensPerSecond = "tokens_per_second", totalMs = "total_ms", rtf
@@ -90,6 +92,18 @@ public struct TranscriptionResult: Sendable, Codable, Equatable {
     /// Timed pieces of `text` (Whisper: per window, or per timestamp pair with `timestamps`);
     /// empty when the model gives none.
     public var segments: [TranscriptSegment] = []
+
+    public init(text: String, language: String, tokenIDs: [Int], audioSeconds: Double, audioTokens: Int,
+                promptTokens: Int = 0, timings: Timings, segments: [TranscriptSegment] = []) {
+        self.text = text
+        self.language = language
+        self.tokenIDs = tokenIDs
+        self.audioSeconds = audioSeconds
+        self.audioTokens = audioTokens
+        self.promptTokens = promptTokens
+        self.timings = timings
+        self.segments = segments
+    }
 
     enum CodingKeys: String, CodingKey {
         case text, language, tokenIDs = "token_ids", audioSeconds = "audio_seconds", audioTokens = "audio_tokens",

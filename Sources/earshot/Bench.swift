@@ -1,4 +1,5 @@
 import ArgumentParser
+import EarshotBench
 import EarshotRuntime
 import EarshotTensor
 import EarshotTokenizer

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EarshotAudio
+import EarshotBench
 import EarshotModels
 import EarshotRuntime
 import EarshotTensor

@@ -1,5 +1,6 @@
 import ArgumentParser
 import EarshotAudio
+import EarshotBench
 import EarshotRuntime
 import EarshotTensor
 import Foundation

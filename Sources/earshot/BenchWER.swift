@@ -1,4 +1,5 @@
 import ArgumentParser
+import EarshotBench
 import EarshotModels
 import EarshotRuntime
 import EarshotTensor

@@ -1,4 +1,5 @@
 import EarshotAudio
+import EarshotBench
 import EarshotModels
 import EarshotTestSupport
 import Foundation

@@ -1,9 +1,10 @@
 import EarshotAudio
-@testable import EarshotModels
+import EarshotBench
 import EarshotTensor
 import EarshotTestSupport
 import Foundation
 import Testing
+@testable import EarshotModels
 @testable import EarshotRuntime
 
 /// The published tiny.en and base checkpoints (CTranslate2, float16), when installed: sizes,

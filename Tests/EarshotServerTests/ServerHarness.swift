@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import EarshotAudio
+import EarshotBench
 import EarshotModels
 import EarshotRuntime
 import EarshotServer

@@ -9,6 +9,12 @@ public struct Qwen3ASRConfig: Codable, Sendable, Equatable {
     public var supportLanguages: [String]?
     public var thinkerConfig: ThinkerConfig
 
+    public init(modelType: String, supportLanguages: [String]?, thinkerConfig: ThinkerConfig) {
+        self.modelType = modelType
+        self.supportLanguages = supportLanguages
+        self.thinkerConfig = thinkerConfig
+    }
+
     enum CodingKeys: String, CodingKey {
         case modelType = "model_type"
         case supportLanguages = "support_languages"
@@ -21,6 +27,15 @@ public struct Qwen3ASRConfig: Codable, Sendable, Equatable {
         public var audioTokenID: Int
         public var audioStartTokenID: Int
         public var audioEndTokenID: Int
+
+        public init(audioConfig: AudioConfig, textConfig: TextConfig, audioTokenID: Int, audioStartTokenID: Int,
+                    audioEndTokenID: Int) {
+            self.audioConfig = audioConfig
+            self.textConfig = textConfig
+            self.audioTokenID = audioTokenID
+            self.audioStartTokenID = audioStartTokenID
+            self.audioEndTokenID = audioEndTokenID
+        }
 
         enum CodingKeys: String, CodingKey {
             case audioConfig = "audio_config"
@@ -44,6 +59,22 @@ public struct Qwen3ASRConfig: Codable, Sendable, Equatable {
         public var downsampleHiddenSize: Int
         public var maxSourcePositions: Int?
         public var activationFunction: String?
+
+        public init(numMelBins: Int, dModel: Int, encoderLayers: Int, encoderAttentionHeads: Int, encoderFFNDim: Int,
+                    outputDim: Int, nWindow: Int, nWindowInfer: Int, downsampleHiddenSize: Int,
+                    maxSourcePositions: Int?, activationFunction: String?) {
+            self.numMelBins = numMelBins
+            self.dModel = dModel
+            self.encoderLayers = encoderLayers
+            self.encoderAttentionHeads = encoderAttentionHeads
+            self.encoderFFNDim = encoderFFNDim
+            self.outputDim = outputDim
+            self.nWindow = nWindow
+            self.nWindowInfer = nWindowInfer
+            self.downsampleHiddenSize = downsampleHiddenSize
+            self.maxSourcePositions = maxSourcePositions
+            self.activationFunction = activationFunction
+        }
 
         enum CodingKeys: String, CodingKey {
             case numMelBins = "num_mel_bins"
@@ -75,6 +106,25 @@ public struct Qwen3ASRConfig: Codable, Sendable, Equatable {
         public var tieWordEmbeddings: Bool?
         public var hiddenAct: String?
         public var attentionBias: Bool?
+
+        public init(vocabSize: Int, hiddenSize: Int, intermediateSize: Int, numHiddenLayers: Int,
+                    numAttentionHeads: Int, numKeyValueHeads: Int, headDim: Int, rmsNormEps: Double,
+                    ropeTheta: Double, maxPositionEmbeddings: Int, tieWordEmbeddings: Bool?, hiddenAct: String?,
+                    attentionBias: Bool?) {
+            self.vocabSize = vocabSize
+            self.hiddenSize = hiddenSize
+            self.intermediateSize = intermediateSize
+            self.numHiddenLayers = numHiddenLayers
+            self.numAttentionHeads = numAttentionHeads
+            self.numKeyValueHeads = numKeyValueHeads
+            self.headDim = headDim
+            self.rmsNormEps = rmsNormEps
+            self.ropeTheta = ropeTheta
+            self.maxPositionEmbeddings = maxPositionEmbeddings
+            self.tieWordEmbeddings = tieWordEmbeddings
+            self.hiddenAct = hiddenAct
+            self.attentionBias = attentionBias
+        }
 
         enum CodingKeys: String, CodingKey {
             case vocabSize = "vocab_size"

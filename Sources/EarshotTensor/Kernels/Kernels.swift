@@ -25,9 +25,9 @@ public enum Kernels {
     /// (`OptionBounds.threads`); `setThreadCount` clamps to it as well.
     public static let maxThreads = 256
 
-    /// Sets `threadCount` (clamped to 1...`maxThreads`) and, on Linux, OpenBLAS's thread count.
-    /// Call it while no kernel is running (OpenBLAS does not support changing its count mid-call), and
-    /// attention scratch (`attentionScratchCount(lk:)`) does not depend on the thread count.
+    /// Sets `threadCount`, the number of Earshot's own kernel threads (clamped to 1...`maxThreads`).
+    /// OpenBLAS's count is not touched: it stays single-threaded (below). Takes effect at the next
+    /// kernel call; attention scratch (`attentionScratchCount(lk:)`) does not depend on the count.
     public static func setThreadCount(_ n: Int) {
         let count = min(max(1, n), maxThreads)
         configuredThreads.store(count, ordering: .relaxed)

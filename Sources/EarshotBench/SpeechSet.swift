@@ -1,3 +1,4 @@
+import EarshotRuntime
 import Foundation
 
 /// A directory of recorded speech with reference transcripts: `transcripts.json` holds

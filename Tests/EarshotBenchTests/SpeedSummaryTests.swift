@@ -1,9 +1,10 @@
 import EarshotAudio
 import EarshotModels
+import EarshotRuntime
 import EarshotTestSupport
 import Foundation
 import Testing
-@testable import EarshotRuntime
+@testable import EarshotBench
 
 /// `earshot bench speed`: statistics, derived fractions, the JSON keys other tools read, and one
 /// end-to-end run on the tiny checkpoint (fixed decode length through `ignoreEOS`).

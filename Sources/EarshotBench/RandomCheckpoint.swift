@@ -1,3 +1,4 @@
+import EarshotModels
 import EarshotTensor
 import Foundation
 

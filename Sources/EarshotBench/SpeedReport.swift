@@ -1,3 +1,4 @@
+import EarshotRuntime
 import Foundation
 
 /// Renders a run of `earshot bench speed` as a Markdown table or as JSON (`SpeedSummary`'s keys).

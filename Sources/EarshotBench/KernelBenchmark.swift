@@ -1,3 +1,4 @@
+import EarshotRuntime
 import EarshotTensor
 import Foundation
 

@@ -1,3 +1,4 @@
+import EarshotRuntime
 import Foundation
 
 /// Renders a run of `earshot bench switch` as a Markdown table or CSV (here), JSON

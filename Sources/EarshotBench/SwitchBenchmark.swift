@@ -1,4 +1,5 @@
 import EarshotAudio
+import EarshotRuntime
 
 /// The switching experiment behind `earshot bench switch`: every iteration loads a model,
 /// transcribes a clip, unloads it (models alternate), and records the process's memory around

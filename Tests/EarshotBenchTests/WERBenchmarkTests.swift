@@ -1,9 +1,10 @@
 import EarshotAudio
 import EarshotModels
+import EarshotRuntime
 import EarshotTestSupport
 import Foundation
 import Testing
-@testable import EarshotRuntime
+@testable import EarshotBench
 
 /// `earshot bench wer`: the README's faster-whisper figure, set and reference loading, report arithmetic
 /// and JSON, a run with a fake transcriber, and (with real weights) two files through tiny.en.

@@ -1,3 +1,4 @@
+import EarshotRuntime
 import Foundation
 
 /// Another engine's transcripts of a speech set, for `earshot bench wer --reference-json`: a JSON

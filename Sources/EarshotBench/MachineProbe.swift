@@ -1,4 +1,5 @@
 import Dispatch
+import EarshotRuntime
 import EarshotTensor
 import Foundation
 

@@ -1,3 +1,4 @@
+import EarshotRuntime
 import Foundation
 
 /// What `earshot bench wer` found: per-file word errors against the set's transcripts, their sum,

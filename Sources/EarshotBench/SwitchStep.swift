@@ -1,3 +1,5 @@
+import EarshotRuntime
+
 /// One switch of `earshot bench switch`: load a model, transcribe, unload, with the process's
 /// memory recorded around every step.
 public struct SwitchStep: Sendable, Codable, Equatable {

@@ -1,5 +1,6 @@
 import EarshotAudio
 import EarshotModels
+import EarshotRuntime
 import EarshotTensor
 
 /// The `earshot bench speed` experiment: load one model, transcribe one clip once untimed and

@@ -1,3 +1,5 @@
+import EarshotRuntime
+
 /// What a run of `earshot bench speed` comes to: per-stage statistics over the timed runs, the
 /// machine's measured limits, and how close decode and prefill get to them.
 ///

@@ -1,5 +1,6 @@
 import EarshotAudio
 import EarshotModels
+import EarshotRuntime
 
 /// The `earshot bench wer` experiment: one loaded model transcribes every item of a speech set in
 /// order; each transcription is timed on its own (decoding the audio file is not counted).

@@ -1,5 +1,6 @@
+import EarshotRuntime
 import Testing
-@testable import EarshotRuntime
+@testable import EarshotBench
 
 /// Sanity only: the probes run, give positive finite figures, and refuse sizes they cannot measure.
 /// (No speed thresholds: the machine is shared.)

@@ -1,6 +1,7 @@
 import EarshotAudio
+import EarshotRuntime
 import Testing
-@testable import EarshotRuntime
+@testable import EarshotBench
 
 /// The `earshot bench switch` analysis: WER and the summary here, the table / CSV / JSON / SVG
 /// renderers in `SwitchReportRenderingTests.swift`.

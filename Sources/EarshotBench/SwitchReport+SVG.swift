@@ -1,3 +1,4 @@
+import EarshotRuntime
 import Foundation
 
 extension SwitchReport {

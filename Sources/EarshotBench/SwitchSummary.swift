@@ -1,3 +1,5 @@
+import EarshotRuntime
+
 /// What a run of `earshot bench switch` comes to: per-model averages and whole-run memory growth.
 ///
 /// All sizes are in MB of 1,048,576 bytes (MiB). "Growth" compares RSS after unload, where a

@@ -1,6 +1,7 @@
+import EarshotRuntime
 import Foundation
 import Testing
-@testable import EarshotRuntime
+@testable import EarshotBench
 #if canImport(FoundationXML)
 import FoundationXML
 #endif

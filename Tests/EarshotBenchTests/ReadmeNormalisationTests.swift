@@ -1,5 +1,6 @@
+import EarshotRuntime
 import Testing
-@testable import EarshotRuntime
+@testable import EarshotBench
 
 /// `WordErrorRate.Normalization.lettersDigitsApostrophes`: the speech set README's word rule.
 @Suite struct ReadmeNormalisationTests {

@@ -1,3 +1,4 @@
+import EarshotRuntime
 import Foundation
 
 /// Small text helpers shared by the benchmark renderers: locale-independent numbers, nice axis
