@@ -2,12 +2,12 @@
 """faster-whisper (CTranslate2) vs Earshot on real speech: text, WER and time per file.
 
 Needs a Python with faster-whisper==1.2.1 (ctranslate2 4.8.5) importable; run it with that venv's
-python, or through scripts/compare-faster-whisper, which makes the venv (pinned versions from
+python, or through bench/compare-faster-whisper.sh, which makes the venv (pinned versions from
 bench/faster-whisper-requirements.txt) when it is missing and then runs this file.
 
-  scripts/compare-faster-whisper                                  # tiny.en,base x float32,int8, 2 threads
-  scripts/compare-faster-whisper --earshot .build/release/earshot --repeat 3
-  scripts/compare-faster-whisper --repeat 1 --reference-out Tests/Fixtures/speech/faster-whisper-reference.json
+  bench/compare-faster-whisper.sh                                 # tiny.en,base x float32,int8, 2 threads
+  bench/compare-faster-whisper.sh --earshot .build/release/earshot --repeat 3
+  bench/compare-faster-whisper.sh --repeat 1 --reference-out Tests/Fixtures/speech/faster-whisper-reference.json
 
 What is measured (faster-whisper side)
   * WhisperModel(dir, device="cpu", compute_type=C, cpu_threads=T), loaded once per model and

@@ -4,7 +4,7 @@
 # faster-whisper 1.2.1, ctranslate2 4.8.5 and their dependencies) when it is missing or holds other
 # versions, then runs bench/compare-faster-whisper.py with all arguments.
 #
-#   scripts/compare-faster-whisper [--models tiny.en,base] [--compute-types float32,int8] [--threads 2]
+#   bench/compare-faster-whisper.sh [--models tiny.en,base] [--compute-types float32,int8] [--threads 2]
 #       [--set DIR] [--earshot BIN] [--repeat 3] [--out FILE] [--markdown-out FILE] [--reference-out FILE]
 #
 # Env: EARSHOT_FW_VENV (default ~/.cache/earshot/fw-venv), EARSHOT_WHISPER_CACHE (models, default
@@ -12,9 +12,9 @@
 # used only to create the venv). Needs PyPI the first time.
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"   # bench/
 venv="${EARSHOT_FW_VENV:-$HOME/.cache/earshot/fw-venv}"
-req="$here/bench/faster-whisper-requirements.txt"
+req="$here/faster-whisper-requirements.txt"
 
 check() {
   "$venv/bin/python" - <<'PY' 2>/dev/null
@@ -31,4 +31,4 @@ if ! check; then
   check || { echo "compare-faster-whisper: $venv does not import faster-whisper 1.2.1 / ctranslate2 4.8.5" >&2; exit 1; }
 fi
 
-exec "$venv/bin/python" "$here/bench/compare-faster-whisper.py" "$@"
+exec "$venv/bin/python" "$here/compare-faster-whisper.py" "$@"

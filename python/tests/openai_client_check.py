@@ -2,9 +2,10 @@
 """Checks a running `earshot serve` through the official OpenAI Python client (`pip install openai`).
 
 Normally run by scripts/openai-client-check, which builds the virtualenv, starts the servers and
-passes their URLs. By hand, against servers you started yourself:
+passes their URLs. A standalone script, not a pytest module (its name does not match test_*.py, so
+the pytest run over python/tests leaves it out). By hand, against servers you started yourself:
 
-    python Tests/python/openai_client_check.py --url http://127.0.0.1:PORT \
+    python python/tests/openai_client_check.py --url http://127.0.0.1:PORT \
         --bin .build/release/earshot --tiny-model Tests/Fixtures/qwen3-asr-tiny/model \
         --micro-model DIR --audio-dir Tests/Fixtures/qwen3-asr-tiny/audio \
         [--auth-url http://127.0.0.1:PORT2 --api-key secret [--upload-limit-mb 20] [--auth-no-queue]]
