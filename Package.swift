@@ -73,7 +73,8 @@ let package = Package(
         .target(name: "CEarshotProcess"),
         .target(name: "EarshotAudio", dependencies: ["EarshotTensor", "CEarshotProcess"], swiftSettings: strict),
         .target(name: "EarshotTokenizer", swiftSettings: strict),
-        .target(name: "EarshotModels", dependencies: ["EarshotTensor", "EarshotTokenizer"], swiftSettings: strict),
+        .target(name: "EarshotModels", dependencies: ["EarshotTensor", "EarshotTokenizer"], exclude: ["README.md"],
+                swiftSettings: strict),
         // glibc malloc statistics and malloc_trim for the memory probe (no library to link).
         .systemLibrary(name: "CEarshotMalloc"),
         .target(name: "EarshotRuntime", dependencies: ["EarshotModels", "EarshotAudio", "EarshotTokenizer", "EarshotTensor",

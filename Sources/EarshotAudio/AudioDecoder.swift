@@ -10,8 +10,9 @@ import EarshotTensor
 ///
 /// The container is recognised from the bytes (`AudioContainer`). WAV (RIFF/RF64) is parsed here
 /// directly from a read-only mapping of the file (no heap copy); the other supported containers go
-/// through ffmpeg (`FFmpegDecoder`), anything else is refused. Then, like the official package (spec §2.1): resample to
-/// 16 kHz, and if the peak |x| exceeds 1 divide by the peak, then clip to [-1, 1].
+/// through ffmpeg (`FFmpegDecoder`), anything else is refused. Then, like the official package
+/// (`normalize_audio_input` in `qwen_asr/inference/utils.py`): resample to 16 kHz, and if the peak
+/// |x| exceeds 1 divide by the peak, then clip to [-1, 1].
 public enum AudioDecoder {
     /// The model's sample rate.
     public static let modelRate = 16_000

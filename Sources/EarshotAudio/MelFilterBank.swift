@@ -1,7 +1,7 @@
 import Foundation
 
 /// Slaney-scale triangular mel filters with Slaney area normalisation (librosa / HF
-/// `mel_filter_bank(norm: "slaney", mel_scale: "slaney")`, spec §2.2 step 4).
+/// `mel_filter_bank(norm: "slaney", mel_scale: "slaney")` in transformers' `audio_utils.py`).
 ///
 /// Computed in Double like numpy, stored Float like `torch.from_numpy(filters).float()`.
 /// Each filter is non-zero on a short run of FFT bins, so it is stored sparsely: the mel

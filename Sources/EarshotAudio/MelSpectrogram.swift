@@ -1,7 +1,7 @@
 import Foundation
 import EarshotTensor
 
-/// Whisper-style log-mel features (WhisperFeatureExtractor semantics, spec §2.2), exactly:
+/// Whisper-style log-mel features (transformers' `WhisperFeatureExtractor._np_extract_fbank_features`), exactly:
 /// periodic Hann window, centre reflect padding, an exact `nFFT`-point DFT (no zero-padding to a
 /// power of two), power spectrum, last frame dropped (`T = floor(N / hop)`), Slaney mel filters,
 /// `log10(max(mel, 1e-10))`, clamped at (clip max - 8), then `(x + 4) / 4`.
@@ -179,7 +179,7 @@ public struct MelSpectrogram: Sendable {
     }
 
     /// In place: `log10(max(x, 1e-10))`, clamp at (max - 8), `(x + 4) / 4`. The max is global
-    /// over the clip (spec §2.2 step 6).
+    /// over the clip (as `WhisperFeatureExtractor` does).
     static func logCompress(_ v: UnsafeMutablePointer<Float>, count: Int) {
         var top = -Float.infinity
         for i in 0..<count {

@@ -2,7 +2,7 @@ import EarshotModels
 import EarshotTensor
 import Foundation
 
-/// Writes Qwen3-ASR checkpoints with random weights at the real 0.6B / 1.7B shapes (spec §1, §8):
+/// Writes Qwen3-ASR checkpoints with random weights at the real 0.6B / 1.7B shapes (the published `Qwen/Qwen3-ASR-0.6B` and `-1.7B` `config.json` and safetensors):
 /// exact tensor names, shapes, bf16 dtype, shard layout and config nesting, so speed and memory
 /// can be measured at true size without the real weights.
 public enum RandomCheckpoint {

@@ -2,7 +2,8 @@ import Foundation
 
 /// `preprocessor_config.json` (WhisperFeatureExtractor): the log-mel front end a checkpoint expects.
 /// `chunk_length`/`n_samples` are deliberately ignored: Qwen3-ASR extracts features with
-/// `padding=True`, never padding to 30 s (spec §2.2, §11.5).
+/// `padding=True`, never padding to 30 s (the official `processing_qwen3_asr.py`); clips shorter
+/// than 0.5 s are not padded either.
 public struct FeatureConfig: Codable, Sendable, Equatable {
     public var featureSize: Int
     public var samplingRate: Int

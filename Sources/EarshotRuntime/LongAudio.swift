@@ -1,4 +1,5 @@
-/// Splitting of audio longer than one inference pass (spec §2.1, the official `split_audio_into_chunks`).
+/// Splitting of audio longer than one inference pass (the official `split_audio_into_chunks`,
+/// `qwen_asr/inference/utils.py`).
 ///
 /// A pass handles up to 1200 s. Longer input is cut near every 1200 s at the quietest point within
 /// ±5 s, where quiet means the smallest sum of |x| over a 100 ms window. Pieces shorter than 0.5 s

@@ -11,7 +11,7 @@ import Synchronization
 final class Qwen3ASRSession {
     let model: Qwen3ASRModel
     let mel: MelSpectrogram
-    private var state: DecoderState?
+    private var state: Qwen3ASRState?
     /// The state's mapped bytes, for status reports read on other threads while a request runs
     /// (reading `state` itself there raced its replacement; found by ThreadSanitizer).
     private let stateBytes = Atomic<Int>(0)
@@ -144,7 +144,7 @@ final class Qwen3ASRSession {
     }
 
     /// The session's decoder state, grown (never per token) when a request needs more positions.
-    private func session(capacity: Int) throws(RuntimeError) -> DecoderState {
+    private func session(capacity: Int) throws(RuntimeError) -> Qwen3ASRState {
         if let state, state.maxTokens >= capacity { return state }
         state?.close()
         state = nil

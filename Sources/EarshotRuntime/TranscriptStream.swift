@@ -39,7 +39,8 @@ struct TranscriptStream {
     }
 }
 
-/// Stops runaway repetition (spec §11.14): a pattern of 1...16 tokens repeated `repeats` times
+/// Stops runaway repetition (the official package only post-processes
+/// repetitions, QwenLM/Qwen3-ASR issue 129; this guard stops the decode itself): a pattern of 1...16 tokens repeated `repeats` times
 /// in a row at the end of the output.
 struct LoopGuard {
     let repeats: Int

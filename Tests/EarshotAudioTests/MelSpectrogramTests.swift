@@ -3,7 +3,7 @@ import Testing
 import EarshotTestSupport
 @testable import EarshotAudio
 
-/// A direct Double-precision reference of the Whisper log-mel (spec §2.2), for small inputs:
+/// A direct Double-precision reference of the Whisper log-mel (`WhisperFeatureExtractor`), for small inputs:
 /// numpy-style reflect padding, explicit DFT per bin, dense filters, log, clamp, scale.
 func referenceLogMel(_ x: [Float], bins: Int = 128) -> [Double] {
     let nFFT = 400, hop = 160, F = 201, n = x.count

@@ -3,7 +3,7 @@ import Foundation
 /// `config.json` of a published Qwen3-ASR checkpoint, mirrored field by field.
 ///
 /// Every number comes from the file: the config classes' defaults are Qwen3-Omni placeholders
-/// (spec §1) and must never be used, so the fields the model needs are required here.
+/// (`configuration_qwen3_asr.py` in the official package) and must never be used, so the fields the model needs are required here.
 public struct Qwen3ASRConfig: Codable, Sendable, Equatable {
     public var modelType: String
     public var supportLanguages: [String]?

@@ -3,7 +3,7 @@ import EarshotTokenizer
 import Foundation
 
 /// A loaded Qwen3-ASR model: config, tokenizer and read-only weights mapped from the published
-/// directory layout. Sessions (`DecoderState`) hold everything mutable, so one model serves many
+/// directory layout. Sessions (`Qwen3ASRState`) hold everything mutable, so one model serves many
 /// sessions; `close()` unmaps the weights once no session is using them.
 public final class Qwen3ASRModel: @unchecked Sendable {
     // @unchecked: every stored property is immutable after init; weights are read-only mappings.
@@ -13,8 +13,8 @@ public final class Qwen3ASRModel: @unchecked Sendable {
     public let tokenizer: Qwen2Tokenizer
     public let store: WeightStore
     let weights: Qwen3ASRWeights
-    public let encoder: AudioEncoder
-    public let decoder: TextDecoder
+    public let encoder: Qwen3ASREncoder
+    public let decoder: Qwen3ASRDecoder
 
     public static let modelType = "qwen3_asr"
     /// `<|im_end|>` and `<|endoftext|>`.
@@ -52,8 +52,8 @@ public final class Qwen3ASRModel: @unchecked Sendable {
             throw error
         }
         weights = Qwen3ASRWeights(store: store, config: config)
-        encoder = AudioEncoder(weights: weights, config: config.thinkerConfig.audioConfig)
-        decoder = TextDecoder(w: weights, config: config.thinkerConfig.textConfig)
+        encoder = Qwen3ASREncoder(weights: weights, config: config.thinkerConfig.audioConfig)
+        decoder = Qwen3ASRDecoder(w: weights, config: config.thinkerConfig.textConfig)
         eosIDs = eos
     }
 
@@ -81,10 +81,10 @@ public final class Qwen3ASRModel: @unchecked Sendable {
     public var supportedLanguages: [String] { config.supportLanguages ?? Qwen3ASRPrompt.languages }
 
     /// Makes the per-session state: a KV cache for `maxTokens` positions and reusable scratch.
-    public func makeState(maxTokens: Int, blockRows: Int = 256) throws(ModelError) -> DecoderState {
+    public func makeState(maxTokens: Int, blockRows: Int = 256) throws(ModelError) -> Qwen3ASRState {
         let limit = min(maxTokens, config.thinkerConfig.textConfig.maxPositionEmbeddings)
         do {
-            return try DecoderState(config: config.thinkerConfig.textConfig, maxTokens: limit,
+            return try Qwen3ASRState(config: config.thinkerConfig.textConfig, maxTokens: limit,
                                     blockRows: blockRows, matrixScratch: decoder.matrixScratch)
         } catch {
             throw .weights(error)
@@ -112,13 +112,13 @@ public final class Qwen3ASRModel: @unchecked Sendable {
     }
 
     /// Prefills `tokens` (audio rows injected at the placeholders); logits land in `state.logitsPointer`.
-    public func prefill(tokens: [Int], audio: UnsafePointer<Float>?, audioCount: Int, state: DecoderState) throws(ModelError) {
+    public func prefill(tokens: [Int], audio: UnsafePointer<Float>?, audioCount: Int, state: Qwen3ASRState) throws(ModelError) {
         try decoder.prefill(tokens: tokens, audio: audio, audioCount: audioCount,
                             audioTokenID: config.thinkerConfig.audioTokenID, state: state)
     }
 
     /// Appends one generated token; its logits land in `state.logitsPointer`.
-    public func step(token: Int, state: DecoderState) throws(ModelError) {
+    public func step(token: Int, state: Qwen3ASRState) throws(ModelError) {
         try decoder.step(token: token, state: state)
     }
 

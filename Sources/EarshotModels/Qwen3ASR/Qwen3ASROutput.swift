@@ -1,7 +1,7 @@
 import Foundation
 
 /// Parses the model's raw output into (language, text), as the official `parse_asr_output`
-/// (spec §5.3): `language English<asr_text>Today we ...`, or `language None<asr_text>` for silence.
+/// (`parse_asr_output` in the official `qwen_asr/inference/utils.py`): `language English<asr_text>Today we ...`, or `language None<asr_text>` for silence.
 public enum Qwen3ASROutput {
     public static let separator = "<asr_text>"
 

@@ -2,7 +2,8 @@ import Foundation
 
 import EarshotTokenizer
 
-/// The Qwen3-ASR chat prompt (spec §5.2) and the language names it accepts.
+/// The Qwen3-ASR chat prompt (the checkpoint's `chat_template.json`, as the official
+/// `qwen_asr/inference/qwen3_asr.py` `_build_text_prompt` fills it) and the language names it accepts.
 ///
 /// ```
 /// <|im_start|>system\n{context}<|im_end|>\n<|im_start|>user\n<|audio_start|><|audio_pad|>*N<|audio_end|><|im_end|>\n<|im_start|>assistant\n[language {Lang}<asr_text>]

@@ -1,6 +1,7 @@
 import EarshotTensor
 
-/// The Qwen3-ASR checkpoint's tensors (spec §8.2), bound to typed per-layer structs.
+/// The Qwen3-ASR checkpoint's tensors, bound to typed per-layer structs (the official
+/// `modeling_qwen3_asr.py` module tree: `thinker.audio_tower`, `thinker.model`).
 ///
 /// Names are exactly those of the published repositories (`thinker.audio_tower.*`,
 /// `thinker.model.*`); the stored duplicate `thinker.lm_head.weight` is accepted and ignored
@@ -42,64 +43,60 @@ public struct Qwen3ASRWeights: @unchecked Sendable {
     public let decoderLayers: [DecoderLayer]
     public let finalNorm: UnsafePointer<Float>        // [H]
 
-    static let audio = "thinker.audio_tower."
-    static let text = "thinker.model."
-
-    /// Every tensor the config implies, with its shape.
+    /// Every tensor the config implies, with its shape (names from `Qwen3ASRNames`).
     public static func table(_ config: Qwen3ASRConfig) -> WeightTable {
+        typealias N = Qwen3ASRNames
         let a = config.thinkerConfig.audioConfig, t = config.thinkerConfig.textConfig
         let (d, f, c) = (a.dModel, a.encoderFFNDim, a.downsampleHiddenSize)
         let freqAfterConv = convolvedLength(convolvedLength(convolvedLength(a.numMelBins)))
         var w = WeightTable()
-        w.small(audio + "conv2d1.weight", [c, 1, 3, 3])
-        w.small(audio + "conv2d1.bias", [c])
-        for n in ["conv2d2", "conv2d3"] {
-            w.small(audio + "\(n).weight", [c, c, 3, 3])
-            w.small(audio + "\(n).bias", [c])
+        for n in 1...3 {
+            w.small(N.conv(n).weight, [c, n == 1 ? 1 : c, 3, 3])
+            w.small(N.conv(n).bias, [c])
         }
-        w.matrix(audio + "conv_out.weight", [d, c * freqAfterConv])
+        w.matrix(N.convOut, [d, c * freqAfterConv])
         for i in 0..<a.encoderLayers {
-            let p = audio + "layers.\(i)."
-            for n in ["q_proj", "k_proj", "v_proj", "out_proj"] {
-                w.matrix(p + "self_attn.\(n).weight", [d, d])
-                w.small(p + "self_attn.\(n).bias", [d])
+            let l = N.encoderLayer(i)
+            for p in [l.q, l.k, l.v, l.out] {
+                w.matrix(p.weight, [d, d])
+                w.small(p.bias, [d])
             }
-            for n in ["self_attn_layer_norm", "final_layer_norm"] {
-                w.small(p + "\(n).weight", [d])
-                w.small(p + "\(n).bias", [d])
+            for norm in [l.attentionNorm, l.ffnNorm] {
+                w.small(norm.weight, [d])
+                w.small(norm.bias, [d])
             }
-            w.matrix(p + "fc1.weight", [f, d])
-            w.small(p + "fc1.bias", [f])
-            w.matrix(p + "fc2.weight", [d, f])
-            w.small(p + "fc2.bias", [d])
+            w.matrix(l.fc1.weight, [f, d])
+            w.small(l.fc1.bias, [f])
+            w.matrix(l.fc2.weight, [d, f])
+            w.small(l.fc2.bias, [d])
         }
-        w.small(audio + "ln_post.weight", [d])
-        w.small(audio + "ln_post.bias", [d])
-        w.matrix(audio + "proj1.weight", [d, d])
-        w.small(audio + "proj1.bias", [d])
-        w.matrix(audio + "proj2.weight", [a.outputDim, d])
-        w.small(audio + "proj2.bias", [a.outputDim])
+        w.small(N.encoderFinalNorm.weight, [d])
+        w.small(N.encoderFinalNorm.bias, [d])
+        w.matrix(N.projector1.weight, [d, d])
+        w.small(N.projector1.bias, [d])
+        w.matrix(N.projector2.weight, [a.outputDim, d])
+        w.small(N.projector2.bias, [a.outputDim])
 
         let (h, i_, hd) = (t.hiddenSize, t.intermediateSize, t.headDim)
         // The decoder's linear layers and the tied embedding/head may be quantized (the encoder stays as stored).
-        w.quantizable(text + "embed_tokens.weight", [t.vocabSize, h])
-        w.small(text + "norm.weight", [h])
-        for l in 0..<t.numHiddenLayers {
-            let p = text + "layers.\(l)."
-            w.small(p + "input_layernorm.weight", [h])
-            w.small(p + "post_attention_layernorm.weight", [h])
-            w.quantizable(p + "self_attn.q_proj.weight", [t.numAttentionHeads * hd, h])
-            w.quantizable(p + "self_attn.k_proj.weight", [t.numKeyValueHeads * hd, h])
-            w.quantizable(p + "self_attn.v_proj.weight", [t.numKeyValueHeads * hd, h])
-            w.quantizable(p + "self_attn.o_proj.weight", [h, t.numAttentionHeads * hd])
-            w.small(p + "self_attn.q_norm.weight", [hd])
-            w.small(p + "self_attn.k_norm.weight", [hd])
-            w.quantizable(p + "mlp.gate_proj.weight", [i_, h])
-            w.quantizable(p + "mlp.up_proj.weight", [i_, h])
-            w.quantizable(p + "mlp.down_proj.weight", [h, i_])
+        w.quantizable(N.embedTokens, [t.vocabSize, h])
+        w.small(N.decoderFinalNorm, [h])
+        for i in 0..<t.numHiddenLayers {
+            let l = N.decoderLayer(i)
+            w.small(l.inputNorm, [h])
+            w.small(l.postAttentionNorm, [h])
+            w.quantizable(l.q, [t.numAttentionHeads * hd, h])
+            w.quantizable(l.k, [t.numKeyValueHeads * hd, h])
+            w.quantizable(l.v, [t.numKeyValueHeads * hd, h])
+            w.quantizable(l.o, [h, t.numAttentionHeads * hd])
+            w.small(l.qNorm, [hd])
+            w.small(l.kNorm, [hd])
+            w.quantizable(l.gate, [i_, h])
+            w.quantizable(l.up, [i_, h])
+            w.quantizable(l.down, [h, i_])
         }
         // The published checkpoints store the tied head a second time; accept and ignore it.
-        w.allow("thinker.lm_head.weight", [t.vocabSize, h])
+        w.allow(N.storedHead, [t.vocabSize, h])
         return w
     }
 
@@ -107,38 +104,33 @@ public struct Qwen3ASRWeights: @unchecked Sendable {
     public static func convolvedLength(_ n: Int) -> Int { (n - 1) / 2 + 1 }
 
     public init(store s: WeightStore, config: Qwen3ASRConfig) {
-        let a = Self.audio, t = Self.text
-        conv1 = s.floats(a + "conv2d1.weight"); conv1Bias = s.floats(a + "conv2d1.bias")
-        conv2 = s.floats(a + "conv2d2.weight"); conv2Bias = s.floats(a + "conv2d2.bias")
-        conv3 = s.floats(a + "conv2d3.weight"); conv3Bias = s.floats(a + "conv2d3.bias")
-        convOut = s.matrix(a + "conv_out.weight")
+        typealias N = Qwen3ASRNames
+        conv1 = s.floats(N.conv(1).weight); conv1Bias = s.floats(N.conv(1).bias)
+        conv2 = s.floats(N.conv(2).weight); conv2Bias = s.floats(N.conv(2).bias)
+        conv3 = s.floats(N.conv(3).weight); conv3Bias = s.floats(N.conv(3).bias)
+        convOut = s.matrix(N.convOut)
         encoderLayers = (0..<config.thinkerConfig.audioConfig.encoderLayers).map { i in
-            let p = a + "layers.\(i)."
+            let l = N.encoderLayer(i)
             return EncoderLayer(
-                q: s.matrix(p + "self_attn.q_proj.weight"), k: s.matrix(p + "self_attn.k_proj.weight"),
-                v: s.matrix(p + "self_attn.v_proj.weight"), o: s.matrix(p + "self_attn.out_proj.weight"),
-                qBias: s.floats(p + "self_attn.q_proj.bias"), kBias: s.floats(p + "self_attn.k_proj.bias"),
-                vBias: s.floats(p + "self_attn.v_proj.bias"), oBias: s.floats(p + "self_attn.out_proj.bias"),
-                attnNormWeight: s.floats(p + "self_attn_layer_norm.weight"), attnNormBias: s.floats(p + "self_attn_layer_norm.bias"),
-                fc1: s.matrix(p + "fc1.weight"), fc1Bias: s.floats(p + "fc1.bias"),
-                fc2: s.matrix(p + "fc2.weight"), fc2Bias: s.floats(p + "fc2.bias"),
-                ffnNormWeight: s.floats(p + "final_layer_norm.weight"), ffnNormBias: s.floats(p + "final_layer_norm.bias"))
+                q: s.matrix(l.q.weight), k: s.matrix(l.k.weight), v: s.matrix(l.v.weight), o: s.matrix(l.out.weight),
+                qBias: s.floats(l.q.bias), kBias: s.floats(l.k.bias), vBias: s.floats(l.v.bias), oBias: s.floats(l.out.bias),
+                attnNormWeight: s.floats(l.attentionNorm.weight), attnNormBias: s.floats(l.attentionNorm.bias),
+                fc1: s.matrix(l.fc1.weight), fc1Bias: s.floats(l.fc1.bias),
+                fc2: s.matrix(l.fc2.weight), fc2Bias: s.floats(l.fc2.bias),
+                ffnNormWeight: s.floats(l.ffnNorm.weight), ffnNormBias: s.floats(l.ffnNorm.bias))
         }
-        lnPostWeight = s.floats(a + "ln_post.weight"); lnPostBias = s.floats(a + "ln_post.bias")
-        proj1 = s.matrix(a + "proj1.weight"); proj1Bias = s.floats(a + "proj1.bias")
-        proj2 = s.matrix(a + "proj2.weight"); proj2Bias = s.floats(a + "proj2.bias")
-        embedTokens = s.matrix(t + "embed_tokens.weight")
-        finalNorm = s.floats(t + "norm.weight")
-        decoderLayers = (0..<config.thinkerConfig.textConfig.numHiddenLayers).map { l in
-            let p = t + "layers.\(l)."
+        lnPostWeight = s.floats(N.encoderFinalNorm.weight); lnPostBias = s.floats(N.encoderFinalNorm.bias)
+        proj1 = s.matrix(N.projector1.weight); proj1Bias = s.floats(N.projector1.bias)
+        proj2 = s.matrix(N.projector2.weight); proj2Bias = s.floats(N.projector2.bias)
+        embedTokens = s.matrix(N.embedTokens)
+        finalNorm = s.floats(N.decoderFinalNorm)
+        decoderLayers = (0..<config.thinkerConfig.textConfig.numHiddenLayers).map { i in
+            let l = N.decoderLayer(i)
             return DecoderLayer(
-                inputNorm: s.floats(p + "input_layernorm.weight"),
-                postAttentionNorm: s.floats(p + "post_attention_layernorm.weight"),
-                q: s.matrix(p + "self_attn.q_proj.weight"), k: s.matrix(p + "self_attn.k_proj.weight"),
-                v: s.matrix(p + "self_attn.v_proj.weight"), o: s.matrix(p + "self_attn.o_proj.weight"),
-                qNorm: s.floats(p + "self_attn.q_norm.weight"), kNorm: s.floats(p + "self_attn.k_norm.weight"),
-                gate: s.matrix(p + "mlp.gate_proj.weight"), up: s.matrix(p + "mlp.up_proj.weight"),
-                down: s.matrix(p + "mlp.down_proj.weight"))
+                inputNorm: s.floats(l.inputNorm), postAttentionNorm: s.floats(l.postAttentionNorm),
+                q: s.matrix(l.q), k: s.matrix(l.k), v: s.matrix(l.v), o: s.matrix(l.o),
+                qNorm: s.floats(l.qNorm), kNorm: s.floats(l.kNorm),
+                gate: s.matrix(l.gate), up: s.matrix(l.up), down: s.matrix(l.down))
         }
     }
 }

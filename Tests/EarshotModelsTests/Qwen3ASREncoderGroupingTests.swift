@@ -5,7 +5,7 @@ import Testing
 
 /// Long clips are encoded a group of attention windows at a time; windows are independent, so the
 /// output must not depend on the group size, and a window must never see another window's tokens.
-struct AudioEncoderGroupingTests {
+struct Qwen3ASREncoderGroupingTests {
     @Test func groupSizeDoesNotChangeTheOutput() throws {
         let model = try Qwen3ASRModel(directory: Fixtures.qwenTinyModel.path)
         defer { model.close() }
@@ -16,7 +16,7 @@ struct AudioEncoderGroupingTests {
         let n = model.audioTokenCount(frames: frames)
         #expect(n == 13 * 19 + 5)
         func encode(group: Int) throws -> [Float] {
-            let enc = AudioEncoder(weights: model.weights, config: cfg, windowsPerGroup: group)
+            let enc = Qwen3ASREncoder(weights: model.weights, config: cfg, windowsPerGroup: group)
             var out = [Float](repeating: .nan, count: n * cfg.outputDim)
             try out.withUnsafeMutableBufferPointer { try enc.encode(mel: mel, frames: frames, into: $0.baseAddress!) }
             return out
@@ -28,7 +28,7 @@ struct AudioEncoderGroupingTests {
         // Changing the last window's audio leaves the first window's tokens unchanged.
         var changed = mel
         for b in 0..<cfg.numMelBins { for t in 1700..<frames { changed[b * frames + t] = -1 } }
-        let enc = AudioEncoder(weights: model.weights, config: cfg)
+        let enc = Qwen3ASREncoder(weights: model.weights, config: cfg)
         var out = [Float](repeating: .nan, count: n * cfg.outputDim)
         try out.withUnsafeMutableBufferPointer { try enc.encode(mel: changed, frames: frames, into: $0.baseAddress!) }
         let firstWindow = 104 * cfg.outputDim

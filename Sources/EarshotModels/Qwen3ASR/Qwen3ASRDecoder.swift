@@ -1,13 +1,13 @@
 import EarshotTensor
 
-/// The Qwen3 text decoder (spec §4): RMSNorm (weight, not 1+weight), q/k per-head RMSNorm before
+/// The Qwen3 text decoder (transformers' `modeling_qwen3.py`, `Qwen3DecoderLayer`): RMSNorm (weight, not 1+weight), q/k per-head RMSNorm before
 /// split-half RoPE, grouped KV heads, SwiGLU MLP, tied output head.
 ///
 /// `prefill` runs the prompt in blocks of `state.blockRows` tokens (causal attention over the
 /// cache makes blocks exact), building each block's embeddings on the fly so a 20-minute prompt
 /// never needs a full embedding matrix. `step` appends one token. Both leave the logits of the
 /// last position in `state.logitsPointer`.
-public struct TextDecoder: @unchecked Sendable {
+public struct Qwen3ASRDecoder: @unchecked Sendable {
     // @unchecked: read-only views of the model's weights.
     let w: Qwen3ASRWeights
     let config: Qwen3ASRConfig.TextConfig
@@ -20,7 +20,7 @@ public struct TextDecoder: @unchecked Sendable {
     /// Runs `tokens` from the state's current length, replacing each `audioTokenID` row, in order,
     /// with a row of `audio` `[audioCount, hidden]`.
     func prefill(tokens: [Int], audio: UnsafePointer<Float>?, audioCount: Int, audioTokenID: Int,
-                 state: DecoderState) throws(ModelError) {
+                 state: Qwen3ASRState) throws(ModelError) {
         let placeholders = tokens.reduce(0) { $0 + ($1 == audioTokenID ? 1 : 0) }
         guard placeholders == audioCount else { throw .placeholderMismatch(expected: audioCount, found: placeholders) }
         guard state.length + tokens.count <= state.maxTokens else {
@@ -49,7 +49,7 @@ public struct TextDecoder: @unchecked Sendable {
     }
 
     /// Appends one token and computes its logits.
-    func step(token: Int, state: DecoderState) throws(ModelError) {
+    func step(token: Int, state: Qwen3ASRState) throws(ModelError) {
         guard state.length < state.maxTokens else { throw .promptTooLong(tokens: state.length + 1, limit: state.maxTokens) }
         guard token >= 0, token < config.vocabSize else { throw .tokenizer("token id \(token) is outside the vocabulary") }
         w.embedTokens.copyRow(token, into: state.ptr(state.x))
@@ -58,7 +58,7 @@ public struct TextDecoder: @unchecked Sendable {
 
     /// The layers over `rows` rows already in `state.x` `[rows, hidden]`, at positions
     /// `state.length ..< state.length + rows`.
-    private func forward(rows: Int, state s: DecoderState, computeLogits: Bool) {
+    private func forward(rows: Int, state s: Qwen3ASRState, computeLogits: Bool) {
         let c = config
         let hidden = c.hiddenSize, hd = c.headDim, heads = c.numAttentionHeads, kvHeads = c.numKeyValueHeads
         let qWidth = heads * hd, kvWidth = kvHeads * hd, inter = c.intermediateSize

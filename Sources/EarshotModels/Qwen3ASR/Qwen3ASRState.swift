@@ -3,9 +3,9 @@ import EarshotTensor
 /// Per-session state of the Qwen3 decoder: the KV cache and every activation buffer, allocated
 /// once when the session is made and reused for every request and token (no per-token allocation).
 ///
-/// Weights live in the model and are shared; a `DecoderState` belongs to one session and is used by
+/// Weights live in the model and are shared; a `Qwen3ASRState` belongs to one session and is used by
 /// one task at a time. `reset()` forgets the cached tokens without touching any memory mapping.
-public final class DecoderState: @unchecked Sendable {
+public final class Qwen3ASRState: @unchecked Sendable {
     // @unchecked: mutable, but confined to one task at a time by its owner (a session); documented contract.
     public let maxTokens: Int
     /// Prompt tokens processed per prefill block: bounds activation memory for any prompt length.

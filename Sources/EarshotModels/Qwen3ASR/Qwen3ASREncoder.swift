@@ -1,7 +1,8 @@
 import EarshotTensor
 import Foundation
 
-/// The Qwen3-ASR audio encoder ("AuT") and projector, per spec §3.1.
+/// The Qwen3-ASR audio encoder ("AuT") and projector, as `Qwen3ASRAudioEncoder.forward`
+/// in the official `qwen_asr/core/transformers_backend/modeling_qwen3_asr.py`.
 ///
 /// Mel frames are cut into chunks of `2*n_window` (100) frames; each chunk goes through the conv
 /// stem on its own (the tail chunk zero-padded to 100 frames only when there are >= 2 chunks) and
@@ -9,7 +10,7 @@ import Foundation
 /// attend within block-diagonal windows of `tokensPerChunk * n_window_infer / (2*n_window)` (104)
 /// tokens. Everything but attention is per token, and windows never cross groups of whole windows,
 /// so the clip is processed a group of windows at a time: scratch stays bounded for any length.
-public struct AudioEncoder: @unchecked Sendable {
+public struct Qwen3ASREncoder: @unchecked Sendable {
     // @unchecked: read-only views of the model's weights.
     let w: Qwen3ASRWeights
     let config: Qwen3ASRConfig.AudioConfig
