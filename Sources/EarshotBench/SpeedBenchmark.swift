@@ -14,24 +14,27 @@ public struct SpeedBenchmark: Sendable {
     public var precision: WeightPrecision
     public var runs: Int
     public var maxTokens: Int
+    /// Forced language (nil: detected, as the model does).
+    public var language: String?
     /// Bytes the bandwidth probe reads (much larger than the caches).
     public var probeReadBytes: Int
     /// The sgemm probe's `n x n x n` size.
     public var probeGemmSize: Int
 
     public init(modelDirectory: String, precision: WeightPrecision = .inPlace, runs: Int = 3, maxTokens: Int = 32,
-                probeReadBytes: Int = MachineProbe.defaultReadBytes, probeGemmSize: Int = MachineProbe.defaultGemmSize) {
+                language: String? = nil, probeReadBytes: Int = MachineProbe.defaultReadBytes, probeGemmSize: Int = MachineProbe.defaultGemmSize) {
         self.modelDirectory = modelDirectory
         self.precision = precision
         self.runs = runs
         self.maxTokens = maxTokens
+        self.language = language
         self.probeReadBytes = probeReadBytes
         self.probeGemmSize = probeGemmSize
     }
 
     /// The options every run uses: a fixed decode length.
     public var options: TranscriptionOptions {
-        TranscriptionOptions(maxNewTokens: maxTokens, loopGuardRepeats: 0, ignoreEOS: true)
+        TranscriptionOptions(language: language, maxNewTokens: maxTokens, loopGuardRepeats: 0, ignoreEOS: true)
     }
 
     /// Runs the experiment on `samples`; `progress` receives one line per stage.
@@ -76,14 +79,14 @@ public struct SpeedBenchmark: Sendable {
         }
         timed.loadMs = (clock.now - loadStart).milliseconds
         defer { model.close() }
-        let transcriber: Transcriber
-        do { transcriber = try Transcriber(model: model) } catch { throw .transcription(error) }
-        defer { transcriber.close() }
+        let session: Session
+        do { session = try Session(model: model) } catch { throw .transcription(error) }
+        defer { session.close() }
 
         for run in 0...runs {
             progress(run == 0 ? "warm-up run" : "run \(run)/\(runs)")
             let result: TranscriptionResult
-            do { result = try transcriber.transcribe(samples, options: options) } catch { throw .transcription(error) }
+            do { result = try session.transcribe(samples, options: options) } catch { throw .transcription(error) }
             if run > 0 { timed.results.append(result) }
         }
         timed.peakRSSBytes = MemoryReport.current().peakRSSBytes

@@ -14,14 +14,14 @@ public struct WERBenchmark: Sendable {
         self.options = options
     }
 
-    /// Runs the set through `model` with a transcriber made for the run and closed after it.
+    /// Runs the set through `model` with a session made for the run and closed after it.
     public func run(model: LoadedModel,
                     progress: (WERReport.Measurement) -> Void = { _ in }) throws(RuntimeError) -> [WERReport.Measurement] {
-        let transcriber = try Transcriber(model: model)
-        defer { transcriber.close() }
+        let session = try Session(model: model)
+        defer { session.close() }
         let options = self.options
         return try run(transcribe: { samples throws(RuntimeError) in
-            try transcriber.transcribe(samples, options: options).text
+            try session.transcribe(samples, options: options).text
         }, progress: progress)
     }
 

@@ -25,8 +25,8 @@ final class CallerRelay: @unchecked Sendable {
     static func transcribe(_ samples: AudioSamples, session: NativeSession, options: TranscriptionOptions,
                            onText: Callback?, user: UnsafeMutableRawPointer?) -> Result<TranscriptionResult, RuntimeError> {
         let relay = CallerRelay()
-        let transcriber = session.transcriber
-        let work = Work(transcriber: transcriber, samples: samples)
+        let runtimeSession = session.runtimeSession
+        let work = Work(runtimeSession: runtimeSession, samples: samples)
         let streams = onText != nil
         InferenceThreads.shared.start {
             let result = work.run(options: options, onText: streams ? { relay.push($0) } : nil)
@@ -44,7 +44,7 @@ final class CallerRelay: @unchecked Sendable {
                     let stop = text.withCString { onText($0, user) }
                     if stop != 0 {
                         cancelled = true
-                        transcriber.cancel()
+                        runtimeSession.cancel()
                         break
                     }
                 }
@@ -59,16 +59,16 @@ final class CallerRelay: @unchecked Sendable {
     /// (a caller that frees everything and reads its memory at once sees it all gone).
     /// `@unchecked Sendable`: written once at init, taken once by the one worker that runs it.
     private final class Work: @unchecked Sendable {
-        private var transcriber: Transcriber?
+        private var runtimeSession: Session?
         private var samples: AudioSamples?
 
-        init(transcriber: Transcriber, samples: AudioSamples) {
-            self.transcriber = transcriber
+        init(runtimeSession: Session, samples: AudioSamples) {
+            self.runtimeSession = runtimeSession
             self.samples = samples
         }
 
         func run(options: TranscriptionOptions, onText: ((String) -> Void)?) -> Result<TranscriptionResult, RuntimeError> {
-            guard let t = transcriber.take(), let s = samples.take() else { return .failure(.cancelled) }
+            guard let t = runtimeSession.take(), let s = samples.take() else { return .failure(.cancelled) }
             return Result { () throws(RuntimeError) in try t.transcribe(s, options: options, onText: onText) }
         }
     }

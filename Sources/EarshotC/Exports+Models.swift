@@ -64,7 +64,7 @@ public func earshot_session_reset(_ handle: UInt64) -> Int32 {
     call { () throws(ABIError) in
         let session = try Handles.shared.session(handle)
         try session.claim(handle, by: "earshot_session_reset")
-        session.transcriber.reset()
+        session.runtimeSession.reset()
         session.release()
     }
 }

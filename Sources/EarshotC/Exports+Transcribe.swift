@@ -80,7 +80,7 @@ private func copySamples(_ samples: UnsafePointer<Float>, count: Int, sampleRate
 /// Marks the session busy for this call, with no cancel left over from an earlier one.
 private func claim(_ session: NativeSession, _ handle: UInt64) throws(ABIError) {
     try session.claim(handle, by: "earshot_transcribe")
-    session.transcriber.clearCancellation()
+    session.runtimeSession.clearCancellation()
 }
 
 /// Transcribes on the inference threads (the session claimed), releases it, writes the result JSON.

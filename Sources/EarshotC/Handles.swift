@@ -25,7 +25,7 @@ final class NativeModel: Sendable {
 /// A session behind an `earshot_session` handle: one transcription at a time (`busy`).
 final class NativeSession: Sendable {
     let owner: NativeModel
-    let transcriber: Transcriber
+    let runtimeSession: Session
     let busy = Atomic<Bool>(false)
     /// Set by a cancel (or free) while busy. The text relay lets decoding run ahead of the caller's
     /// callback, so a cancel can arrive after the work is done: the call still reports it.
@@ -33,10 +33,10 @@ final class NativeSession: Sendable {
 
     init(owner: NativeModel) throws(RuntimeError) {
         self.owner = owner
-        transcriber = try Transcriber(model: owner.model)
+        runtimeSession = try Session(model: owner.model)
     }
 
-    deinit { transcriber.close() }
+    deinit { runtimeSession.close() }
 
     /// Marks the session busy, or fails if another thread has it.
     func claim(_ handle: UInt64, by function: String) throws(ABIError) {
@@ -52,7 +52,7 @@ final class NativeSession: Sendable {
     func cancelIfBusy() {
         if busy.load(ordering: .acquiring) {
             cancelRequested.store(true, ordering: .relaxed)
-            transcriber.cancel()
+            runtimeSession.cancel()
         }
     }
 

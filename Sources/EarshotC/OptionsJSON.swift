@@ -100,14 +100,11 @@ extension OptionsJSON {
         var o = try OptionsJSON(json, what: "load options")
         let name = try o.string("precision")
         try o.finish(known: loadKeys)
-        switch name?.lowercased() {
-        case nil, "native", "bf16": return .inPlace
-        case "f32", "float32": return .float32
-        case "q8": return .q8
-        case "q4": return .q4
-        case let other?:
-            throw .invalidArgument("load options: unknown precision '\(other)'; use native (as stored, in place), bf16, f32, q8 or q4")
+        guard let name else { return .inPlace }
+        guard let precision = WeightPrecision(name: name) else {
+            throw .invalidArgument("load options: unknown precision '\(name)'; use \(WeightPrecision.names)")
         }
+        return precision
     }
 
     /// `earshot_transcribe_*` options (see earshot.h): the transcription's, plus the longest audio

@@ -1,16 +1,33 @@
 import EarshotTensor
 
-/// How a model's large matrices are held once loaded.
+/// How a model's large matrices are held once loaded: the one precision type of every entry point
+/// (CLI `--precision`, server `precision`, C ABI and Python `precision`), with the same names.
 public enum WeightPrecision: String, Sendable, Codable, CaseIterable {
     /// bf16/f32 matrices are read in place from the mapped checkpoint (default, zero copies).
-    case inPlace
+    case inPlace = "native"
     /// Every matrix is converted to an f32 copy at load (twice the memory of bf16; for debugging).
-    case float32
+    case float32 = "f32"
     /// Quantizable matrices (the decoder's linear layers and the tied embedding/head) are
     /// quantized to q8_0 at load; the rest stays in place. Files already quantized are used as is.
     case q8
     /// As `q8`, with q4_1 (4-bit, scale and offset per block of 32).
     case q4
+
+    /// Parses a precision name, case-insensitively: `native` (as stored, read in place), `f32`,
+    /// `q8`, `q4`, and the aliases older flags and files used (`bf16`, `inPlace`, `none` for
+    /// native; `float32` for f32).
+    public init?(name: String) {
+        switch name.lowercased() {
+        case "native", "bf16", "inplace", "none": self = .inPlace
+        case "f32", "float32": self = .float32
+        case "q8": self = .q8
+        case "q4": self = .q4
+        default: return nil
+        }
+    }
+
+    /// The accepted names, for help texts and error messages.
+    public static let names = "native (as stored, read in place; alias bf16), f32, q8 or q4"
 
     /// The block format this precision quantizes to, if any.
     public var quantFormat: QuantFormat? {

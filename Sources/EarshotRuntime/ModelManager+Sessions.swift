@@ -34,7 +34,7 @@ extension ModelManager {
     }
 
     /// A free session of `name` (made on first use, at most `sessionsPerModel`), marking it in flight.
-    private func checkout(_ name: String) async throws(RuntimeError) -> Transcriber {
+    private func checkout(_ name: String) async throws(RuntimeError) -> Session {
         while true {
             let e = try entry(name)
             guard e.state == .ready, let model = e.model else {
@@ -47,11 +47,11 @@ extension ModelManager {
             }
             // A weight file truncated in place since load would fault (SIGBUS) when read: refuse first.
             do { try model.checkWeightFiles() } catch { throw .model(error) }
-            let session: Transcriber
+            let session: Session
             if let s = e.idle.popLast() {
                 session = s
             } else if e.busy.count < configuration.sessionsPerModel {
-                session = try Transcriber(model: model)
+                session = try Session(model: model)
             } else {
                 await withCheckedContinuation { e.sessionWaiters.append($0) }
                 continue
@@ -64,7 +64,7 @@ extension ModelManager {
     }
 
     /// Returns a session to its model's pool and wakes whoever waits for it (a request or an unload).
-    private func checkin(_ name: String, _ session: Transcriber) {
+    private func checkin(_ name: String, _ session: Session) {
         guard let e = entries[name], e.busy.removeValue(forKey: ObjectIdentifier(session)) != nil else {
             session.close()
             return

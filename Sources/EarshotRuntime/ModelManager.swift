@@ -34,8 +34,8 @@ public actor ModelManager {
         var estimate = 0
         var loading: Task<Result<Void, RuntimeError>, Never>?
         var unloading: Task<Void, Never>?
-        var idle: [Transcriber] = []
-        var busy: [ObjectIdentifier: Transcriber] = [:]
+        var idle: [Session] = []
+        var busy: [ObjectIdentifier: Session] = [:]
         var sessionWaiters: [CheckedContinuation<Void, Never>] = []
         var drainWaiters: [CheckedContinuation<Void, Never>] = []
         var lastUsed = ContinuousClock.now

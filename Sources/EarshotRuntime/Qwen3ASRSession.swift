@@ -3,25 +3,20 @@ import EarshotModels
 import EarshotTensor
 import EarshotTokenizer
 import Foundation
-import Synchronization
 
 /// A Qwen3-ASR session: features -> encoder -> prompt -> greedy decode -> parsed (language, text).
 /// It owns the decoder state (KV cache and scratch), sized on first use and reused by every later
-/// request. Driven by `Transcriber`, one request at a time.
+/// request. Driven by `Session`, one request at a time.
 final class Qwen3ASRSession {
     let model: Qwen3ASRModel
     let mel: MelSpectrogram
-    private var state: Qwen3ASRState?
-    /// The state's mapped bytes, for status reports read on other threads while a request runs
-    /// (reading `state` itself there raced its replacement; found by ThreadSanitizer).
-    private let stateBytes = Atomic<Int>(0)
-    /// Per-request buffers (features, embeddings, encoder scratch), reused across requests.
-    private let arena = ScratchArena(owner: .scratch)
-    private let cancel: CancelFlag
+    /// The decoder state (KV cache, scratch), the per-request arena and the cancellation flag.
+    private let storage: SessionStorage<Qwen3ASRState>
+    private var arena: ScratchArena { storage.arena }
 
     init(model: Qwen3ASRModel, cancel: CancelFlag) throws(RuntimeError) {
         self.model = model
-        self.cancel = cancel
+        storage = SessionStorage(cancel: cancel)
         do {
             let f = model.features
             mel = try MelSpectrogram(bins: f.featureSize, sampleRate: f.samplingRate, nFFT: f.nFFT, hop: f.hopLength)
@@ -55,12 +50,7 @@ final class Qwen3ASRSession {
         }
         result.text = texts.filter { !$0.isEmpty }.joined(separator: " ")
         result.language = LongAudio.mergeLanguages(languages)
-        let total = (clock.now - start).milliseconds
-        if result.tokenIDs.count > 1, result.timings.decodeMs > 0 {
-            result.timings.tokensPerSecond = Double(result.tokenIDs.count - 1) / (result.timings.decodeMs / 1000)
-        }
-        result.timings.totalMs = total
-        result.timings.rtf = samples.duration > 0 ? total / 1000 / samples.duration : 0
+        result.finishTimings(since: start, clock: clock)
         return result
     }
 
@@ -104,10 +94,10 @@ final class Qwen3ASRSession {
         // Prompt and prefill.
         let prompt: [Int]
         do { prompt = try model.promptTokens(context: options.context, language: language, audioTokens: n) } catch { throw .model(error) }
-        // Clamped here too, not only checked at the door (`OptionBounds.check` in `Transcriber`): the
+        // Clamped here too, not only checked at the door (`OptionBounds.check` in `Session`): the
         // sum below must not overflow whatever a caller put in the options.
         let maxNew = max(0, min(options.maxNewTokens, OptionBounds.maxTokens.range.upperBound))
-        let state = try session(capacity: prompt.count + maxNew)
+        let state = try state(capacity: prompt.count + maxNew)
         state.reset()
         try checkCancelled()
         let prefillStart = clock.now
@@ -144,35 +134,19 @@ final class Qwen3ASRSession {
     }
 
     /// The session's decoder state, grown (never per token) when a request needs more positions.
-    private func session(capacity: Int) throws(RuntimeError) -> Qwen3ASRState {
-        if let state, state.maxTokens >= capacity { return state }
-        state?.close()
-        state = nil
-        stateBytes.store(0, ordering: .relaxed)
+    private func state(capacity: Int) throws(RuntimeError) -> Qwen3ASRState {
         // Round up so nearby lengths reuse the same state; untouched pages cost no memory.
         let rounded = (capacity + 1023) / 1024 * 1024
-        do {
-            let s = try model.makeState(maxTokens: rounded)
-            state = s
-            stateBytes.store(s.mappedBytes, ordering: .relaxed)
-            return s
-        } catch {
-            throw .model(error)
-        }
+        return try storage.state(fits: { $0.maxTokens >= capacity }, make: { () throws(ModelError) in
+            try model.makeState(maxTokens: rounded)
+        })
     }
 
-    private func checkCancelled() throws(RuntimeError) { try cancel.check() }
+    private func checkCancelled() throws(RuntimeError) { try storage.cancel.check() }
 
-    func reset() { state?.reset() }
+    func reset() { storage.reset() }
 
-    func close() {
-        state?.close()
-        state = nil
-        stateBytes.store(0, ordering: .relaxed)
-        arena.close()
-    }
+    func close() { storage.close() }
 
-    deinit { state?.close() }
-
-    var mappedBytes: Int { stateBytes.load(ordering: .relaxed) + arena.mappedBytes }
+    var mappedBytes: Int { storage.mappedBytes }
 }

@@ -2,30 +2,27 @@ import EarshotAudio
 import EarshotModels
 import EarshotTensor
 import Foundation
-import Synchronization
 
 /// A Whisper session: log-mel of the whole clip, then for each 30 s window: encoder, prompt
 /// (start-of-transcript, language and task on multilingual models, no-timestamps), greedy
 /// decoding to end-of-text with the checkpoint's suppressed tokens, text. Its `WhisperState`
 /// (caches and scratch) and audio arena are allocated on first use and reused by every request.
-/// Driven by `Transcriber`, one request at a time.
+/// Driven by `Session`, one request at a time.
 final class WhisperSession {
     let model: WhisperModel
     let mel: MelSpectrogram
-    private var state: WhisperState?
-    /// The state's mapped bytes, for status reports read on other threads while a request runs
-    /// (reading `state` itself there raced its replacement; found by ThreadSanitizer).
-    private let stateBytes = Atomic<Int>(0)
-    /// The clip's padded samples and features, reused across requests.
-    private let arena = ScratchArena(owner: .scratch)
-    private let cancel: CancelFlag
+    /// The state (caches, scratch), the arena for the clip's padded samples and features, and the
+    /// cancellation flag.
+    private let storage: SessionStorage<WhisperState>
+    private var arena: ScratchArena { storage.arena }
+    private var cancel: CancelFlag { storage.cancel }
     /// Suppressed at every step / additionally at the first generated token; built once.
     private let suppressed: [Int]
     private let suppressedAtBegin: [Int]
 
     init(model: WhisperModel, cancel: CancelFlag) throws(RuntimeError) {
         self.model = model
-        self.cancel = cancel
+        storage = SessionStorage(cancel: cancel)
         do { mel = try MelSpectrogram(bins: model.dims.melBins) } catch { throw .audio(error) }
         let v = model.vocabulary
         // The checkpoint's list (faster-whisper's `suppress_tokens=[-1]` expands to the same ids),
@@ -53,7 +50,7 @@ final class WhisperSession {
             throw .model(.unsupportedOption("context (an initial prompt) is not supported for Whisper models yet"))
         }
         guard samples.count >= mel.hop else { throw .model(.audioTooShort(samples: samples.count)) }
-        let state = try session()
+        let state = try storage.state(make: { () throws(ModelError) in try model.makeState() })
         let dims = model.dims, window = dims.windowFrames, bins = mel.bins
 
         // Features of the whole clip (normalised over the clip): [bins, frames].
@@ -135,12 +132,7 @@ final class WhisperSession {
         } else if !model.isMultilingual {
             result.language = "English"
         }
-        let total = (clock.now - start).milliseconds
-        if result.tokenIDs.count > 1, result.timings.decodeMs > 0 {
-            result.timings.tokensPerSecond = Double(result.tokenIDs.count - 1) / (result.timings.decodeMs / 1000)
-        }
-        result.timings.totalMs = total
-        result.timings.rtf = samples.duration > 0 ? total / 1000 / samples.duration : 0
+        result.finishTimings(since: start, clock: clock)
         return result
     }
 
@@ -256,31 +248,11 @@ final class WhisperSession {
                              silent: silent, averageLogProb: averageLogProb, noSpeech: noSpeech)
     }
 
-    /// The session's state, made on first use.
-    private func session() throws(RuntimeError) -> WhisperState {
-        if let state { return state }
-        do {
-            let s = try model.makeState()
-            state = s
-            stateBytes.store(s.mappedBytes, ordering: .relaxed)
-            return s
-        } catch {
-            throw .model(error)
-        }
-    }
+    func reset() { storage.reset() }
 
-    func reset() { state?.reset() }
+    func close() { storage.close() }
 
-    func close() {
-        state?.close()
-        state = nil
-        stateBytes.store(0, ordering: .relaxed)
-        arena.close()
-    }
-
-    deinit { state?.close() }
-
-    var mappedBytes: Int { stateBytes.load(ordering: .relaxed) + arena.mappedBytes }
+    var mappedBytes: Int { storage.mappedBytes }
 }
 
 /// Streams Whisper text as tokens arrive: whole UTF-8 characters only, no leading whitespace in a

@@ -65,8 +65,9 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
     /// The ffmpeg executable for non-WAV uploads; nil looks for `ffmpeg` on PATH.
     public var ffmpeg: String?
     public var maxTokens = 1024
-    /// q8 / q4 quantize decoder weights at load; nil or bf16 reads them as stored.
-    public var quant: String?
+    /// Weight precision at load: native (as stored, in place), f32, q8 or q4 (key `precision`, or
+    /// `quant` as in older files; `WeightPrecision(name:)` reads both the names and their aliases).
+    public var precision: WeightPrecision = .inPlace
     /// Compute threads (nil: every core).
     public var threads: Int?
     /// Decode exactly `maxTokens` tokens per pass, ignoring end-of-text and the repetition guard:
@@ -77,8 +78,10 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
 
     public init() {}
 
+    enum AliasKeys: String, CodingKey { case quant }
+
     enum CodingKeys: String, CodingKey {
-        case models, host, port, quant, threads, ffmpeg, ignoreEOS = "ignore_eos", maxAudioSeconds = "max_audio_seconds"
+        case models, host, port, precision, threads, ffmpeg, ignoreEOS = "ignore_eos", maxAudioSeconds = "max_audio_seconds"
         case budgetMB = "budget_mb", ttlSeconds = "ttl", maxConcurrency = "max_concurrency", queueLimit = "queue"
         case apiKey = "api_key", maxUploadMB = "max_upload_mb", timeoutSeconds = "timeout", maxTokens = "max_tokens"
     }
@@ -99,7 +102,22 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
         maxAudioSeconds = try c.decodeIfPresent(Double.self, forKey: .maxAudioSeconds) ?? d.maxAudioSeconds
         ffmpeg = try c.decodeIfPresent(String.self, forKey: .ffmpeg)
         maxTokens = try c.decodeIfPresent(Int.self, forKey: .maxTokens) ?? d.maxTokens
-        quant = try c.decodeIfPresent(String.self, forKey: .quant)
+        // `quant` is the older key for the same setting; `precision` wins when both are given.
+        let alias = try decoder.container(keyedBy: AliasKeys.self)
+        if let name = try alias.decodeIfPresent(String.self, forKey: .quant) {
+            guard let p = WeightPrecision(name: name) else {
+                throw DecodingError.dataCorruptedError(forKey: .quant, in: alias, debugDescription:
+                    "unknown precision '\(name)' (expected \(WeightPrecision.names))")
+            }
+            precision = p
+        }
+        if let name = try c.decodeIfPresent(String.self, forKey: .precision) {
+            guard let p = WeightPrecision(name: name) else {
+                throw DecodingError.dataCorruptedError(forKey: .precision, in: c, debugDescription:
+                    "unknown precision '\(name)' (expected \(WeightPrecision.names))")
+            }
+            precision = p
+        }
         threads = try c.decodeIfPresent(Int.self, forKey: .threads)
         ignoreEOS = try c.decodeIfPresent(Bool.self, forKey: .ignoreEOS) ?? d.ignoreEOS
         connections = try ConnectionLimits(from: decoder)
@@ -114,8 +132,8 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
     }
 
     /// Overlays `EARSHOT_*` variables: MODELS (comma separated), HOST, PORT, BUDGET_MB, TTL,
-    /// MAX_CONCURRENCY, QUEUE, API_KEY, MAX_UPLOAD_MB, TIMEOUT, MAX_AUDIO_SECONDS, FFMPEG, MAX_TOKENS, QUANT,
-    /// THREADS, IGNORE_EOS.
+    /// MAX_CONCURRENCY, QUEUE, API_KEY, MAX_UPLOAD_MB, TIMEOUT, MAX_AUDIO_SECONDS, FFMPEG, MAX_TOKENS, PRECISION
+    /// (or QUANT), THREADS, IGNORE_EOS.
     public mutating func apply(environment env: [String: String]) throws(ServerConfigurationError) {
         func int(_ key: String) throws(ServerConfigurationError) -> Int? {
             guard let text = env["EARSHOT_" + key] else { return nil }
@@ -143,22 +161,16 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
         }
         if let v = env["EARSHOT_FFMPEG"] { ffmpeg = v.isEmpty ? nil : v }
         if let v = try int("MAX_TOKENS") { maxTokens = v }
-        if let v = env["EARSHOT_QUANT"] { quant = v }
+        for key in ["EARSHOT_QUANT", "EARSHOT_PRECISION"] {
+            guard let v = env[key] else { continue }
+            guard let p = WeightPrecision(name: v) else {
+                throw .invalidValue(key, v + " (expected \(WeightPrecision.names))")
+            }
+            precision = p
+        }
         if let v = try int("THREADS") { threads = v }
         if let v = env["EARSHOT_IGNORE_EOS"] { ignoreEOS = ["1", "true", "yes"].contains(v.lowercased()) }
         try connections.apply(environment: env)
-    }
-
-    /// The weight precision `quant` names.
-    public var precision: WeightPrecision {
-        get throws(ServerConfigurationError) {
-            switch quant?.lowercased() {
-            case nil, "bf16", "none": return .inPlace
-            case "q8": return .q8
-            case "q4": return .q4
-            case let other?: throw .invalidValue("quant", other + " (expected q8, q4 or bf16)")
-            }
-        }
     }
 
     /// Rejects settings that cannot work, naming the setting.
@@ -188,7 +200,6 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
         }
         try Self.check(maxTokens, OptionBounds.maxTokens, "max_tokens")
         if let t = threads { try Self.check(t, OptionBounds.threads, "threads") }
-        _ = try precision
         try connections.validate()
     }
 }

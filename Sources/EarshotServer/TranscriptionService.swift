@@ -27,7 +27,7 @@ public final class TranscriptionService: Sendable {
             memoryBudgetBytes: configuration.budgetMB.map { $0 << 20 },
             idleTimeout: configuration.ttlSeconds > 0 ? .seconds(configuration.ttlSeconds) : nil,
             sessionsPerModel: configuration.maxConcurrency,
-            precision: try configuration.precision,
+            precision: configuration.precision,
             waitForBusyModels: true))
         admission = AdmissionControl(maxRunning: configuration.maxConcurrency, maxWaiting: configuration.queueLimit)
         knownModels = configuration.models.map(\.name)

@@ -19,14 +19,10 @@ struct BenchSpeed: ParsableCommand {
         bound (bandwidth / weight bytes per token) and prefill as a fraction of the sgemm peak.
         """)
 
-    @Option(name: .long, help: "Model directory as published (config.json, safetensors, tokenizer files).")
-    var model: String
+    @OptionGroup var common: ModelOptions
 
     @Option(name: .long, help: "Audio clip (default: the bundled fox.wav).")
     var audio: String?
-
-    @Option(name: .long, help: "Compute threads (default: all cores).")
-    var threads: Int?
 
     @Option(name: .long, help: "Timed runs, after one untimed warm-up run.")
     var runs: Int = 3
@@ -34,31 +30,23 @@ struct BenchSpeed: ParsableCommand {
     @Option(name: .long, help: "Tokens decoded per run (fixed: end-of-sequence is ignored).")
     var maxTokens: Int = 32
 
-    @Option(name: .long, help: "Weight precision: \(WeightPrecision.allCases.map(\.rawValue).joined(separator: ", ")).")
-    var precision: String = WeightPrecision.inPlace.rawValue
-
     @Option(name: .long, help: "Write the summary as JSON.")
     var json: String?
 
     func validate() throws {
-        guard WeightPrecision(rawValue: precision) != nil else {
-            throw ValidationError("unknown precision '\(precision)'; valid: "
-                                  + WeightPrecision.allCases.map(\.rawValue).joined(separator: ", "))
-        }
         try checkOption(runs, OptionBounds.runs, "--runs")
         try checkOption(maxTokens, OptionBounds.maxTokens, "--max-tokens")
         guard maxTokens >= 2 else { throw ValidationError("--max-tokens must be at least 2") }
-        try checkOption(threads, OptionBounds.threads, "--threads")
     }
 
     func run() throws {
-        guard let weightPrecision = WeightPrecision(rawValue: precision) else { throw ExitCode.validationFailure }
-        Kernels.setThreadCount(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        common.applyThreads()
         let clip = audio ?? Defaults.bundledAudio
         let samples: AudioSamples
         do { samples = try AudioDecoder.load(path: clip) } catch { throw fail(fileErrorLine(clip, error)) }
 
-        let bench = SpeedBenchmark(modelDirectory: model, precision: weightPrecision, runs: runs, maxTokens: maxTokens)
+        let bench = SpeedBenchmark(modelDirectory: common.model, precision: common.precision ?? .inPlace, runs: runs,
+                                   maxTokens: maxTokens, language: common.language)
         let progress = ProgressLine()
         let summary: SpeedSummary
         do {

@@ -148,30 +148,3 @@ extension BenchSwitch {
         return clips
     }
 }
-
-/// Megabytes (2^20 bytes), as every report in Earshot uses.
-func mb(_ bytes: Int) -> Double { Double(bytes) / 1_048_576 }
-
-/// One status line on stderr, rewritten in place on a terminal, every ~10% otherwise.
-final class ProgressLine: @unchecked Sendable {   // used from the one task running the benchmark
-    private let tty = isatty(STDERR_FILENO) != 0
-    private var count = 0
-    private var lastLength = 0
-
-    func show(_ line: String) {
-        count += 1
-        if tty {
-            let pad = String(repeating: " ", count: max(0, lastLength - line.count))
-            FileHandle.standardError.write(Data("\r\(line)\(pad)".utf8))
-            lastLength = line.count
-        } else if count == 1 || count % 10 == 0 {
-            FileHandle.standardError.write(Data("\(line)\n".utf8))
-        }
-    }
-
-    func finish() {
-        if tty, lastLength > 0 { FileHandle.standardError.write(Data("\n".utf8)) }
-        lastLength = 0
-        count = 0
-    }
-}

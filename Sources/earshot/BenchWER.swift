@@ -23,20 +23,11 @@ struct BenchWER: ParsableCommand {
 
     static let defaultSet = "Tests/Fixtures/speech"
 
-    @Option(name: .long, help: "Model directory (Qwen3-ASR or Whisper) or GGUF file.")
-    var model: String
+    @OptionGroup var common: ModelOptions
+    var model: String { common.model }
 
     @Option(name: .long, help: "Speech set directory (default: \(BenchWER.defaultSet) under the current directory).")
     var set: String?
-
-    @Option(name: .long, help: "Quantize the decoder at load: q8, q4 (default: weights as stored).")
-    var quant: QuantOption?
-
-    @Option(name: .long, help: "Compute threads (default: all cores).")
-    var threads: Int?
-
-    @Option(name: .long, help: "Force the language (e.g. English or en); detected when omitted.")
-    var language: String?
 
     @Option(name: .long, help: "Write the report as JSON to this file.")
     var json: String?
@@ -55,12 +46,11 @@ struct BenchWER: ParsableCommand {
 
     func validate() throws {
         if minIdentical != nil, referenceJson == nil { throw ValidationError("--min-identical needs --reference-json") }
-        try checkOption(threads, OptionBounds.threads, "--threads")
         if referenceKey != nil, referenceJson == nil { throw ValidationError("--reference-key needs --reference-json") }
     }
 
     func run() throws {
-        Kernels.setThreadCount(threads ?? ProcessInfo.processInfo.activeProcessorCount)
+        common.applyThreads()
         let setDirectory = try resolvedSet()
         let speech: SpeechSet
         do { speech = try SpeechSet.load(directory: setDirectory) } catch { throw fail("earshot: \(error)") }
@@ -78,13 +68,13 @@ struct BenchWER: ParsableCommand {
 
         let loaded: LoadedModel, loadMs: Double
         do {
-            (loaded, loadMs) = try loadModelShowingProgress(model, quant: quant)
+            (loaded, loadMs) = try common.load()
         } catch {
             throw fail("earshot: \(model): \(error)")
         }
         defer { loaded.close() }
 
-        let bench = WERBenchmark(set: speech, options: TranscriptionOptions(language: language))
+        let bench = WERBenchmark(set: speech, options: TranscriptionOptions(language: common.language))
         let progress = ProgressLine()
         var done = 0
         let measurements: [WERReport.Measurement]
@@ -99,7 +89,7 @@ struct BenchWER: ParsableCommand {
         }
         progress.finish()
 
-        let report = WERReport(model: model, precision: quant.map(\.rawValue) ?? "as stored", threads: Kernels.threadCount,
+        let report = WERReport(model: model, precision: common.precision.map(\.rawValue) ?? "as stored", threads: Kernels.threadCount,
                                measurements: measurements, referenceTexts: referenceTexts)
         print(report.table(), terminator: "")
         print(String(format: "Load: %.0f ms", loadMs))

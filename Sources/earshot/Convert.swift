@@ -13,8 +13,8 @@ struct Convert: ParsableCommand {
             so the output is accepted wherever a model directory is (--model FILE.gguf).
             """)
 
-    @Option(name: .long, help: "q8, q4 or bf16 (no quantization).")
-    var quant: QuantOption = .q8
+    @Option(name: [.customLong("precision"), .customLong("quant")], help: "q8, q4 or native (no quantization; alias bf16).")
+    var precision: WeightPrecision = .q8
 
     @Option(name: .long, help: "Compute threads for quantization (default: all cores).")
     var threads: Int?
@@ -35,7 +35,7 @@ struct Convert: ParsableCommand {
         let clock = ContinuousClock()
         let start = clock.now
         do {
-            try ModelConverter.convert(directory: input, to: output, quant: quant.precision) { done, total in
+            try ModelConverter.convert(directory: input, to: output, quant: precision) { done, total in
                 progress.show("convert: \(done)/\(total) tensors")
             }
         } catch {
@@ -44,6 +44,6 @@ struct Convert: ParsableCommand {
         }
         progress.finish()
         let size = ((try? FileManager.default.attributesOfItem(atPath: output))?[.size] as? Int) ?? 0
-        print("wrote \(output): \(String(format: "%.1f", mb(size))) MB, \(quant.rawValue), in \(String(format: "%.1f", (clock.now - start).milliseconds / 1000)) s")
+        print("wrote \(output): \(String(format: "%.1f", mb(size))) MB, \(precision.rawValue), in \(String(format: "%.1f", (clock.now - start).milliseconds / 1000)) s")
     }
 }

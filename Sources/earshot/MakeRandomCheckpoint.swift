@@ -38,23 +38,3 @@ struct MakeRandomCheckpoint: ParsableCommand {
         print(output)
     }
 }
-
-enum Defaults {
-    /// The tiny parity checkpoint bundled with the repository (random weights, real tokenizer).
-    static var bundledModel: String { repoPath("Tests/Fixtures/qwen3-asr-tiny/model") }
-    static var bundledAudio: String { repoPath("Tests/Fixtures/qwen3-asr-tiny/audio/fox.wav") }
-
-    /// Resolves a path inside the checkout: from the working directory, else relative to the binary
-    /// (`.build/<config>/earshot`).
-    static func repoPath(_ relative: String) -> String {
-        let fm = FileManager.default
-        if fm.fileExists(atPath: relative) { return relative }
-        var dir = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
-        for _ in 0..<5 {
-            let candidate = dir.appendingPathComponent(relative).path
-            if fm.fileExists(atPath: candidate) { return candidate }
-            dir = dir.deletingLastPathComponent()
-        }
-        return relative
-    }
-}

@@ -1,4 +1,5 @@
 import ArgumentParser
+import EarshotModels
 import EarshotRuntime
 import EarshotServer
 import EarshotTensor
@@ -31,7 +32,8 @@ struct Serve: AsyncParsableCommand {
     var maxAudioSeconds: Double?
     @Option(name: .long, help: "The ffmpeg executable for non-WAV uploads (default: ffmpeg on PATH).") var ffmpeg: String?
     @Option(name: .long, help: "Maximum generated tokens per 20-minute pass (default 1024).") var maxTokens: Int?
-    @Option(name: .long, help: "Quantize decoder weights at load: q8, q4 (default: as stored).") var quant: String?
+    @Option(name: [.customLong("precision"), .customLong("quant")],
+            help: "Weight precision at load: \(WeightPrecision.names) (default: native).") var precision: WeightPrecision?
     @Option(name: .long, help: "Compute threads (default: all cores).") var threads: Int?
     @Flag(name: .long, help: "Decode exactly --max-tokens per request (fixed work, for load tests).") var ignoreEos = false
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error.") var logLevel: String = "info"
@@ -67,7 +69,7 @@ struct Serve: AsyncParsableCommand {
         if let maxAudioSeconds { settings.maxAudioSeconds = maxAudioSeconds }
         if let ffmpeg { settings.ffmpeg = ffmpeg }
         if let maxTokens { settings.maxTokens = maxTokens }
-        if let quant { settings.quant = quant }
+        if let precision { settings.precision = precision }
         if let threads { settings.threads = threads }
         if ignoreEos { settings.ignoreEOS = true }
         // Every setting checked before any is used (threads are set before the service starts).

@@ -11,23 +11,13 @@ struct Transcribe: ParsableCommand {
     @Argument(help: "Audio files (WAV; FLAC, MP3, Ogg, M4A, AAC, WebM, AIFF, CAF, AMR need ffmpeg on PATH).")
     var audio: [String]
 
-    @Option(name: .long, help: "Model: a Qwen3-ASR directory or GGUF file, or a Whisper directory (CTranslate2 model.bin or Hugging Face safetensors).")
-    var model: String
-
-    @Option(name: .long, help: "Force the language (e.g. English); detected when omitted.")
-    var language: String?
+    @OptionGroup var common: ModelOptions
 
     @Option(name: .long, help: "Context text for the system turn (names, terms).")
     var context: String = ""
 
     @Option(name: .long, help: "Maximum generated tokens per 20-minute pass.")
     var maxTokens: Int = 1024
-
-    @Option(name: .long, help: "Compute threads (default: all cores).")
-    var threads: Int?
-
-    @Option(name: .long, help: "Quantize the decoder at load: q8, q4 (default: weights as stored).")
-    var quant: QuantOption?
 
     @Option(name: .long, help: "Refuse audio longer than this many seconds (default: any length).")
     var maxAudioSeconds: Double?
@@ -39,25 +29,25 @@ struct Transcribe: ParsableCommand {
     var json = false
 
     func run() throws {
-        if let threads { Kernels.setThreadCount(max(1, threads)) }
+        if let threads = common.threads { Kernels.setThreadCount(max(1, threads)) }
         let audioLimits = AudioDecodeLimits(maxSeconds: maxAudioSeconds)
         let loaded: LoadedModel, loadMs: Double
         do {
-            (loaded, loadMs) = try loadModelShowingProgress(model, quant: quant)
+            (loaded, loadMs) = try common.load()
         } catch {
             throw fail("earshot: \(error)")
         }
         defer { loaded.close() }
-        let transcriber: Transcriber
-        do { transcriber = try Transcriber(model: loaded) } catch { throw fail("earshot: \(error)") }
-        defer { transcriber.close() }
-        let options = TranscriptionOptions(language: language, context: context, maxNewTokens: maxTokens,
+        let session: Session
+        do { session = try Session(model: loaded) } catch { throw fail("earshot: \(error)") }
+        defer { session.close() }
+        let options = TranscriptionOptions(language: common.language, context: context, maxNewTokens: maxTokens,
                                            timestamps: timestamps)
         let streaming = !json && isatty(STDOUT_FILENO) != 0
         var failed = false
         for (i, file) in audio.enumerated() {
             do {
-                var result = try transcriber.transcribe(path: file, options: options, audioLimits: audioLimits,
+                var result = try session.transcribe(path: file, options: options, audioLimits: audioLimits,
                                                         onText: streaming ? { FileHandle.standardOutput.write(Data($0.utf8)) } : nil)
                 if i == 0 { result.timings.loadMs = loadMs }
                 if json {
@@ -77,7 +67,6 @@ struct Transcribe: ParsableCommand {
 
     func validate() throws {
         try checkOption(maxTokens, OptionBounds.maxTokens, "--max-tokens")
-        try checkOption(threads, OptionBounds.threads, "--threads")
         try checkOption(maxAudioSeconds, OptionBounds.maxAudioSeconds, "--max-audio-seconds")
     }
 

@@ -130,7 +130,7 @@ import Testing
                                    probeReadBytes: 4 << 20, probeGemmSize: 64)
         #expect(try Self.transcribe(directory: dir.path, samples, options: bench.options).tokenIDs == original.tokenIDs)
         let s = try bench.run(samples: samples)
-        #expect(s.runs == 1 && s.generatedTokens == maxTokens && s.precision == "inPlace")
+        #expect(s.runs == 1 && s.generatedTokens == maxTokens && s.precision == "native")
         #expect(s.audioTokens == original.audioTokens && s.promptTokens == original.promptTokens)
         #expect(s.prefillMs.min > 0 && s.decodeTokensPerSecond.min > 0 && s.peakRSSBytes > 0)
         #expect(s.decodeBandwidthBoundTokensPerSecond > 0 && s.prefillFractionOfSgemmPeak > 0)
@@ -143,7 +143,7 @@ import Testing
     static func transcribe(directory: String, _ samples: AudioSamples, options: TranscriptionOptions) throws -> TranscriptionResult {
         let model = try Qwen3ASRModel(directory: directory)
         defer { model.close() }
-        let t = try Transcriber(model: model)
+        let t = try Session(model: model)
         defer { t.close() }
         return try t.transcribe(samples, options: options)
     }

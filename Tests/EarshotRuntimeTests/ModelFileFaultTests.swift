@@ -74,7 +74,7 @@ import Testing
         #expect(MemoryCounters.fileBytes == files, "copy mode mapped a file")
         #expect(truncate(dir.appendingPathComponent("model.safetensors").path, 0) == 0)
         #expect(model.weightFileChange() == nil)
-        let session = try Transcriber(model: model)
+        let session = try Session(model: model)
         defer { session.close() }
         let result = try session.transcribe(ManagerFixtures.short, options: TranscriptionOptions(maxNewTokens: 2))
         #expect(result.tokenIDs.count <= 2)

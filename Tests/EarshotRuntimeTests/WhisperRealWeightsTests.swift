@@ -26,7 +26,7 @@ struct WhisperRealWeightsTests {
 
     /// tiny.en's transcripts of `files`, made once.
     static let tinyENTranscripts = Result { () throws -> [String: TranscriptionResult] in
-        let t = try Transcriber(model: try tinyEN.get())
+        let t = try Session(model: try tinyEN.get())
         defer { t.close() }
         var out: [String: TranscriptionResult] = [:]
         for f in files { out[f] = try t.transcribe(path: Fixtures.speech.appendingPathComponent(f).path) }
@@ -34,7 +34,7 @@ struct WhisperRealWeightsTests {
     }
 
     static func transcripts(_ m: WhisperModel) throws -> [String: TranscriptionResult] {
-        let t = try Transcriber(model: m)
+        let t = try Session(model: m)
         defer { t.close() }
         var out: [String: TranscriptionResult] = [:]
         for f in files { out[f] = try t.transcribe(path: Fixtures.speech.appendingPathComponent(f).path) }
@@ -64,7 +64,7 @@ struct WhisperRealWeightsTests {
         #expect(m.isMultilingual)
         #expect(m.vocabulary.languages.count == 99 && m.vocabulary.languages["en"] == 50259)
         #expect(m.vocabulary.noTimestamps == 50363)
-        let t = try Transcriber(model: m)
+        let t = try Session(model: m)
         defer { t.close() }
         do {
             _ = try t.transcribe(path: Fixtures.speech.appendingPathComponent("h01.wav").path,
@@ -89,7 +89,7 @@ struct WhisperRealWeightsTests {
     }
 
     @Test func languagesAnEnglishOnlyModelLacksAreUnknown() throws {
-        let t = try Transcriber(model: try Self.tinyEN.get())
+        let t = try Session(model: try Self.tinyEN.get())
         defer { t.close() }
         let audio = Fixtures.speech.appendingPathComponent("h01.wav").path
         for language in ["klingon", "fr", "French"] {

@@ -21,7 +21,7 @@ struct ServerConfigurationTests {
         var c = try ServerConfiguration.load(file: file.path)
         #expect(c.models.map(\.name) == ["a", "b"] && c.port == 9000 && c.budgetMB == 512 && c.ttlSeconds == 0)
         #expect(c.maxConcurrency == 2 && c.queueLimit == 4 && c.apiKey == "k" && c.timeoutSeconds == 1.5)
-        #expect(try c.precision == .q8)
+        #expect(c.precision == .q8)
         try c.validate()
         try c.apply(environment: ["EARSHOT_PORT": "9100", "EARSHOT_MODELS": "c=\(dir.path)", "EARSHOT_API_KEY": ""])
         #expect(c.port == 9100 && c.models.map(\.name) == ["c"] && c.apiKey == nil)
@@ -38,9 +38,19 @@ struct ServerConfigurationTests {
         bad = c
         bad.models += bad.models
         #expect(throws: ServerConfigurationError.self) { try bad.validate() }
+        // Precision: one set of names (and aliases) for the file's `precision`/`quant` and the environment.
         bad = c
-        bad.quant = "q3"
-        #expect(throws: ServerConfigurationError.self) { try bad.validate() }
+        #expect(throws: ServerConfigurationError.invalidValue("EARSHOT_PRECISION", "q3 (expected \(WeightPrecision.names))")) {
+            try bad.apply(environment: ["EARSHOT_PRECISION": "q3"])
+        }
+        try bad.apply(environment: ["EARSHOT_QUANT": "bf16"])
+        #expect(bad.precision == .inPlace)
+        try bad.apply(environment: ["EARSHOT_PRECISION": "Q4"])
+        #expect(bad.precision == .q4)
+        try Data(#"{"precision": "f32"}"#.utf8).write(to: file)
+        #expect(try ServerConfiguration.load(file: file.path).precision == .float32)
+        try Data(#"{"precision": "q3"}"#.utf8).write(to: file)
+        #expect(throws: ServerConfigurationError.self) { try ServerConfiguration.load(file: file.path) }
         bad = c
         bad.maxConcurrency = 0
         #expect(throws: ServerConfigurationError.self) { try bad.validate() }

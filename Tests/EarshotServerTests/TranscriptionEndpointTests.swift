@@ -77,7 +77,7 @@ import Testing
         let server = try await RunningServer.start { $0.maxConcurrency = 2; $0.queueLimit = 16 }
         let tiny = try await ServerFixtures.expected(server, "short", model: "tiny")
         let micro = try await ServerFixtures.expected(server, "short", model: "micro")
-        try await server.service.manager.unloadAll()
+        await server.service.manager.unloadAll()
         let replies = try await withThrowingTaskGroup(of: (String, RunningServer.Reply).self) { group in
             for i in 0..<8 {
                 let model = i % 2 == 0 ? "tiny" : "micro"

@@ -3,17 +3,19 @@ import EarshotModels
 import Foundation
 import Synchronization
 
-/// Turns audio into text with one loaded model of any family (Qwen3-ASR, Whisper).
+/// A session turns audio into text with one loaded model of any family (Qwen3-ASR, Whisper).
 ///
-/// A transcriber is a session: it owns the model's per-session state (caches and scratch), sized
-/// on first use and reused by every later request, so the steady state allocates nothing per
-/// request beyond the decoded input. Use one transcriber from one task at a time; make one per
-/// concurrent stream (they share the model's weights).
+/// Vocabulary, the same in Swift, the C ABI (`earshot_model`, `earshot_session`) and Python
+/// (`Model`, `Session`): a **model** holds read-only weights shared by every session; a
+/// **session** serves one request at a time and owns the family's **state** (KV cache and
+/// scratch: `Qwen3ASRState`, `WhisperState`), sized on first use and reused by every later
+/// request, so the steady state allocates nothing per request beyond the decoded input. Make one
+/// session per concurrent stream (they share the model's weights).
 ///
-/// `@unchecked Sendable`: a transcriber is mutable session state handed between tasks (the
+/// `@unchecked Sendable`: a session is mutable state handed between tasks (the
 /// `ModelManager` checks it out to one request at a time and back); it is never used by two tasks
 /// at once. The only member touched concurrently is the cancellation flag, which is atomic.
-public final class Transcriber: @unchecked Sendable {
+public final class Session: @unchecked Sendable {
     public let model: LoadedModel
     private enum Engine {
         case qwen3ASR(Qwen3ASRSession)
@@ -84,7 +86,7 @@ public final class Transcriber: @unchecked Sendable {
     }
 }
 
-/// The cancellation flag a transcriber shares with its engine.
+/// The cancellation flag a session shares with its family session.
 final class CancelFlag: Sendable {
     private let flag = Atomic<Bool>(false)
     func set(_ on: Bool) { flag.store(on, ordering: .relaxed) }

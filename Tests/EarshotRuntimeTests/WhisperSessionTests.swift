@@ -37,10 +37,10 @@ enum WhisperSynthetic {
     static let h01 = speech("h01.wav")
 }
 
-/// Whisper through `Transcriber` and `ModelManager` on the synthetic model: both layouts decode
+/// Whisper through `Session` and `ModelManager` on the synthetic model: both layouts decode
 /// the same tokens, the checkpoint's suppressed tokens are never generated, long audio goes in
 /// 30 s windows, and bad requests and bad models are typed errors that leave things working.
-@Suite(.serialized) struct WhisperTranscriberTests {
+@Suite(.serialized) struct WhisperSessionTests {
     let options = TranscriptionOptions(maxNewTokens: 24)
     typealias Synthetic = SyntheticWhisper
 
@@ -48,7 +48,7 @@ enum WhisperSynthetic {
                     options: TranscriptionOptions) throws -> (TranscriptionResult, String) {
         let m = try WhisperModel(directory: dir)
         defer { m.close() }
-        let t = try Transcriber(model: m)
+        let t = try Session(model: m)
         defer { t.close() }
         var streamed = ""
         let r = try t.transcribe(audio, options: options) { streamed += $0 }
@@ -95,7 +95,7 @@ enum WhisperSynthetic {
         #expect(boosted.contains(Kernels.argmax(state.logitsPointer, count: Synthetic.vocabSize)))
         state.close()
 
-        let t = try Transcriber(model: m)
+        let t = try Session(model: m)
         defer { t.close() }
         let r = try t.transcribe(WhisperSynthetic.h01, options: .init(maxNewTokens: 48, loopGuardRepeats: 0))
         print("synthetic, boosted suppressed tokens: \(r.tokenIDs) '\(r.text)'")
@@ -121,7 +121,7 @@ enum WhisperSynthetic {
     @Test func badRequestsAreTypedErrorsAndTheSessionSurvives() throws {
         let m = try WhisperModel(directory: WhisperSynthetic.ct2(.float32))
         defer { m.close() }
-        let t = try Transcriber(model: m)
+        let t = try Session(model: m)
         defer { t.close() }
         let first = try t.transcribe(WhisperSynthetic.h01, options: options)
         func modelError(_ options: TranscriptionOptions, _ audio: AudioSamples = WhisperSynthetic.h01) -> ModelError? {

@@ -8,14 +8,14 @@ import Testing
 @testable import EarshotRuntime
 
 /// The whole pipeline from a WAV file, on the tiny checkpoint, against the official goldens.
-@Suite(.serialized) struct TranscriberTests {
+@Suite(.serialized) struct SessionTests {
     static let model: Qwen3ASRModel = try! Qwen3ASRModel(directory: Fixtures.qwenTinyModel.path)
 
     @Test(arguments: ["fox", "short"])
     func wavToTokensMatchesTheOfficialGreedyOutput(_ id: String) throws {
         let golden = try SafeTensorsFile(path: Fixtures.qwenTinyGolden(id).path)
         let greedy = (try golden.tensor("greedy_ids")).intArray()
-        let t = try Transcriber(model: Self.model)
+        let t = try Session(model: Self.model)
         defer { t.close() }
         var streamed = ""
         let r = try t.transcribe(path: Fixtures.qwenTinyAudio(id).path,
@@ -33,7 +33,7 @@ import Testing
     @Test func forcedLanguageStreamsEveryTokenAndMatchesGolden() throws {
         let golden = try SafeTensorsFile(path: Fixtures.qwenTinyGolden("fox_lang").path)
         let greedy = (try golden.tensor("greedy_ids")).intArray()
-        let t = try Transcriber(model: Self.model)
+        let t = try Session(model: Self.model)
         var streamed = ""
         let r = try t.transcribe(path: Fixtures.qwenTinyAudio("fox").path,
                                  options: .init(language: "english", maxNewTokens: greedy.count, loopGuardRepeats: 0),
@@ -45,7 +45,7 @@ import Testing
     }
 
     @Test func sessionIsReusedAcrossRequestsWithoutGrowth() throws {
-        let t = try Transcriber(model: Self.model)
+        let t = try Session(model: Self.model)
         defer { t.close() }
         let opts = TranscriptionOptions(maxNewTokens: 4, loopGuardRepeats: 0)
         let first = try t.transcribe(path: Fixtures.qwenTinyAudio("short").path, options: opts)
@@ -60,7 +60,7 @@ import Testing
     }
 
     @Test func badRequestsAreTypedErrorsAndTheSessionSurvives() throws {
-        let t = try Transcriber(model: Self.model)
+        let t = try Session(model: Self.model)
         defer { t.close() }
         #expect(throws: RuntimeError.self) {
             _ = try t.transcribe(path: Fixtures.qwenTinyAudio("fox").path, options: .init(language: "Klingon"))
