@@ -45,19 +45,24 @@ struct Transcribe: ParsableCommand {
                                            timestamps: timestamps)
         let streaming = !json && isatty(STDOUT_FILENO) != 0
         var failed = false
+        // Several files in plain text: each line starts with its file ("FILE: text"), as grep and
+        // md5sum do; one file prints its text alone.
+        let labelled = audio.count > 1
         for (i, file) in audio.enumerated() {
             do {
+                if streaming, labelled { FileHandle.standardOutput.write(Data("\(file): ".utf8)) }
                 var result = try session.transcribe(path: file, options: options, audioLimits: audioLimits,
-                                                        onText: streaming ? { FileHandle.standardOutput.write(Data($0.utf8)) } : nil)
+                                                    onText: streaming ? { FileHandle.standardOutput.write(Data($0.utf8)) } : nil)
                 if i == 0 { result.timings.loadMs = loadMs }
                 if json {
                     print(try jsonLine(result, file: file))
                 } else if streaming {
                     print("")
                 } else {
-                    print(result.text)
+                    print(labelled ? "\(file): \(result.text)" : result.text)
                 }
             } catch {
+                if streaming, labelled { print("") }
                 FileHandle.standardError.write(Data((fileErrorLine(file, error) + "\n").utf8))
                 failed = true
             }

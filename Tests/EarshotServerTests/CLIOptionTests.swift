@@ -142,4 +142,28 @@ import Testing
         #expect(junkLine.map { $0.components(separatedBy: "junk-input.wav").count - 1 } == 1, "\(r.stderr)")
         #expect(missingLine.map { $0.components(separatedBy: "missing-input.wav").count - 1 } == 1, "\(r.stderr)")
     }
+
+    /// Several files in plain text: one line per file, each starting with its file; one file: its
+    /// text alone (what a script piping one file expects).
+    @Test func plainTextNamesEachFileWhenThereAreSeveral() throws {
+        let other = Fixtures.qwenTinyAudio("fox").path
+        let one = try earshot(["transcribe", "--model", model, "--max-tokens", "4", clip])
+        #expect(one.status == 0, "stderr: \(one.stderr)")
+        let two = try earshot(["transcribe", "--model", model, "--max-tokens", "4", clip, other])
+        #expect(two.status == 0, "stderr: \(two.stderr)")
+        let lines = two.stdout.split(separator: "\n", omittingEmptySubsequences: false).dropLast().map(String.init)
+        #expect(lines.count == 2, "\(two.stdout)")
+        #expect(lines.first == "\(clip): " + one.stdout.trimmingCharacters(in: .newlines), "\(two.stdout)")
+        #expect(lines.last?.hasPrefix("\(other): ") == true, "\(two.stdout)")
+    }
+
+    /// `--precision` and its alias `--quant` take the same names (and aliases) as the server and
+    /// the C ABI; anything else is a usage error listing them.
+    @Test func precisionAndQuantAreOneOptionWithOneSetOfNames() throws {
+        let native = try earshot(["transcribe", "--model", model, "--max-tokens", "2", "--precision", "native", clip])
+        let bf16 = try earshot(["transcribe", "--model", model, "--max-tokens", "2", "--quant", "bf16", clip])
+        #expect(native.status == 0 && bf16.status == 0, "\(native.stderr) \(bf16.stderr)")
+        #expect(native.stdout == bf16.stdout)
+        try expectRefused(["transcribe", "--model", model, "--precision", "q3", clip], "q3")
+    }
 }
