@@ -303,6 +303,11 @@ def _run_interruptibly(native, on_text, handle):
             try:
                 text = events.get(timeout=_WAKE_SECONDS)
             except queue.Empty:
+                if stop.is_set():
+                    # A cancel that reached the library before the helper's call claimed the session
+                    # is not kept (earshot_session_cancel stops the call in progress): repeat it
+                    # until the call has begun and ends.
+                    lib.earshot_session_cancel(handle)
                 continue
             if text is None:
                 continue
