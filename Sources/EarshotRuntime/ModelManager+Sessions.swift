@@ -37,7 +37,7 @@ extension ModelManager {
     private func checkout(_ name: String) async throws(RuntimeError) -> Session {
         while true {
             let e = try entry(name)
-            guard e.state == .ready, let model = e.model else {
+            guard case .ready(let model) = e.phase else {
                 guard configuration.loadOnDemand || e.state == .loading || e.state == .unloading else {
                     throw .notLoaded(name)
                 }

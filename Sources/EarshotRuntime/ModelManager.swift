@@ -27,13 +27,39 @@ public actor ModelManager {
     public let configuration: ModelManagerConfiguration
 
     final class Entry {
+        /// The lifecycle state with the resources it owns: the load in progress, the loaded model,
+        /// the unload in progress (with the model it is releasing). No optional field can disagree
+        /// with the state.
+        enum Phase {
+            case unloaded
+            case loading(Task<Result<Void, RuntimeError>, Never>)
+            case ready(LoadedModel)
+            case unloading(Task<Void, Never>, LoadedModel)
+
+            var state: ModelState {
+                switch self {
+                case .unloaded: .unloaded
+                case .loading: .loading
+                case .ready: .ready
+                case .unloading: .unloading
+                }
+            }
+        }
+
         let name: String
         let directory: String
-        var state: ModelState = .unloaded
-        var model: LoadedModel?
+        fileprivate(set) var phase: Phase = .unloaded
+        var state: ModelState { phase.state }
+        /// The model while it is mapped (ready, or still unloading).
+        var model: LoadedModel? {
+            switch phase {
+            case .ready(let m), .unloading(_, let m): m
+            case .unloaded, .loading: nil
+            }
+        }
+        var loading: Task<Result<Void, RuntimeError>, Never>? { if case .loading(let t) = phase { t } else { nil } }
+        var unloading: Task<Void, Never>? { if case .unloading(let t, _) = phase { t } else { nil } }
         var estimate = 0
-        var loading: Task<Result<Void, RuntimeError>, Never>?
-        var unloading: Task<Void, Never>?
         var idle: [Session] = []
         var busy: [ObjectIdentifier: Session] = [:]
         var sessionWaiters: [CheckedContinuation<Void, Never>] = []
@@ -92,9 +118,14 @@ public actor ModelManager {
         return e
     }
 
-    func move(_ e: Entry, to next: ModelState) throws(RuntimeError) {
+    func move(_ e: Entry, to next: Entry.Phase) throws(RuntimeError) {
+        try check(e, to: next.state)
+        e.phase = next
+    }
+
+    /// Throws `illegalTransition` unless the lifecycle above draws the edge.
+    func check(_ e: Entry, to next: ModelState) throws(RuntimeError) {
         guard e.state.allows(next) else { throw .illegalTransition(model: e.name, from: e.state, to: next) }
-        e.state = next
     }
 
     // MARK: Load
@@ -104,15 +135,15 @@ public actor ModelManager {
     public func load(_ name: String) async throws(RuntimeError) -> ModelStatus {
         let e = try entry(name)
         while true {
-            switch e.state {
+            switch e.phase {
             case .ready:
                 e.lastUsed = .now
                 scheduleIdleUnload(e)
                 return status(e)
-            case .loading:
-                if case .failure(let error) = await e.loading!.value { throw error }
-            case .unloading:
-                await e.unloading?.value
+            case .loading(let task):
+                if case .failure(let error) = await task.value { throw error }
+            case .unloading(let task, _):
+                await task.value
             case .unloaded:
                 try await reserveAndLoad(e)
             }
@@ -125,7 +156,7 @@ public actor ModelManager {
         try await makeRoom(for: e, bytes: estimate)
         guard e.state == .unloaded else { return }   // someone else started it while we evicted
         e.estimate = estimate
-        try move(e, to: .loading)
+        try check(e, to: .loading)
         let directory = e.directory, precision = configuration.precision, name = e.name
         // The task records the outcome in the entry before it completes, so whoever awaits it
         // (the first caller and every coalesced one) resumes to a settled state.
@@ -136,20 +167,18 @@ public actor ModelManager {
             }
             return self.finishLoad(name, result)
         }
-        e.loading = task
+        try move(e, to: .loading(task))   // before the task can run: it runs on this actor
         if case .failure(let error) = await task.value { throw error }
     }
 
     private func finishLoad(_ name: String, _ result: Result<LoadedModel, RuntimeError>) -> Result<Void, RuntimeError> {
         guard let e = entries[name] else { return .failure(.unknownModel(name, known: Array(entries.keys))) }
-        e.loading = nil
         switch result {
         case .success(let model):
-            e.model = model
             e.loads += 1
             counters.loads += 1
             e.lastUsed = .now
-            try? move(e, to: .ready)
+            try? move(e, to: .ready(model))
             scheduleIdleUnload(e)
             return .success(())
         case .failure(let error):
@@ -243,11 +272,10 @@ public actor ModelManager {
     }
 
     func performUnload(_ e: Entry, mode: UnloadMode) async {
-        guard e.state == .ready else { await e.unloading?.value; return }
-        try? move(e, to: .unloading)   // ready -> unloading is always legal
+        guard case .ready(let model) = e.phase else { await e.unloading?.value; return }
         let name = e.name
         let task = Task { await self.drainAndRelease(name, mode: mode) }
-        e.unloading = task
+        try? move(e, to: .unloading(task, model))   // ready -> unloading is always legal; set before the task runs
         await task.value
     }
 
@@ -258,8 +286,6 @@ public actor ModelManager {
         for s in e.idle { s.close() }
         e.idle.removeAll()
         e.model?.close()
-        e.model = nil
-        e.unloading = nil
         e.unloads += 1
         counters.unloads += 1
         try? move(e, to: .unloaded)
