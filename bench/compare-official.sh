@@ -4,7 +4,7 @@
 # against the official float32 run and pass/fail against Earshot's speed goals.
 #
 #   bench/compare-official.sh [--shapes 0.6b,1.7b] [--threads 2] [--runs 3] [--max-tokens 32]
-#       [--official-dtypes float32,bfloat16] [--earshot-precisions q8,inPlace]
+#       [--official-dtypes float32,bfloat16] [--earshot-precisions q8,native]
 #       [--checkpoint-0.6b DIR] [--checkpoint-1.7b DIR] [--audio CLIP.wav] [--earshot PATH]
 #       [--venv DIR] [--keep-venv] [--workdir DIR] [--json FILE] [--fail-on-goals]
 #       [--skip-official | --official-results FILE,...] [--skip-earshot | --earshot-results SHAPE=FILE,...]
@@ -42,7 +42,7 @@ runs=3
 warmup=1
 max_tokens=32
 official_dtypes="float32"
-earshot_precisions="q8,inPlace"
+earshot_precisions="q8,native"
 ckpt_06=""
 ckpt_17=""
 audio=""

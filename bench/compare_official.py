@@ -417,7 +417,7 @@ def goals_for(shape, precision):
                  ("rss_gb", "<=", 1.2)]
         elif shape == "1.7b":
             g = [("ttft_ratio", "<=", 0.5), ("decode_tps", ">=", 10.0), ("rss_gb", "<=", 2.6)]
-    elif p in ("inplace", "in-place", "bf16", "bfloat16"):
+    elif p in ("native", "inplace", "in-place", "bf16", "bfloat16"):
         g = [("decode_speedup", ">=", 2.0)]
     return g
 
