@@ -50,7 +50,7 @@ import Testing
     }
 
     @Test(arguments: [0, -5, 1_000_000_000_000, Int.max, Int.min])
-    func theTranscriberRefusesOutOfRangeTokenCounts(_ tokens: Int) throws {
+    func theSessionRefusesOutOfRangeTokenCounts(_ tokens: Int) throws {
         let t = try Session(model: Self.model)
         defer { t.close() }
         let audio = try AudioSamples([Float](repeating: 0.1, count: 16_000), sampleRate: 16_000)
