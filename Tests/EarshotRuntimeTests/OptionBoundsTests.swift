@@ -60,11 +60,11 @@ import Testing
         #expect(message { () throws(RuntimeError) in
             _ = try t.transcribe(audio, options: .init(maxNewTokens: 2, loopGuardRepeats: Int.max))
         } != nil)
-        // And the transcriber still works.
+        // And the session still works.
         #expect(try t.transcribe(audio, options: .init(maxNewTokens: 2)).tokenIDs.count <= 2)
     }
 
-    /// Below the transcriber's check, the sessions clamp on their own: `prompt.count + maxNewTokens`
+    /// Below the session's check, the family sessions clamp on their own: `prompt.count + maxNewTokens`
     /// with Int.max used to trap. A negative count decodes nothing; Int.max is cut to the bound and
     /// the state to the model's positions (stopped here by a cancel, since random weights may not end).
     @Test func theQwenSessionClampsTokenCountsItself() throws {
