@@ -7,7 +7,7 @@ import PackageDescription
 //   EarshotTokenizer   byte-level BPE                           (nothing)
 //   EarshotAudio       WAV, ffmpeg, resampling, log-mel         -> EarshotTensor (CEarshotProcess)
 //   EarshotModels      one folder per family                    -> EarshotTensor, EarshotTokenizer
-//   EarshotRuntime     sessions, ModelManager, memory report    -> EarshotModels, EarshotAudio (CEarshotMalloc)
+//   EarshotRuntime     sessions, ModelManager, memory report    -> EarshotModels, EarshotAudio (CEarshotMalloc, CEarshotZlib)
 //   EarshotBench       benchmarks, reports, random checkpoints  -> EarshotRuntime
 //   EarshotServer      the HTTP API                             -> EarshotRuntime
 //   EarshotC           the C ABI (libearshot)                   -> EarshotRuntime
@@ -77,8 +77,10 @@ let package = Package(
                 swiftSettings: strict),
         // glibc malloc statistics and malloc_trim for the memory probe (no library to link).
         .systemLibrary(name: "CEarshotMalloc"),
+        // zlib, for Whisper's compression ratio (exactly Python's zlib.compress).
+        .systemLibrary(name: "CEarshotZlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "EarshotRuntime", dependencies: ["EarshotModels", "EarshotAudio", "EarshotTokenizer", "EarshotTensor",
-                                                       "CEarshotMalloc"],
+                                                       "CEarshotMalloc", "CEarshotZlib"],
                 swiftSettings: strict),
         // Benchmarks (speed, switching, WER), their reports and plots, and random-weight checkpoints
         // of the real shapes: used by the CLI's `bench` and `make-random-checkpoint`, and by tests.

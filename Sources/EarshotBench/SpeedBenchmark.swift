@@ -32,9 +32,10 @@ public struct SpeedBenchmark: Sendable {
         self.probeGemmSize = probeGemmSize
     }
 
-    /// The options every run uses: a fixed decode length.
+    /// The options every run uses: a fixed decode length, one argmax chain (Whisper: no beams, no timestamps).
     public var options: TranscriptionOptions {
-        TranscriptionOptions(language: language, maxNewTokens: maxTokens, loopGuardRepeats: 0, ignoreEOS: true)
+        TranscriptionOptions(language: language, maxNewTokens: maxTokens, loopGuardRepeats: 0, ignoreEOS: true,
+                             timestamps: false, decoding: .greedy)
     }
 
     /// Runs the experiment on `samples`; `progress` receives one line per stage.

@@ -93,7 +93,8 @@ struct OptionsJSON {
 extension OptionsJSON {
     static let loadKeys = ["precision"]
     static let transcribeKeys = ["language", "context", "max_tokens", "loop_guard_repeats", "timestamps",
-                                 "max_audio_seconds"]
+                                 "max_audio_seconds", "greedy", "beam_size", "best_of", "temperature", "seed",
+                                 "condition_on_previous_text"]
 
     /// `earshot_model_load` options: {"precision": "native" | "bf16" | "f32" | "q8" | "q4"}.
     static func precision(_ json: UnsafePointer<CChar>?) throws(ABIError) -> WeightPrecision {
@@ -116,7 +117,16 @@ extension OptionsJSON {
         t.context = try o.string("context") ?? ""
         t.maxNewTokens = try o.int("max_tokens", in: OptionBounds.maxTokens) ?? t.maxNewTokens
         t.loopGuardRepeats = try o.int("loop_guard_repeats", in: OptionBounds.loopGuardRepeats) ?? t.loopGuardRepeats
-        t.timestamps = try o.bool("timestamps") ?? false
+        // Whisper decoding: faster-whisper's defaults; "greedy" is one argmax pass without timestamps
+        // (the other keys then refine it); "temperature" is the one temperature tried (no fallback).
+        let greedy = try o.bool("greedy") ?? false
+        if greedy { t.decoding = .greedy }
+        t.timestamps = try o.bool("timestamps") ?? !greedy
+        t.decoding.beamSize = try o.int("beam_size", in: OptionBounds.beams) ?? t.decoding.beamSize
+        t.decoding.bestOf = try o.int("best_of", in: OptionBounds.beams) ?? t.decoding.bestOf
+        if let temperature = try o.real("temperature", in: OptionBounds.temperature) { t.decoding.temperatures = [temperature] }
+        if let seed = try o.int("seed", in: OptionBounds.seed) { t.decoding.seed = UInt64(seed) }
+        t.decoding.conditionOnPreviousText = try o.bool("condition_on_previous_text") ?? t.decoding.conditionOnPreviousText
         let maxAudioSeconds = try o.real("max_audio_seconds", in: OptionBounds.maxAudioSeconds)
         try o.finish(known: transcribeKeys)
         return (t, maxAudioSeconds)

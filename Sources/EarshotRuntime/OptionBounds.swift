@@ -66,6 +66,13 @@ public enum OptionBounds {
     public static let maxTokens = OptionBound(1...1_000_000, unit: "tokens")
     /// Compute threads (the kernels also clamp to this, so no caller can start more).
     public static let threads = OptionBound(1...Kernels.maxThreads, unit: "threads")
+    /// Whisper beams and best-of candidates: each is a self-attention cache in the session state.
+    public static let beams = OptionBound(1...16, unit: "hypotheses")
+    public static var maxBeams: Int { beams.range.upperBound }
+    /// Whisper sampling temperature (0: beam search or argmax).
+    public static let temperature = RealOptionBound(0...2.0, unit: "")
+    /// Whisper sampler seed (exact in a JSON number).
+    public static let seed = OptionBound(0...(1 << 53), unit: "")
     /// Repetitions of a token pattern that stop decoding; 0 disables the guard.
     public static let loopGuardRepeats = OptionBound(0...1_000_000, unit: "repeats")
     /// TCP port; 0 asks the kernel for a free one.

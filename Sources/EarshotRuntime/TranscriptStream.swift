@@ -46,15 +46,15 @@ struct LoopGuard {
     let repeats: Int
     init(repeats: Int) { self.repeats = repeats }
 
-    func shouldStop(after ids: [Int]) -> Bool {
+    func shouldStop<C: RandomAccessCollection>(after ids: C) -> Bool where C.Element == Int, C.Index == Int {
         guard repeats > 1 else { return false }
-        let n = ids.count
+        let n = ids.count, first = ids.startIndex
         // `repeats <= n / period` rather than `period * repeats <= n`: repeats may be huge.
         for period in 1...16 where repeats <= n / period {
             var same = true
             var i = n - period * (repeats - 1)
             while i < n && same {
-                if ids[i] != ids[i - period] { same = false }
+                if ids[first + i] != ids[first + i - period] { same = false }
                 i += 1
             }
             if same { return true }

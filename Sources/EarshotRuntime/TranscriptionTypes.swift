@@ -13,12 +13,16 @@ public struct TranscriptionOptions: Sendable {
     /// stay in `tokenIDs` and the text after them is meaningless. Default false.
     public var ignoreEOS: Bool
     /// Whisper: decode with timestamp tokens, so `segments` carry the model's own start and end
-    /// times (otherwise one segment per 30 s window). Qwen3-ASR has no timestamps and ignores it.
+    /// times (otherwise one segment per 30 s window), and windows after the first start at the
+    /// last timestamp. On by default, as in faster-whisper. Qwen3-ASR has no timestamps and ignores it.
     public var timestamps: Bool
+    /// Whisper: the search and its fallback (default: faster-whisper's). Qwen3-ASR decodes greedily.
+    public var decoding: WhisperDecodingOptions
 
     public init(language: String? = nil, context: String = "", maxNewTokens: Int = 1024, loopGuardRepeats: Int = 20,
-                ignoreEOS: Bool = false, timestamps: Bool = false) {
+                ignoreEOS: Bool = false, timestamps: Bool = true, decoding: WhisperDecodingOptions = .fasterWhisper) {
         self.timestamps = timestamps
+        self.decoding = decoding
         self.language = language
         self.context = context
         self.maxNewTokens = maxNewTokens
@@ -62,8 +66,15 @@ public struct TranscriptSegment: Sendable, Codable, Equatable {
     public var avgLogprob: Double
     /// Probability that the segment's window holds no speech (Whisper; 0 when not computed).
     public var noSpeechProb: Double
+    /// Temperature the segment's window was decoded at (Whisper; 0 for the beam search or argmax).
+    public var temperature: Double
+    /// zlib compression ratio of the window's text (Whisper; 0 when not computed).
+    public var compressionRatio: Double
 
-    public init(start: Double, end: Double, text: String, tokenIDs: [Int], avgLogprob: Double = 0, noSpeechProb: Double = 0) {
+    public init(start: Double, end: Double, text: String, tokenIDs: [Int], avgLogprob: Double = 0, noSpeechProb: Double = 0,
+                temperature: Double = 0, compressionRatio: Double = 0) {
+        self.temperature = temperature
+        self.compressionRatio = compressionRatio
         self.start = start
         self.end = end
         self.text = text
@@ -74,6 +85,7 @@ public struct TranscriptSegment: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case start, end, text, tokenIDs = "token_ids", avgLogprob = "avg_logprob", noSpeechProb = "no_speech_prob"
+        case temperature, compressionRatio = "compression_ratio"
     }
 }
 

@@ -3,11 +3,14 @@ import EarshotModels
 import EarshotTensor
 import Foundation
 
-/// A Whisper session: log-mel of the whole clip, then for each 30 s window: encoder, prompt
-/// (start-of-transcript, language and task on multilingual models, no-timestamps), greedy
-/// decoding to end-of-text with the checkpoint's suppressed tokens, text. Its `WhisperState`
-/// (caches and scratch) and audio arena are allocated on first use and reused by every request.
-/// Driven by `Session`, one request at a time.
+/// A Whisper session, faster-whisper's `transcribe()` pipeline: log-mel of the whole clip, then
+/// window by window (30 s, or up to the last timestamp of the previous one): encoder, prompt
+/// (the previous windows' text after <|startofprev|> when conditioning, start-of-transcript,
+/// language and task on multilingual models, <|notimestamps|> without timestamps), the search
+/// (`WhisperSearch`: beam search, then sampling at rising temperatures while the text is too
+/// repetitive or too unlikely), the silence rule, segments split at timestamp pairs. Its
+/// `WhisperState` (caches, one per hypothesis slot, and scratch) and audio arena are allocated on
+/// first use and reused by every request. Driven by `Session`, one request at a time.
 final class WhisperSession {
     let model: WhisperModel
     let mel: MelSpectrogram
@@ -19,6 +22,8 @@ final class WhisperSession {
     /// Suppressed at every step / additionally at the first generated token; built once.
     private let suppressed: [Int]
     private let suppressedAtBegin: [Int]
+    /// The search's buffers, sized for the state's slots; remade with the state.
+    private var search: WhisperSearch?
 
     init(model: WhisperModel, cancel: CancelFlag) throws(RuntimeError) {
         self.model = model
@@ -26,9 +31,9 @@ final class WhisperSession {
         do { mel = try MelSpectrogram(bins: model.dims.melBins) } catch { throw .audio(error) }
         let v = model.vocabulary
         // The checkpoint's list (faster-whisper's `suppress_tokens=[-1]` expands to the same ids),
-        // plus the task and start tokens, which must never come out as text. Timestamps are not
-        // suppressed: decoding behind <|notimestamps|> leaves them to the model, as CTranslate2
-        // does, and the text skips any id >= end-of-text.
+        // plus the task and start tokens, which must never come out as text (faster-whisper's
+        // `get_suppressed_tokens`). <|notimestamps|> and the timestamps are left to the model when
+        // decoding behind <|notimestamps|>, as CTranslate2 does; the text skips any id >= end-of-text.
         var s = Set(model.generation.suppressTokens)
         for id in [v.transcribe, v.translate, v.startOfTranscript, v.id(of: "<|startofprev|>"), v.id(of: "<|startoflm|>"),
                    v.noSpeech] {
@@ -40,17 +45,28 @@ final class WhisperSession {
 
     /// Samples appended after the clip before features, as faster-whisper does (one hop of silence).
     static let paddingSamples = 160
+    /// Previous-text tokens a prompt carries at most (faster-whisper: max_length // 2 - 1).
+    static let previousTokens = 223
 
     func transcribe(_ samples: AudioSamples, options: TranscriptionOptions,
                     onText: ((String) -> Void)?) throws(RuntimeError) -> TranscriptionResult {
         let clock = ContinuousClock()
         let start = clock.now
+        let decoding = options.decoding
+        if let problem = decoding.problem() { throw .model(.unsupportedOption(problem)) }
         let languageID = try forcedLanguage(options)
         guard options.context.isEmpty else {
             throw .model(.unsupportedOption("context (an initial prompt) is not supported for Whisper models yet"))
         }
         guard samples.count >= mel.hop else { throw .model(.audioTooShort(samples: samples.count)) }
-        let state = try storage.state(make: { () throws(ModelError) in try model.makeState() })
+        let slots = decoding.slots
+        let state = try storage.state(fits: { $0.slots >= slots }, make: { () throws(ModelError) in
+            try model.makeState(slots: slots)
+        })
+        if search == nil || search!.slots != state.slots {
+            search = WhisperSearch(model: model, slots: state.slots, suppressed: suppressed, suppressedAtBegin: suppressedAtBegin)
+        }
+        let search = search!
         let dims = model.dims, window = dims.windowFrames, bins = mel.bins
 
         // Features of the whole clip (normalised over the clip): [bins, frames].
@@ -73,10 +89,15 @@ final class WhisperSession {
         var result = TranscriptionResult(text: "", language: "", tokenIDs: [], audioSeconds: samples.duration,
                                          audioTokens: 0, timings: Timings())
         result.timings.encodeMs = (clock.now - start).milliseconds
-        var texts: [String] = []
         var detected: Int?
         var stream = WhisperTextStream(onText: onText)
-        // 30 s windows, back to back. The last frame is the padding's, not content.
+        var generator = SeededGenerator(seed: decoding.seed)
+        var rules = options.timestamps ? WhisperTimestampRules(vocabulary: model.vocabulary, vocabSize: dims.vocabSize) : nil
+        rules?.maxInitialTimestamp = Int((decoding.maxInitialTimestamp / 0.02).rounded())
+        // Text tokens (and timestamps) of the segments so far, and where the prompt's share starts.
+        var allTokens: [Int] = []
+        var promptResetSince = 0
+        // 30 s windows. The last frame is the padding's, not content.
         let content = max(frames - 1, 1)
         var seek = 0
         while seek < content {
@@ -99,33 +120,40 @@ final class WhisperSession {
                 if detected == nil { detected = try detectLanguage(state) }
                 language = detected
             }
-            let outcome = try decodeWindow(state, language: language, options: options, start: start,
+            let previous = decoding.conditionOnPreviousText ? allTokens[promptResetSince...].suffix(Self.previousTokens) : ArraySlice<Int>()
+            let outcome = try decodeWindow(state, search: search, language: language, previous: previous,
+                                           options: options, rules: rules, generator: &generator, start: start,
                                            result: &result, stream: &stream)
             let offset = Double(seek) / 100, seconds = Double(count) / 100   // 100 mel frames per second
-            var advance = window
-            if !outcome.silent {
-                if options.timestamps {
-                    let rules = WhisperTimestampRules(vocabulary: model.vocabulary, vocabSize: dims.vocabSize)
-                    let split = rules.segments(outcome.tokens, offset: offset, windowSeconds: seconds, windowFrames: count)
-                    advance = split.advanceFrames
-                    for piece in split.segments {
-                        let text = model.vocabulary.decode(piece.tokens).trimmingCharacters(in: .whitespacesAndNewlines)
-                        guard !text.isEmpty else { continue }
-                        result.segments.append(TranscriptSegment(
-                            start: piece.start, end: piece.end, text: text, tokenIDs: Array(piece.tokens),
-                            avgLogprob: Double(outcome.averageLogProb), noSpeechProb: Double(outcome.noSpeech)))
-                    }
-                } else if !outcome.text.isEmpty {
-                    result.segments.append(TranscriptSegment(
-                        start: offset, end: offset + seconds, text: outcome.text, tokenIDs: outcome.tokens,
-                        avgLogprob: Double(outcome.averageLogProb), noSpeechProb: Double(outcome.noSpeech)))
-                }
-                if !outcome.text.isEmpty { texts.append(outcome.text) }
+            if outcome.silent {
+                seek += count
+                continue
             }
-            seek += options.timestamps ? min(advance, count) : window
+            // Without timestamps the window is one segment, whatever ids >= <|notimestamps|> the
+            // model put in its text (they are left to it there, and carry no time).
+            let split = options.timestamps
+                ? WhisperTimestampRules(vocabulary: model.vocabulary, vocabSize: dims.vocabSize)
+                    .segments(outcome.tokens, offset: offset, windowSeconds: seconds, windowFrames: count)
+                : (segments: [(start: offset, end: offset + seconds, tokens: outcome.tokens[...])], advanceFrames: count)
+            for piece in split.segments {
+                let raw: String = model.vocabulary.decode(piece.tokens)
+                let trimmed = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+                guard piece.start != piece.end, !trimmed.isEmpty else { continue }
+                allTokens += piece.tokens
+                result.segments.append(TranscriptSegment(
+                    start: piece.start, end: piece.end, text: trimmed, tokenIDs: Array(piece.tokens),
+                    avgLogprob: outcome.averageLogProb.isFinite ? outcome.averageLogProb : -.greatestFiniteMagnitude,
+                    noSpeechProb: Double(outcome.noSpeech),
+                    temperature: outcome.temperature, compressionRatio: outcome.compressionRatio))
+            }
+            if !decoding.conditionOnPreviousText || outcome.temperature > decoding.promptResetOnTemperature {
+                promptResetSince = allTokens.count
+            }
+            seek += options.timestamps ? min(split.advanceFrames, count) : count
         }
         stream.finish()
-        result.text = texts.joined(separator: " ")
+        // Segments' texts, trimmed, one space between (faster-whisper's segment texts lead with theirs).
+        result.text = result.segments.map(\.text).joined(separator: " ")
         if let id = languageID ?? detected ?? (model.isMultilingual ? nil : model.vocabulary.languages["en"]),
            let code = model.vocabulary.languages.first(where: { $0.value == id })?.key {
             result.language = WhisperLanguages.name(of: code)
@@ -166,86 +194,124 @@ final class WhisperSession {
         return best
     }
 
-    /// faster-whisper's silence rule: a window whose no-speech probability exceeds this ...
-    static let noSpeechThreshold: Float = 0.6
-    /// ... and whose mean log-probability (text tokens and end-of-text) is at most this, yields no text.
-    static let logProbThreshold: Float = -1.0
-
     /// What decoding one window gave.
     struct WindowOutcome {
         var tokens: [Int]
-        /// Text of the window's tokens, trimmed.
-        var text: String
         /// Judged silent by faster-whisper's rule: contributes no text or segments.
         var silent: Bool
-        var averageLogProb: Float
+        var averageLogProb: Double
         var noSpeech: Float
+        var temperature: Double
+        var compressionRatio: Double
     }
 
-    /// Greedy decoding of the encoded window.
-    private func decodeWindow(_ state: WhisperState, language: Int?, options: TranscriptionOptions,
-                              start: ContinuousClock.Instant, result: inout TranscriptionResult,
-                              stream: inout WhisperTextStream) throws(RuntimeError) -> WindowOutcome {
+    /// The prompt, then faster-whisper's `generate_with_fallback`: each temperature in turn until
+    /// the text is neither too repetitive nor too unlikely (or the window is silence); if none
+    /// passes, the likeliest of those under the compression threshold (or of all).
+    private func decodeWindow(_ state: WhisperState, search: WhisperSearch, language: Int?, previous: ArraySlice<Int>,
+                              options: TranscriptionOptions, rules: WhisperTimestampRules?,
+                              generator: inout SeededGenerator, start: ContinuousClock.Instant,
+                              result: inout TranscriptionResult, stream: inout WhisperTextStream) throws(RuntimeError) -> WindowOutcome {
         let clock = ContinuousClock()
         let v = model.vocabulary
-        var prompt = [v.startOfTranscript]
+        let decoding = options.decoding
+        var prompt: [Int] = []
+        if !previous.isEmpty, let startOfPrevious = v.id(of: "<|startofprev|>") { prompt = [startOfPrevious] + previous }
+        let sotIndex = prompt.count
+        prompt.append(v.startOfTranscript)
         if model.isMultilingual, let language { prompt += [language, v.transcribe ?? v.noTimestamps] }
         if !options.timestamps { prompt.append(v.noTimestamps) }
         state.reset()
         let prefillStart = clock.now
-        // Start-of-transcript alone first: the no-speech probability is read at its position.
+        // Up to start-of-transcript first: the no-speech probability is read at its position.
         var noSpeech: Float = 0
         do {
-            try model.decode([prompt[0]], state: state)
+            try model.decode(Array(prompt[...sotIndex]), state: state)
             if let id = v.noSpeech {
                 let logits = state.logitsPointer
                 noSpeech = Foundation.exp(logits[id] - Kernels.logSumExp(logits, count: model.dims.vocabSize))
             }
-            try model.decode(Array(prompt.dropFirst()), state: state)
+            try model.decode(Array(prompt[(sotIndex + 1)...]), state: state)
         } catch {
             throw .model(error)
         }
         result.timings.prefillMs += (clock.now - prefillStart).milliseconds
         result.promptTokens += prompt.count
-        // A window that may be judged silent is held back from the stream until it is not.
-        let mayBeSilent = noSpeech > Self.noSpeechThreshold
-        if mayBeSilent { stream.hold() }
-
-        // CTranslate2 decodes at most half the text context (224 tokens).
-        let limit = max(0, min(options.maxNewTokens, model.dims.textContext / 2))
-        let vocab = model.dims.vocabSize
-        var generated: [Int] = []
-        generated.reserveCapacity(limit)
-        var logProbSum: Float = 0
-        let loop = LoopGuard(repeats: options.loopGuardRepeats)
-        let rules = options.timestamps ? WhisperTimestampRules(vocabulary: v, vocabSize: vocab) : nil
-        var decodeStart = clock.now
-        while generated.count < limit {
-            let logits = state.logitsPointer
-            for id in suppressed { logits[id] = -.infinity }
-            if generated.isEmpty { for id in suppressedAtBegin { logits[id] = -.infinity } }
-            rules?.apply(logits, generated: generated)
-            let next = Kernels.argmax(logits, count: vocab)
-            logProbSum += logits[next] - Kernels.logSumExp(logits, count: vocab)
-            if generated.isEmpty {
-                decodeStart = clock.now
-                if result.timings.ttftMs == 0 { result.timings.ttftMs = (decodeStart - start).milliseconds }
+        let noSpeechThreshold = decoding.noSpeechThreshold.map { Float($0) }
+        // Argmax with no fallback streams token by token (a window that may be judged silent is
+        // held back until it is not); any other search's text is known when the window is done.
+        let streaming = decoding.beamSize == 1 && decoding.temperatures.allSatisfy { $0 <= 0 }
+        if streaming, let noSpeechThreshold, noSpeech > noSpeechThreshold { stream.hold() }
+        var firstToken = true
+        var window = WhisperSearch.Window(
+            state: state, maxLength: min(options.maxNewTokens, model.dims.textContext / 2,
+                                         model.dims.textContext - prompt.count + 1),
+            rules: rules, cancel: cancel)
+        window.ignoreEOS = options.ignoreEOS
+        if streaming { window.loopGuardRepeats = options.loopGuardRepeats }
+        let decodeStart = clock.now
+        var outcomes: [WindowOutcome] = []
+        var chosen: WindowOutcome?
+        for (attempt, temperature) in decoding.temperatures.enumerated() {
+            if attempt > 0 {
+                // Back to the prompt: its cached rows are intact in slot 0; its last token again
+                // gives the first step's logits.
+                state.rewind(to: prompt.count - 1)
+                do { try model.decode([prompt[prompt.count - 1]], state: state) } catch { throw .model(error) }
             }
-            if !options.ignoreEOS, next == v.endOfText { break }
-            generated.append(next)
-            stream.push(next, vocabulary: v)
-            if loop.shouldStop(after: generated) { break }
-            guard generated.count < limit, state.length < model.dims.textContext else { break }
-            try cancel.check()
-            do { try model.decode(token: next, state: state) } catch { throw .model(error) }
+            let hypothesis: WhisperHypothesis
+            if temperature > 0 {
+                hypothesis = try search.sample(window, candidates: decoding.bestOf, temperature: temperature,
+                                               lengthPenalty: decoding.lengthPenalty, generator: &generator)
+            } else if decoding.beamSize > 1 {
+                hypothesis = try search.beamSearch(window, beamSize: decoding.beamSize, patience: decoding.patience,
+                                                   lengthPenalty: decoding.lengthPenalty)
+            } else {
+                hypothesis = try search.sample(window, candidates: 1, temperature: 0, lengthPenalty: decoding.lengthPenalty,
+                                               generator: &generator) { id in
+                    guard streaming else { return }
+                    if firstToken {
+                        firstToken = false
+                        if result.timings.ttftMs == 0 { result.timings.ttftMs = (clock.now - start).milliseconds }
+                    }
+                    stream.push(id, vocabulary: v)
+                }
+            }
+            let average = hypothesis.averageLogProb
+            let ratio = CompressionRatio.of(v.decode(hypothesis.tokens).trimmingCharacters(in: .whitespacesAndNewlines))
+            let outcome = WindowOutcome(tokens: hypothesis.tokens, silent: false, averageLogProb: average,
+                                        noSpeech: noSpeech, temperature: temperature, compressionRatio: ratio)
+            outcomes.append(outcome)
+            var fallback = false
+            if let threshold = decoding.compressionRatioThreshold, ratio > threshold { fallback = true }
+            if let threshold = decoding.logProbThreshold, average < threshold { fallback = true }
+            if let noSpeechThreshold, let threshold = decoding.logProbThreshold,
+               noSpeech > noSpeechThreshold, average < threshold {
+                fallback = false   // silence: the no-speech rule below decides
+            }
+            if !fallback { chosen = outcome; break }
         }
+        if chosen == nil {
+            // Every temperature failed: the likeliest under the compression threshold, or of all;
+            // reported at the last temperature (faster-whisper does, for the prompt reset).
+            let threshold = decoding.compressionRatioThreshold ?? .infinity
+            let pool = outcomes.contains { $0.compressionRatio <= threshold } ? outcomes.filter { $0.compressionRatio <= threshold } : outcomes
+            var best = pool[0]
+            for o in pool.dropFirst() where o.averageLogProb > best.averageLogProb { best = o }
+            best.temperature = decoding.temperatures.last ?? 0
+            chosen = best
+        }
+        var outcome = chosen!
         result.timings.decodeMs += (clock.now - decodeStart).milliseconds
-        result.tokenIDs += generated
-        let averageLogProb = logProbSum / Float(generated.count + 1)
-        let silent = mayBeSilent && averageLogProb <= Self.logProbThreshold
-        stream.endWindow(discard: silent)
-        return WindowOutcome(tokens: generated, text: silent ? "" : v.decode(generated).trimmingCharacters(in: .whitespacesAndNewlines),
-                             silent: silent, averageLogProb: averageLogProb, noSpeech: noSpeech)
+        if result.timings.ttftMs == 0 { result.timings.ttftMs = (clock.now - start).milliseconds }
+        // faster-whisper's silence rule: likely no speech, and not confidently decoded.
+        if let noSpeechThreshold, noSpeech > noSpeechThreshold {
+            outcome.silent = !(decoding.logProbThreshold.map { outcome.averageLogProb > $0 } ?? false)
+        }
+        result.tokenIDs += outcome.tokens
+        if !streaming, !outcome.silent { for id in outcome.tokens { stream.push(id, vocabulary: v) } }
+        stream.endWindow(discard: outcome.silent)
+        return outcome
     }
 
     func reset() { storage.reset() }

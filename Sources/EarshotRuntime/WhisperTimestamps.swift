@@ -10,9 +10,10 @@ import EarshotTensor
 struct WhisperTimestampRules {
     let vocabulary: WhisperVocabulary
     let vocabSize: Int
-    static let maxInitialTimestamp = 50
+    /// The first timestamp's largest index (faster-whisper: round(1.0 s / 20 ms) = 50).
+    var maxInitialTimestamp = 50
 
-    func apply(_ logits: UnsafeMutablePointer<Float>, generated: [Int]) {
+    func apply(_ logits: UnsafeMutablePointer<Float>, generated: UnsafeBufferPointer<Int>) {
         let tb = vocabulary.timestampBegin, eot = vocabulary.endOfText
         logits[vocabulary.noTimestamps] = -.infinity
         let n = generated.count
@@ -32,7 +33,7 @@ struct WhisperTimestampRules {
         }
         if n == 0 {
             for id in 0..<tb { logits[id] = -.infinity }
-            for id in min(tb + Self.maxInitialTimestamp + 1, vocabSize)..<vocabSize { logits[id] = -.infinity }
+            for id in min(tb + maxInitialTimestamp + 1, vocabSize)..<vocabSize { logits[id] = -.infinity }
         }
         // Timestamp mass against the best text token, in log-probabilities (same normaliser).
         let timestampMass = Kernels.logSumExp(logits + tb, count: vocabSize - tb)

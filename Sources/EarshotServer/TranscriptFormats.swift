@@ -1,3 +1,4 @@
+import EarshotRuntime
 import Foundation
 
 /// The `response_format` values of OpenAI's `/v1/audio/transcriptions`.
@@ -26,8 +27,16 @@ struct TranscriptDocument: Sendable, Equatable {
         /// Mean log-probability of the segment's tokens; nil when the decoder did not record it,
         /// rendered as 0 (OpenAI documents values below -1 as failed decoding, so 0 never flags).
         var avgLogprob: Double?
+        /// What the decoder recorded for the segment's window (Whisper); nil: not recorded.
+        var temperature: Double?
+        var compressionRatio: Double?
+        var noSpeechProb: Double?
 
-        init(start: Double, end: Double, text: String, tokens: [Int], avgLogprob: Double? = nil) {
+        init(start: Double, end: Double, text: String, tokens: [Int], avgLogprob: Double? = nil,
+             temperature: Double? = nil, compressionRatio: Double? = nil, noSpeechProb: Double? = nil) {
+            self.temperature = temperature
+            self.compressionRatio = compressionRatio
+            self.noSpeechProb = noSpeechProb
             self.start = start
             self.end = end
             self.text = text
@@ -128,10 +137,10 @@ struct TranscriptDocument: Sendable, Equatable {
                 seek: Int((start * 100).rounded(.down)),
                 start: start, end: max(start, Self.milliseconds(segment.end)),
                 text: segment.text, tokens: segment.tokens,
-                temperature: 0, // Decoding is greedy.
+                temperature: segment.temperature ?? 0,
                 avgLogprob: segment.avgLogprob.flatMap { $0.isFinite ? $0 : nil } ?? 0,
-                compressionRatio: CompressionRatio.of(segment.text),
-                noSpeechProb: 0) // The model has no no-speech head.
+                compressionRatio: segment.compressionRatio ?? CompressionRatio.of(segment.text),
+                noSpeechProb: segment.noSpeechProb.flatMap { $0.isFinite ? $0 : nil } ?? 0)
         }
         return VerboseBody(language: language.lowercased(), duration: Self.milliseconds(duration), text: text,
                            segments: segments, usage: usage)

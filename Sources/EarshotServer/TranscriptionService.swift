@@ -43,9 +43,11 @@ public final class TranscriptionService: Sendable {
                     onText: (@Sendable (String) -> Void)?) async throws -> TranscriptionResult {
         metrics.noteModelUsed(job.model)
         let fixed = configuration.ignoreEOS
+        // Whisper decodes as faster-whisper does by default (timestamps on whatever the format, so
+        // every format carries the same text); the fixed-length benchmark mode is greedy.
         let options = TranscriptionOptions(language: job.language, context: job.prompt, maxNewTokens: configuration.maxTokens,
-                                           loopGuardRepeats: fixed ? 0 : 20, ignoreEOS: fixed,
-                                           timestamps: [.verboseJSON, .srt, .vtt].contains(job.format))
+                                           loopGuardRepeats: fixed ? 0 : 20, ignoreEOS: fixed, timestamps: !fixed,
+                                           decoding: fixed ? .greedy : .fasterWhisper)
         let manager = manager, seconds = deadline.seconds
         let remaining = max(ContinuousClock.now.duration(to: deadline.instant), .zero)
         // The timeout is an event-loop timer, cancelled (and freed) as soon as the work ends. A
@@ -87,8 +89,12 @@ extension TranscriptDocument {
         let segments: [Segment] = result.segments.isEmpty
             ? [.init(start: 0, end: result.audioSeconds, text: result.text, tokens: result.tokenIDs)]
             : result.segments.map {
+                // Zero means "not recorded" in the runtime's segments (Qwen3-ASR records none).
                 .init(start: $0.start, end: $0.end, text: $0.text, tokens: $0.tokenIDs,
-                      avgLogprob: $0.avgLogprob == 0 ? nil : $0.avgLogprob)
+                      avgLogprob: $0.avgLogprob == 0 ? nil : $0.avgLogprob,
+                      temperature: $0.compressionRatio == 0 ? nil : $0.temperature,
+                      compressionRatio: $0.compressionRatio == 0 ? nil : $0.compressionRatio,
+                      noSpeechProb: $0.noSpeechProb == 0 ? nil : $0.noSpeechProb)
             }
         self.init(text: result.text, language: result.language, duration: result.audioSeconds, segments: segments)
     }

@@ -44,6 +44,8 @@ struct BenchWER: ParsableCommand {
     @Option(name: .long, help: "Fail (exit 1) when the total word error rate exceeds this percentage.")
     var maxWer: Double?
 
+    @OptionGroup(title: "Whisper decoding (faster-whisper's defaults)") var decodingFlags: DecodingFlags
+
     func validate() throws {
         if minIdentical != nil, referenceJson == nil { throw ValidationError("--min-identical needs --reference-json") }
         if referenceKey != nil, referenceJson == nil { throw ValidationError("--reference-key needs --reference-json") }
@@ -74,7 +76,8 @@ struct BenchWER: ParsableCommand {
         }
         defer { loaded.close() }
 
-        let bench = WERBenchmark(set: speech, options: TranscriptionOptions(language: common.language))
+        let bench = WERBenchmark(set: speech, options: TranscriptionOptions(
+            language: common.language, timestamps: decodingFlags.timestampsOn, decoding: decodingFlags.decoding))
         let progress = ProgressLine()
         var done = 0
         let measurements: [WERReport.Measurement]

@@ -22,8 +22,7 @@ struct Transcribe: ParsableCommand {
     @Option(name: .long, help: "Refuse audio longer than this many seconds (default: any length).")
     var maxAudioSeconds: Double?
 
-    @Flag(name: .long, help: "Whisper: decode timestamps; segments carry the model's start and end times.")
-    var timestamps = false
+    @OptionGroup(title: "Whisper decoding (faster-whisper's defaults)") var decodingFlags: DecodingFlags
 
     @Flag(name: .long, help: "Print one JSON object per file: text, language, token_ids, audio_seconds, timings, segments.")
     var json = false
@@ -42,7 +41,7 @@ struct Transcribe: ParsableCommand {
         do { session = try Session(model: loaded) } catch { throw fail("earshot: \(error)") }
         defer { session.close() }
         let options = TranscriptionOptions(language: common.language, context: context, maxNewTokens: maxTokens,
-                                           timestamps: timestamps)
+                                           timestamps: decodingFlags.timestampsOn, decoding: decodingFlags.decoding)
         let streaming = !json && isatty(STDOUT_FILENO) != 0
         var failed = false
         // Several files in plain text: each line starts with its file ("FILE: text"), as grep and

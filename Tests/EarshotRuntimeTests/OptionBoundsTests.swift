@@ -72,7 +72,7 @@ import Testing
         let session = try Qwen3ASRSession(model: Self.model, cancel: flag)
         defer { session.close() }
         let audio = try AudioSamples([Float](repeating: 0.1, count: 16_000), sampleRate: 16_000)
-        let none = try session.transcribe(audio, options: .init(maxNewTokens: Int.min), onText: nil)
+        let none = try session.transcribe(audio, options: .init(maxNewTokens: Int.min, timestamps: false, decoding: .greedy), onText: nil)
         #expect(none.tokenIDs.isEmpty)
         let canceller = Thread { Thread.sleep(forTimeInterval: 0.3); flag.set(true) }
         canceller.start()
@@ -101,8 +101,8 @@ import Testing
         let session = try WhisperSession(model: m, cancel: CancelFlag())
         defer { session.close() }
         let audio = try AudioSamples(Array(WhisperSynthetic.h01.array.prefix(32_000)), sampleRate: 16_000)
-        #expect(try session.transcribe(audio, options: .init(maxNewTokens: Int.min), onText: nil).tokenIDs.isEmpty)
-        let r = try session.transcribe(audio, options: .init(maxNewTokens: Int.max), onText: nil)
+        #expect(try session.transcribe(audio, options: .init(maxNewTokens: Int.min, timestamps: false, decoding: .greedy), onText: nil).tokenIDs.isEmpty)
+        let r = try session.transcribe(audio, options: .init(maxNewTokens: Int.max, timestamps: false, decoding: .greedy), onText: nil)
         #expect(r.tokenIDs.count <= m.dims.textContext / 2)   // one 30 s window
     }
 }

@@ -18,6 +18,8 @@ import Testing
         .disabled(if: Sanitizer.isActive, "minutes of float work at 2-5x the cost under a sanitizer; parses nothing the fast tests do not"))
 struct WhisperRealWeightsTests {
     static let files = ["h01.wav", "h03.wav", "h02.wav"]
+    /// faster-whisper with beam_size=1, temperature=0, without_timestamps: the greedy reference.
+    static let greedy = TranscriptionOptions(timestamps: false, decoding: .greedy)
 
     /// tiny.en, loaded once for the suite.
     static let tinyEN = Result { () throws -> WhisperModel in
@@ -29,7 +31,7 @@ struct WhisperRealWeightsTests {
         let t = try Session(model: try tinyEN.get())
         defer { t.close() }
         var out: [String: TranscriptionResult] = [:]
-        for f in files { out[f] = try t.transcribe(path: Fixtures.speech.appendingPathComponent(f).path) }
+        for f in files { out[f] = try t.transcribe(path: Fixtures.speech.appendingPathComponent(f).path, options: greedy) }
         return out
     }
 
@@ -37,7 +39,7 @@ struct WhisperRealWeightsTests {
         let t = try Session(model: m)
         defer { t.close() }
         var out: [String: TranscriptionResult] = [:]
-        for f in files { out[f] = try t.transcribe(path: Fixtures.speech.appendingPathComponent(f).path) }
+        for f in files { out[f] = try t.transcribe(path: Fixtures.speech.appendingPathComponent(f).path, options: greedy) }
         return out
     }
 
@@ -74,7 +76,7 @@ struct WhisperRealWeightsTests {
             guard case .model(.unknownLanguage("klingon", let supported)) = error else { Issue.record("\(error)"); return }
             #expect(supported.count == 99 && supported.first == "English")
         }
-        let r = try t.transcribe(path: Fixtures.speech.appendingPathComponent("h01.wav").path)
+        let r = try t.transcribe(path: Fixtures.speech.appendingPathComponent("h01.wav").path, options: Self.greedy)
         print("base h01 (language detected): [\(r.language)] \(r.text)")
         #expect(r.language == "English")
         #expect(r.promptTokens == 4)   // <|startoftranscript|><|en|><|transcribe|><|notimestamps|>
@@ -86,6 +88,24 @@ struct WhisperRealWeightsTests {
         #expect(r["h01.wav"]!.text.lowercased().contains("smooth planks"))
         #expect(r["h03.wav"]!.text == "It's easy to tell the depth of a well.")
         #expect(r.values.allSatisfy { $0.language == "English" && $0.audioTokens == 1500 && $0.promptTokens == 2 })
+    }
+
+    /// faster-whisper's default pipeline (beam 5, fallback, timestamps), float32: the same text
+    /// and segment boundaries as faster-whisper 1.2.1 on h01 (the rest of the set, and base, are
+    /// checked by scripts/test's real-weights stage in a release build).
+    @Test func tinyENDefaultPipelineEqualsFasterWhisper() throws {
+        let url = Fixtures.speech.appendingPathComponent("faster-whisper-default-reference.json")
+        let reference = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+        let segments = ((reference["segments"] as! [String: Any])["tiny.en"] as! [String: Any])["float32"] as! [String: Any]
+        let texts = ((reference["models"] as! [String: Any])["tiny.en"] as! [String: Any])["float32"] as! [String: String]
+        let t = try Session(model: try Self.tinyEN.get())
+        defer { t.close() }
+        let r = try t.transcribe(path: Fixtures.speech.appendingPathComponent("h01.wav").path)
+        #expect(r.text == texts["h01.wav"])
+        let expected = (segments["h01.wav"] as! [[String: Any]]).map { ($0["start"] as! Double, $0["end"] as! Double) }
+        #expect(r.segments.map { ($0.start * 100).rounded() / 100 } == expected.map(\.0))
+        #expect(r.segments.map { ($0.end * 100).rounded() / 100 } == expected.map(\.1))
+        #expect(r.promptTokens == 1)   // <|startoftranscript|>: English-only, timestamps
     }
 
     @Test func languagesAnEnglishOnlyModelLacksAreUnknown() throws {

@@ -41,7 +41,7 @@ enum WhisperSynthetic {
 /// the same tokens, the checkpoint's suppressed tokens are never generated, long audio goes in
 /// 30 s windows, and bad requests and bad models are typed errors that leave things working.
 @Suite(.serialized) struct WhisperSessionTests {
-    let options = TranscriptionOptions(maxNewTokens: 24)
+    let options = TranscriptionOptions(maxNewTokens: 24, timestamps: false, decoding: .greedy)
     typealias Synthetic = SyntheticWhisper
 
     func transcribe(_ dir: String, _ audio: AudioSamples = WhisperSynthetic.h01,
@@ -97,7 +97,7 @@ enum WhisperSynthetic {
 
         let t = try Session(model: m)
         defer { t.close() }
-        let r = try t.transcribe(WhisperSynthetic.h01, options: .init(maxNewTokens: 48, loopGuardRepeats: 0))
+        let r = try t.transcribe(WhisperSynthetic.h01, options: .init(maxNewTokens: 48, loopGuardRepeats: 0, timestamps: false, decoding: .greedy))
         print("synthetic, boosted suppressed tokens: \(r.tokenIDs) '\(r.text)'")
         #expect(r.tokenIDs.count > 8)
         #expect(r.tokenIDs.allSatisfy { !never.contains($0) })

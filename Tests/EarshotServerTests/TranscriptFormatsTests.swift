@@ -190,43 +190,4 @@ import Testing
         #expect(try Self.object(String(ServerSentEvent.done(text: "a\u{7F}\u{1F}b").dropFirst(6)))["text"] as? String == "a\u{7F}\u{1F}b")
     }
 
-    // MARK: compression_ratio
-
-    /// Sizes from Python's `len(zlib.compress(text.encode()))` (zlib 1.2/1.3, default level).
-    @Test func deflateSizeTracksZlib() {
-        let paragraph = """
-            So the plan for the quarter is simple. We ship the server first, then we measure it, and only then \
-            do we tune the kernels. Every number in the report has to come from a run that anyone can repeat \
-            on the same machine, with the same model and the same audio file. If a number cannot be repeated, \
-            it does not go in the report. That is the whole rule, and it has served us well so far. 
-            """
-        let long = paragraph + paragraph.uppercased() + paragraph.replacingOccurrences(of: "the", with: "a") + String(paragraph.reversed())
-        let cases: [(String, Int)] = [
-            ("", 8), ("Hello.", 14), ("Hello there.", 20), ("The quick brown fox jumps over the lazy dog.", 51),
-            (String(repeating: "thank you ", count: 9), 21), ("Привет, как дела? Всё хорошо, спасибо.", 73),
-            ("今日はいい天気ですね。散歩に行きましょう。", 70), ("Grüße, 世界 🎧", 29), (paragraph, 224), (long, 694),
-        ]
-        for (text, zlib) in cases {
-            let ours = DeflateSize.zlibBytes(Array(text.utf8))
-            #expect(abs(ours - zlib) <= max(2, zlib / 50), "\(text.utf8.count) bytes: \(ours) vs zlib \(zlib)")
-        }
-        #expect(CompressionRatio.of("") == 0)
-        #expect(CompressionRatio.of("Hello there.") == 0.6)
-        #expect(CompressionRatio.of(paragraph) < 2.4)
-        #expect(CompressionRatio.of(String(repeating: "thank you ", count: 30)) > 2.4) // A decoding loop is flagged.
-    }
-
-    @Test func deflateSymbols() {
-        #expect(DeflateSize.lengthSymbol(3) == (257, 0) && DeflateSize.lengthSymbol(11) == (265, 1))
-        #expect(DeflateSize.lengthSymbol(257) == (284, 5) && DeflateSize.lengthSymbol(258) == (285, 0))
-        #expect(DeflateSize.distanceSymbol(1) == (0, 0) && DeflateSize.distanceSymbol(4) == (3, 0))
-        #expect(DeflateSize.distanceSymbol(5) == (4, 1) && DeflateSize.distanceSymbol(7) == (5, 1))
-        #expect(DeflateSize.distanceSymbol(24_577) == (29, 13) && DeflateSize.distanceSymbol(32_768) == (29, 13))
-        #expect(DeflateSize.codeLengths([5, 0, 1, 1], limit: 15) == [1, 0, 2, 2])
-        #expect(DeflateSize.codeLengths([0, 7, 0], limit: 15) == [0, 1, 0])
-        // Fibonacci weights make the optimal tree 19 deep; the limit flattens it.
-        var fibonacci = [1, 1]
-        while fibonacci.count < 19 { fibonacci.append(fibonacci[fibonacci.count - 1] + fibonacci[fibonacci.count - 2]) }
-        #expect(DeflateSize.codeLengths(fibonacci, limit: 7).allSatisfy { (1...7).contains($0) })
-    }
 }

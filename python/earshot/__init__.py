@@ -176,7 +176,9 @@ class Session(_NativeObject):
 
     def transcribe(self, audio, *, sample_rate: int = 16000, language: str | None = None, context: str | None = None,
                    max_tokens: int | None = None, loop_guard_repeats: int | None = None, timestamps: bool | None = None,
-                   max_audio_seconds: float | None = None, on_text=None) -> Transcription:
+                   max_audio_seconds: float | None = None, greedy: bool | None = None, beam_size: int | None = None,
+                   best_of: int | None = None, temperature: float | None = None, seed: int | None = None,
+                   condition_on_previous_text: bool | None = None, on_text=None) -> Transcription:
         """Transcribes a file path or samples (numpy array, array.array('f'), list of floats; at most
         ``MAX_SAMPLES``).
 
@@ -186,11 +188,18 @@ class Session(_NativeObject):
         longer audio with AudioError (from a file's header when it declares its length, else once
         decoding passes the limit, which stops there); by default any length is accepted. On the main thread, Ctrl-C
         cancels the transcription (decoding included) and raises KeyboardInterrupt.
+
+        Whisper decodes as faster-whisper's ``transcribe()`` does by default (beam search of 5,
+        temperature fallback, timestamps, previous-text prompts). ``greedy=True`` is one argmax
+        pass per window without timestamps; ``beam_size``, ``best_of``, ``temperature`` (one
+        temperature, no fallback), ``seed`` (sampling) and ``condition_on_previous_text`` refine it.
         """
         handle = self._checked_handle()
         opts = options_json({"language": language, "context": context, "max_tokens": max_tokens,
                              "loop_guard_repeats": loop_guard_repeats, "timestamps": timestamps,
-                             "max_audio_seconds": max_audio_seconds})
+                             "max_audio_seconds": max_audio_seconds, "greedy": greedy, "beam_size": beam_size,
+                             "best_of": best_of, "temperature": temperature, "seed": seed,
+                             "condition_on_previous_text": condition_on_previous_text})
         keep = None
         if _audio.is_path(audio):
             path = path_bytes(audio)

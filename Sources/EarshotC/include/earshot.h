@@ -115,7 +115,12 @@ earshot_status earshot_session_free(earshot_session session);
    options_json: {"language": "English" | "en" | ..., (default: detected)
                   "context": "names, terms",            (Qwen3-ASR)
                   "max_tokens": 1024 (1..1000000), "loop_guard_repeats": 20 (0..1000000),
-                  "timestamps": false (Whisper),
+                  Whisper (defaults: faster-whisper's transcribe(): beam search of 5, temperature
+                  fallback 0.0..1.0, previous-text prompts, timestamps):
+                  "timestamps": true, "greedy": false (one argmax pass per window, no timestamps;
+                  the keys below refine it), "beam_size": 5 (1..16), "best_of": 5 (1..16),
+                  "temperature": 0.3 (0..2: only this temperature, no fallback),
+                  "seed": 0 (0..2^53, sampling), "condition_on_previous_text": true,
                   "max_audio_seconds": 7200 (0.001..31536000; default: any length; longer audio,
                                          declared in a header or decoded, is EARSHOT_ERROR_AUDIO)}
    *out_result_json: {"text", "language", "token_ids", "audio_seconds", "audio_tokens",

@@ -138,9 +138,9 @@ public final class WhisperModel: @unchecked Sendable {
         return m
     }
 
-    /// A session's state: caches and scratch, allocated once.
-    public func makeState() throws(ModelError) -> WhisperState {
-        do { return try WhisperState(dims: dims, matrixScratch: matrixScratch) } catch { throw .weights(error) }
+    /// A session's state: caches and scratch for `slots` hypotheses decoded side by side, allocated once.
+    public func makeState(slots: Int = 1) throws(ModelError) -> WhisperState {
+        do { return try WhisperState(dims: dims, matrixScratch: matrixScratch, slots: slots) } catch { throw .weights(error) }
     }
 
     /// Encodes the 30 s window in `state.melPointer` (`[mels, 2 * audioContext]`) and prepares
@@ -170,6 +170,25 @@ public final class WhisperModel: @unchecked Sendable {
             throw .invalidConfig(path: directory, reason: "token id \(token) outside the vocabulary of \(dims.vocabSize)")
         }
         withUnsafePointer(to: token) { decoder.forward(UnsafeBufferPointer(start: $0, count: 1), state) }
+    }
+
+    /// Appends `tokens[i]` to the hypothesis in slot `slots[i]` (all at position `state.length`);
+    /// row i's logits land in `state.logits(row: i)`. Allocates nothing.
+    public func decodeStep(_ tokens: UnsafeBufferPointer<Int>, slots: UnsafeBufferPointer<Int>,
+                           state: WhisperState) throws(ModelError) {
+        guard state.length + 1 <= dims.textContext else {
+            throw .promptTooLong(tokens: state.length + 1, limit: dims.textContext)
+        }
+        guard tokens.count == slots.count, tokens.count <= state.slots else {
+            throw .invalidConfig(path: directory, reason: "\(tokens.count) rows for \(state.slots) hypothesis slots")
+        }
+        for t in tokens where t < 0 || t >= dims.vocabSize {
+            throw .invalidConfig(path: directory, reason: "token id \(t) outside the vocabulary of \(dims.vocabSize)")
+        }
+        for slot in slots where slot < 0 || slot >= state.slots {
+            throw .invalidConfig(path: directory, reason: "hypothesis slot \(slot) outside 0..<\(state.slots)")
+        }
+        decoder.step(tokens, slots: slots, state)
     }
 
     /// Bytes of decoder weights one generated token reads (layers plus the tied head).

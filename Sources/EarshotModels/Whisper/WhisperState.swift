@@ -1,16 +1,19 @@
 import EarshotTensor
 
 /// Per-session state of a Whisper model: the encoder output of the current 30 s window, the
-/// cross-attention keys/values computed from it once per window, the self-attention cache, and
-/// every activation buffer. Allocated once per session and reused for every window, request and
-/// token (nothing is allocated per token). Used by one task at a time.
+/// cross-attention keys/values computed from it once per window, one self-attention cache per
+/// hypothesis slot (beam search and best-of sampling decode `slots` sequences side by side over one
+/// encoder output), and every activation buffer. Allocated once per session and reused for every
+/// window, request and token (nothing is allocated per token). Used by one task at a time.
 public final class WhisperState: @unchecked Sendable {
     // @unchecked: mutable, confined to one task at a time by its owner (a session); documented contract.
     public let dims: WhisperDimensions
-    /// Tokens currently in the self-attention cache.
+    /// Tokens currently in the self-attention caches (every slot holds the same number).
     public internal(set) var length = 0
+    /// Hypotheses decoded side by side: self-attention caches and logits rows.
+    public let slots: Int
 
-    let cache: PageBuffer     // cross K, cross V [L, A, d] each; self K, self V [L, T, d] each
+    let cache: PageBuffer     // cross K, cross V [L, A, d] each; then per slot self K, self V [L, T, d] each
     let scratch: PageBuffer
     // Encoder regions (floats into `scratch`). The conv stage and the transformer stage reuse one region.
     let melWindow: Int        // [mels, 2A] the window's features
@@ -21,10 +24,11 @@ public final class WhisperState: @unchecked Sendable {
     let dx, dh, dq, da, dffn, logits: Int
     let tiles, attention: Int
 
-    init(dims: WhisperDimensions, matrixScratch: Int) throws(TensorError) {
+    init(dims: WhisperDimensions, matrixScratch: Int, slots: Int = 1) throws(TensorError) {
         self.dims = dims
+        self.slots = max(1, slots)
         let d = dims.modelDim, a = dims.audioContext, t = dims.textContext, l = dims.decoderLayers
-        cache = try PageBuffer(byteCount: (2 * l * a * d + 2 * l * t * d) * 4, owner: .kvCache)
+        cache = try PageBuffer(byteCount: (2 * l * a * d + self.slots * 2 * l * t * d) * 4, owner: .kvCache)
         var s = ScratchLayout()
         melWindow = s.add(dims.melBins * 2 * a)
         encoded = s.add(a * d)
@@ -43,7 +47,7 @@ public final class WhisperState: @unchecked Sendable {
         var r = ScratchLayout()
         _ = r.add(max(convEnd, u.floats))
         dx = r.add(t * d); dh = r.add(t * d); dq = r.add(t * d); da = r.add(t * d); dffn = r.add(t * dims.ffnDim)
-        logits = r.add(dims.vocabSize)
+        logits = r.add(self.slots * dims.vocabSize)
         tiles = r.add(matrixScratch)
         attention = r.add(Kernels.attentionScratchCount(lk: max(a, t)))
         do {
@@ -56,6 +60,10 @@ public final class WhisperState: @unchecked Sendable {
 
     /// Forgets the decoded tokens (keeps the window's encoder output and every mapping).
     public func reset() { length = 0 }
+
+    /// Forgets the tokens after the first `length` (their cached rows stay valid in every slot
+    /// that holds them): a window decoded again from its prompt.
+    public func rewind(to length: Int) { self.length = min(max(0, length), self.length) }
 
     public func close() {
         cache.close()
@@ -71,15 +79,29 @@ public final class WhisperState: @unchecked Sendable {
     @inline(__always) func crossValues(_ layer: Int) -> UnsafeMutablePointer<Float> {
         cache.floats() + (dims.decoderLayers + layer) * dims.audioContext * dims.modelDim
     }
-    @inline(__always) func selfKeys(_ layer: Int) -> UnsafeMutablePointer<Float> {
-        cache.floats() + 2 * dims.decoderLayers * dims.audioContext * dims.modelDim + layer * dims.textContext * dims.modelDim
+    /// Self-attention keys `[T, d]` of `layer` in hypothesis slot `slot`.
+    @inline(__always) func selfKeys(_ layer: Int, slot: Int = 0) -> UnsafeMutablePointer<Float> {
+        cache.floats() + 2 * dims.decoderLayers * dims.audioContext * dims.modelDim
+            + (slot * 2 * dims.decoderLayers + layer) * dims.textContext * dims.modelDim
     }
-    @inline(__always) func selfValues(_ layer: Int) -> UnsafeMutablePointer<Float> {
-        selfKeys(dims.decoderLayers + layer)
+    @inline(__always) func selfValues(_ layer: Int, slot: Int = 0) -> UnsafeMutablePointer<Float> {
+        selfKeys(dims.decoderLayers + layer, slot: slot)
+    }
+
+    /// Copies the first `length` cached positions of slot `from` into slot `to` (a hypothesis
+    /// forks: beam search keeps two continuations of one prefix). Rows past `length` are not read.
+    public func copySlot(_ from: Int, to: Int) {
+        guard from != to, length > 0 else { return }
+        let rows = length * dims.modelDim
+        for layer in 0..<2 * dims.decoderLayers {
+            selfKeys(layer, slot: to).update(from: selfKeys(layer, slot: from), count: rows)
+        }
     }
 
     /// The window's log-mel features `[mels, 2A]`, to be filled before `WhisperModel.encode`.
     public var melPointer: UnsafeMutablePointer<Float> { ptr(melWindow) }
-    /// Logits of the last decoded position `[vocab]`.
+    /// Logits of the last decoded position `[vocab]` (after `decodeStep`: row 0 of `[rows, vocab]`).
     public var logitsPointer: UnsafeMutablePointer<Float> { ptr(logits) }
+    /// Logits of row `row` of the last `decodeStep` `[vocab]`.
+    public func logits(row: Int) -> UnsafeMutablePointer<Float> { ptr(logits) + row * dims.vocabSize }
 }
