@@ -16,10 +16,13 @@ What is measured (faster-whisper side)
     the whole segment generator: log-mel, encoder, decoder and detokenisation. The WAV is read
     (stdlib `wave`, int16 / 32768, bit-identical to faster-whisper's own PyAV decoding of these
     files) before the clock starts, so file decoding is not timed.
-  * Greedy settings: beam_size=1, best_of=1, temperature=0.0 (one temperature, so no fallback),
-    language="en", task="transcribe", without_timestamps=True, condition_on_previous_text=False,
-    vad_filter=False, word_timestamps=False; everything else at faster-whisper 1.2.1's defaults
-    (listed in the JSON under "settings").
+  * --pipeline greedy (default): beam_size=1, best_of=1, temperature=0.0 (one temperature, so no
+    fallback), language="en", task="transcribe", without_timestamps=True,
+    condition_on_previous_text=False, vad_filter=False, word_timestamps=False; everything else at
+    faster-whisper 1.2.1's defaults (listed in the JSON under "settings"). Earshot: --greedy.
+  * --pipeline default: faster-whisper's own defaults (beam 5, best_of 5, temperatures 0.0..1.0,
+    timestamps, condition_on_previous_text; language detected, "en" on English-only models).
+    Earshot: its defaults, which are the same pipeline.
   * Text = concatenation of Segment.text over the segments, then str.strip().
 
 Earshot side (--earshot BIN)
@@ -64,6 +67,18 @@ GREEDY = dict(
     temperature=0.0,
     without_timestamps=True,
     condition_on_previous_text=False,
+    vad_filter=False,
+    word_timestamps=False,
+)
+
+# faster-whisper 1.2.1's transcribe() defaults for what GREEDY changes (--pipeline default).
+PIPELINE_DEFAULT = dict(
+    task="transcribe",
+    beam_size=5,
+    best_of=5,
+    temperature=[0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
+    without_timestamps=False,
+    condition_on_previous_text=True,
     vad_filter=False,
     word_timestamps=False,
 )
@@ -178,9 +193,10 @@ def load_set(set_dir, np):
 
 
 class FasterWhisperRunner:
-    def __init__(self, model_dir, compute_type, threads):
+    def __init__(self, model_dir, compute_type, threads, pipeline=None):
         from faster_whisper import WhisperModel
 
+        self.pipeline = pipeline or GREEDY
         self.model = WhisperModel(model_dir, device="cpu", compute_type=compute_type,
                                   cpu_threads=threads)
         self.windows = []
@@ -238,7 +254,7 @@ class FasterWhisperRunner:
     def transcribe(self, samples):
         self.windows = []
         t0 = time.perf_counter()
-        segments, _info = self.model.transcribe(samples, **GREEDY, **DEFAULTS)
+        segments, _info = self.model.transcribe(samples, **self.pipeline, **DEFAULTS)
         segments = list(segments)
         seconds = time.perf_counter() - t0
         text = "".join(s.text for s in segments).strip()
@@ -251,9 +267,11 @@ class FasterWhisperRunner:
 # Earshot
 
 
-def run_earshot(binary, model_dir, precision, threads, paths, warmup):
+def run_earshot(binary, model_dir, precision, threads, paths, warmup, greedy=True):
     files = ([paths[0]] * warmup) + list(paths)
     cmd = [binary, "transcribe", "--model", model_dir, "--threads", str(threads)]
+    if greedy:
+        cmd += ["--greedy", "--language", "en"]
     if precision == "int8":
         cmd += ["--quant", "q8"]
     elif precision != "float32":
@@ -445,6 +463,8 @@ def main():
     ap.add_argument("--earshot-model-root", default=None, help="default: --cache")
     ap.add_argument("--earshot-warmup", type=int, default=1)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--pipeline", choices=["greedy", "default"], default="greedy",
+                    help="greedy: beam 1, no fallback, no timestamps (both engines); default: faster-whisper's defaults")
     ap.add_argument("--out", default=None, help="JSON results (default bench/results/fw-compare.json)")
     ap.add_argument("--markdown-out", default=None, help="also write the Markdown tables here")
     ap.add_argument("--reference-out", default=None,
@@ -452,6 +472,7 @@ def main():
     ap.add_argument("--report-only", default=None, metavar="RESULTS_JSON",
                     help="print the tables of an earlier --out file and exit")
     args = ap.parse_args()
+    settings = GREEDY if args.pipeline == "greedy" else PIPELINE_DEFAULT
 
     if args.report_only:
         with open(args.report_only, encoding="utf-8") as f:
@@ -499,7 +520,7 @@ def main():
             for threads in threads_list:
                 load_before = os.getloadavg()
                 t_load = time.perf_counter()
-                fw = FasterWhisperRunner(model_dir, precision, threads)
+                fw = FasterWhisperRunner(model_dir, precision, threads, pipeline=settings)
                 load_s = time.perf_counter() - t_load
                 fw.transcribe(audio[names[0]])  # warm-up
                 fw_runs, es_runs, es_errors = [], [], []
@@ -510,7 +531,7 @@ def main():
                             fw_runs.append({n: fw.transcribe(audio[n]) for n in names})
                         elif args.earshot:
                             res = run_earshot(args.earshot, es_model_dir, precision, threads, paths,
-                                              args.earshot_warmup)
+                                              args.earshot_warmup, greedy=args.pipeline == "greedy")
                             if "error" in res:
                                 es_errors.append(res)
                                 print(f"earshot failed ({model} {precision}): {res['error'][:500]}",
@@ -545,7 +566,7 @@ def main():
 
     doc = {"tool": "bench/compare-faster-whisper.py", "date": time.strftime("%Y-%m-%d %H:%M:%S"),
            "environment": env, "set": set_dir, "repeat": args.repeat, "earshot": args.earshot,
-           "settings": {**GREEDY, **DEFAULTS}, "timing": {
+           "pipeline": args.pipeline, "settings": {**settings, **DEFAULTS}, "timing": {
                "faster_whisper": "perf_counter around transcribe() + consuming the segment generator; "
                                  "WAV read before the clock; model load excluded; 1 warm-up",
                "earshot": "timings.total_ms per file, else invocation wall time / files passed"},

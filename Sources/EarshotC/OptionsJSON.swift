@@ -94,7 +94,7 @@ extension OptionsJSON {
     static let loadKeys = ["precision"]
     static let transcribeKeys = ["language", "context", "max_tokens", "loop_guard_repeats", "timestamps",
                                  "max_audio_seconds", "greedy", "beam_size", "best_of", "temperature", "seed",
-                                 "condition_on_previous_text"]
+                                 "condition_on_previous_text", "task", "word_timestamps"]
 
     /// `earshot_model_load` options: {"precision": "native" | "bf16" | "f32" | "q8" | "q4"}.
     static func precision(_ json: UnsafePointer<CChar>?) throws(ABIError) -> WeightPrecision {
@@ -127,6 +127,13 @@ extension OptionsJSON {
         if let temperature = try o.real("temperature", in: OptionBounds.temperature) { t.decoding.temperatures = [temperature] }
         if let seed = try o.int("seed", in: OptionBounds.seed) { t.decoding.seed = UInt64(seed) }
         t.decoding.conditionOnPreviousText = try o.bool("condition_on_previous_text") ?? t.decoding.conditionOnPreviousText
+        t.wordTimestamps = try o.bool("word_timestamps") ?? false
+        if let task = try o.string("task") {
+            guard let parsed = TranscriptionTask(rawValue: task) else {
+                throw .invalidArgument("transcription options: unknown task '\(task)'; use transcribe or translate")
+            }
+            t.task = parsed
+        }
         let maxAudioSeconds = try o.real("max_audio_seconds", in: OptionBounds.maxAudioSeconds)
         try o.finish(known: transcribeKeys)
         return (t, maxAudioSeconds)

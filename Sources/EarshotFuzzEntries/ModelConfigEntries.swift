@@ -18,17 +18,18 @@ enum ModelConfigEntries {
     }
 
     /// What a Whisper load reads from config.json: the Hugging Face dimensions (validated), the
-    /// memory estimate computed from them, and the suppressed token ids (`suppress_ids` of a
-    /// CTranslate2 config, also read from a Hugging Face one).
+    /// memory estimate computed from them, the suppressed token ids (`suppress_ids` of a
+    /// CTranslate2 config, also read from a Hugging Face one) and the alignment heads.
     static func whisperConfig(_ bytes: UnsafeRawBufferPointer) -> FuzzOutcome {
         let dir = ScratchDirectory.directory("whisper-config")
         ScratchDirectory.write(bytes, "config.json", in: dir)
         var summary: [String] = []
         var failure: ModelError?
-        var vocabSize = 51_865
+        // Whisper base's sizes unless the config gives valid ones.
+        var dims = WhisperDimensions(melBins: 80, modelDim: 512, encoderLayers: 6, decoderLayers: 6, encoderHeads: 8,
+                                     decoderHeads: 8, ffnDim: 2048, vocabSize: 51_865, audioContext: 1500, textContext: 448)
         do {
-            let dims = try ModelFileParsing.whisperConfig(Data(bytes), path: "config.json")
-            vocabSize = dims.vocabSize
+            dims = try ModelFileParsing.whisperConfig(Data(bytes), path: "config.json")
             summary.append("\(dims.encoderLayers)+\(dims.decoderLayers) layers")
         } catch { failure = error }
         // The estimate also checks the config against the weight files' headers, which the scratch
@@ -38,8 +39,8 @@ enum ModelConfigEntries {
             summary.append("estimate \(estimate.weightBytes) weight bytes")
         } catch { summary.append("estimate refused: \(error)") }
         do {
-            let generation = try ModelFileParsing.whisperGenerationConfig(directory: dir, vocabSize: vocabSize)
-            summary.append("\(generation.suppressTokens.count) suppressed")
+            let generation = try ModelFileParsing.whisperGenerationConfig(directory: dir, dims: dims)
+            summary.append("\(generation.suppressTokens.count) suppressed, \(generation.alignmentHeads.count) alignment heads")
         } catch { failure = failure ?? error }
         if let failure { return .rejected(failure.description) }
         return .accepted(summary.joined(separator: ", "))

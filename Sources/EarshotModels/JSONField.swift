@@ -10,6 +10,8 @@ enum JSONField: Decodable, Equatable {
     case null
     case int(Int)
     case ints([Int])
+    /// A list of integer lists (Whisper's `alignment_heads`: [[layer, head], ...]).
+    case intLists([[Int]])
     case string(String)
     case other
 
@@ -21,6 +23,8 @@ enum JSONField: Decodable, Equatable {
             self = .int(i)
         } else if let list = try? c.decode([Int].self) {
             self = .ints(list)
+        } else if let lists = try? c.decode([[Int]].self) {
+            self = .intLists(lists)
         } else if let s = try? c.decode(String.self) {
             self = .string(s)
         } else {

@@ -18,8 +18,9 @@ import Foundation
         return dims
     }
 
-    /// The suppressed tokens of a Whisper directory's `config.json` / `generation_config.json`.
-    public static func whisperGenerationConfig(directory: String, vocabSize: Int) throws(ModelError) -> WhisperGenerationConfig {
-        try WhisperGenerationConfig.read(directory: directory, vocabSize: vocabSize)
+    /// The suppressed tokens and alignment heads of a Whisper directory's `config.json` /
+    /// `generation_config.json`, for a model of `dims`.
+    public static func whisperGenerationConfig(directory: String, dims: WhisperDimensions) throws(ModelError) -> WhisperGenerationConfig {
+        try WhisperGenerationConfig.read(directory: directory, vocabSize: dims.vocabSize, dims: dims)
     }
 }

@@ -30,6 +30,9 @@ final class Qwen3ASRSession {
                     onText: ((String) -> Void)?) throws(RuntimeError) -> TranscriptionResult {
         let clock = ContinuousClock()
         let start = clock.now
+        guard options.task == .transcribe else {
+            throw .model(.unsupportedOption("task 'translate' needs a multilingual Whisper model; Qwen3-ASR only transcribes"))
+        }
         var language: String?
         if let requested = options.language {
             guard let l = Qwen3ASRPrompt.normalizeLanguage(requested, supported: model.supportedLanguages) else {

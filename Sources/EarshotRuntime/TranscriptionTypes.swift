@@ -1,5 +1,12 @@
+/// Whisper's two tasks: text in the spoken language, or translated into English.
+public enum TranscriptionTask: String, Sendable, CaseIterable {
+    case transcribe, translate
+}
+
 /// What a caller asks of one transcription.
 public struct TranscriptionOptions: Sendable {
+    /// `translate`: English text from speech in any language (multilingual Whisper models only).
+    public var task: TranscriptionTask = .transcribe
     /// Force the output language (one of the model's supported names, any case); nil detects it.
     public var language: String?
     /// Background text put in the system turn (names, terms); the model uses it as context.
@@ -18,6 +25,9 @@ public struct TranscriptionOptions: Sendable {
     public var timestamps: Bool
     /// Whisper: the search and its fallback (default: faster-whisper's). Qwen3-ASR decodes greedily.
     public var decoding: WhisperDecodingOptions
+    /// Whisper: each segment's words with their start, end and probability (cross-attention
+    /// alignment, as faster-whisper's `word_timestamps=True`). Needs the model's alignment heads.
+    public var wordTimestamps = false
 
     public init(language: String? = nil, context: String = "", maxNewTokens: Int = 1024, loopGuardRepeats: Int = 20,
                 ignoreEOS: Bool = false, timestamps: Bool = true, decoding: WhisperDecodingOptions = .fasterWhisper) {
@@ -56,6 +66,22 @@ public struct Timings: Sendable, Codable, Equatable {
     }
 }
 
+/// One word of a segment: its text (with its leading space, as Whisper spells it), where it is
+/// in the audio (seconds) and the mean probability of its tokens.
+public struct TranscriptWord: Sendable, Codable, Equatable {
+    public var start: Double
+    public var end: Double
+    public var word: String
+    public var probability: Double
+
+    public init(start: Double, end: Double, word: String, probability: Double) {
+        self.start = start
+        self.end = end
+        self.word = word
+        self.probability = probability
+    }
+}
+
 /// A stretch of the transcript with its place in the audio (seconds from the start).
 public struct TranscriptSegment: Sendable, Codable, Equatable {
     public var start: Double
@@ -70,9 +96,12 @@ public struct TranscriptSegment: Sendable, Codable, Equatable {
     public var temperature: Double
     /// zlib compression ratio of the window's text (Whisper; 0 when not computed).
     public var compressionRatio: Double
+    /// Its words, when word timestamps were asked for (nil otherwise).
+    public var words: [TranscriptWord]?
 
     public init(start: Double, end: Double, text: String, tokenIDs: [Int], avgLogprob: Double = 0, noSpeechProb: Double = 0,
-                temperature: Double = 0, compressionRatio: Double = 0) {
+                temperature: Double = 0, compressionRatio: Double = 0, words: [TranscriptWord]? = nil) {
+        self.words = words
         self.temperature = temperature
         self.compressionRatio = compressionRatio
         self.start = start
@@ -85,7 +114,7 @@ public struct TranscriptSegment: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case start, end, text, tokenIDs = "token_ids", avgLogprob = "avg_logprob", noSpeechProb = "no_speech_prob"
-        case temperature, compressionRatio = "compression_ratio"
+        case temperature, compressionRatio = "compression_ratio", words
     }
 }
 

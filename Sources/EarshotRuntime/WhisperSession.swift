@@ -55,6 +55,13 @@ final class WhisperSession {
         let decoding = options.decoding
         if let problem = decoding.problem() { throw .model(.unsupportedOption(problem)) }
         let languageID = try forcedLanguage(options)
+        if options.task == .translate, !model.isMultilingual || model.vocabulary.translate == nil {
+            throw .model(.unsupportedOption("task 'translate' needs a multilingual Whisper model; this one is English-only"))
+        }
+        if options.wordTimestamps, model.generation.alignmentHeads.isEmpty {
+            throw .model(.unsupportedOption("word timestamps need the model's alignment heads (config.json or "
+                                            + "generation_config.json 'alignment_heads'); \(model.directory) lists none"))
+        }
         guard options.context.isEmpty else {
             throw .model(.unsupportedOption("context (an initial prompt) is not supported for Whisper models yet"))
         }
@@ -74,6 +81,7 @@ final class WhisperSession {
         let frames = mel.frameCount(samples: padded)
         var layout = ScratchLayout()
         let aOffset = layout.add(padded), fOffset = layout.add(bins * frames), mOffset = layout.add(mel.scratchFloats)
+        let wordLayout = options.wordTimestamps ? WhisperWordTiming.Layout(model: model, into: &layout) : nil
         let base: UnsafeMutablePointer<Float>
         do { base = try arena.reserve(floats: layout.floats) } catch { throw .model(.weights(error)) }
         samples.withUnsafeSamples { all in
@@ -97,6 +105,8 @@ final class WhisperSession {
         // Text tokens (and timestamps) of the segments so far, and where the prompt's share starts.
         var allTokens: [Int] = []
         var promptResetSince = 0
+        // End of the last word so far (word timestamps).
+        var lastSpeech = 0.0
         // 30 s windows. The last frame is the padding's, not content.
         let content = max(frames - 1, 1)
         var seek = 0
@@ -135,7 +145,28 @@ final class WhisperSession {
                 ? WhisperTimestampRules(vocabulary: model.vocabulary, vocabSize: dims.vocabSize)
                     .segments(outcome.tokens, offset: offset, windowSeconds: seconds, windowFrames: count)
                 : (segments: [(start: offset, end: offset + seconds, tokens: outcome.tokens[...])], advanceFrames: count)
-            for piece in split.segments {
+            var pieces = split.segments.map { WhisperWordTiming.Piece(start: $0.start, end: $0.end, tokens: $0.tokens) }
+            var advance = split.advanceFrames
+            if let wordLayout {
+                let tb = model.vocabulary.timestampBegin, t = outcome.tokens
+                let singleEnding = t.count >= 2 && t[t.count - 1] >= tb && t[t.count - 2] < tb
+                let code = model.vocabulary.languages.first { $0.value == (language ?? -1) }?.key ?? "en"
+                var startSequence = [model.vocabulary.startOfTranscript]
+                if model.isMultilingual, let language {
+                    startSequence += [language, (options.task == .translate ? model.vocabulary.translate : model.vocabulary.transcribe)
+                                        ?? model.vocabulary.noTimestamps]
+                }
+                try WhisperWordTiming(model: model).addWords(&pieces, startSequence: startSequence, frames: count, offset: offset,
+                                                            lastSpeech: lastSpeech, language: code, state: state,
+                                                            base: base, layout: wordLayout)
+                // faster-whisper's `get_end`: the last word's end, else the last segment's.
+                let end = pieces.reversed().lazy.compactMap { $0.words.last?.end }.first ?? pieces.last?.end
+                if !singleEnding, options.timestamps, let end, end > offset {
+                    advance = Int((end * 100).rounded(.toNearestOrEven)) - seek
+                }
+                if let end { lastSpeech = end }
+            }
+            for piece in pieces {
                 let raw: String = model.vocabulary.decode(piece.tokens)
                 let trimmed = raw.trimmingCharacters(in: .whitespacesAndNewlines)
                 guard piece.start != piece.end, !trimmed.isEmpty else { continue }
@@ -144,12 +175,13 @@ final class WhisperSession {
                     start: piece.start, end: piece.end, text: trimmed, tokenIDs: Array(piece.tokens),
                     avgLogprob: outcome.averageLogProb.isFinite ? outcome.averageLogProb : -.greatestFiniteMagnitude,
                     noSpeechProb: Double(outcome.noSpeech),
-                    temperature: outcome.temperature, compressionRatio: outcome.compressionRatio))
+                    temperature: outcome.temperature, compressionRatio: outcome.compressionRatio,
+                    words: wordLayout == nil ? nil : piece.words))
             }
             if !decoding.conditionOnPreviousText || outcome.temperature > decoding.promptResetOnTemperature {
                 promptResetSince = allTokens.count
             }
-            seek += options.timestamps ? min(split.advanceFrames, count) : count
+            seek += options.timestamps ? max(1, min(advance, count)) : count
         }
         stream.finish()
         // Segments' texts, trimmed, one space between (faster-whisper's segment texts lead with theirs).
@@ -219,7 +251,10 @@ final class WhisperSession {
         if !previous.isEmpty, let startOfPrevious = v.id(of: "<|startofprev|>") { prompt = [startOfPrevious] + previous }
         let sotIndex = prompt.count
         prompt.append(v.startOfTranscript)
-        if model.isMultilingual, let language { prompt += [language, v.transcribe ?? v.noTimestamps] }
+        if model.isMultilingual, let language {
+            let task = options.task == .translate ? v.translate : v.transcribe
+            prompt += [language, task ?? v.noTimestamps]
+        }
         if !options.timestamps { prompt.append(v.noTimestamps) }
         state.reset()
         let prefillStart = clock.now

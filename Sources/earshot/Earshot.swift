@@ -1,4 +1,5 @@
 import ArgumentParser
+import EarshotTensor
 import Foundation
 
 @main
@@ -8,4 +9,28 @@ struct Earshot: AsyncParsableCommand {
         abstract: "Local speech recognition (Qwen3-ASR, Whisper) with memory that comes back.",
         subcommands: [Transcribe.self, Serve.self, Convert.self, MakeRandomCheckpoint.self, Bench.self]
     )
+
+    static func main() async {
+        selectOpenBLASKernels()
+        await main(nil)
+    }
+
+    /// OpenBLAS chose its kernels when it loaded, before this ran, from the CPU's model; on
+    /// machines whose model it does not know it takes the slowest (see `blas_core.c`). When
+    /// OPENBLAS_CORETYPE is unset, name the core the CPU's instructions allow and start this
+    /// program again in place (same pid, arguments and environment), so OpenBLAS loads with it.
+    /// EARSHOT_BLAS_CORE_SET marks the second start; any failure just runs on as it is.
+    static func selectOpenBLASKernels() {
+        #if os(Linux)
+        let env = ProcessInfo.processInfo.environment
+        guard env["OPENBLAS_CORETYPE"] == nil, env["EARSHOT_BLAS_CORE_SET"] == nil,
+              let core = CPUFeatures.openBLASCoreType else { return }
+        setenv("OPENBLAS_CORETYPE", core, 1)
+        setenv("EARSHOT_BLAS_CORE_SET", "1", 1)
+        let args = CommandLine.unsafeArgv
+        execv("/proc/self/exe", args)
+        // Still here: exec failed; OpenBLAS keeps the kernels it chose.
+        unsetenv("OPENBLAS_CORETYPE")
+        #endif
+    }
 }

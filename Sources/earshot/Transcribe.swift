@@ -22,6 +22,12 @@ struct Transcribe: ParsableCommand {
     @Option(name: .long, help: "Refuse audio longer than this many seconds (default: any length).")
     var maxAudioSeconds: Double?
 
+    @Flag(name: .long, help: "Whisper: each segment's words with start, end and probability (in --json).")
+    var wordTimestamps = false
+
+    @Option(name: .long, help: "transcribe, or translate (into English; multilingual Whisper models).")
+    var task: String = "transcribe"
+
     @OptionGroup(title: "Whisper decoding (faster-whisper's defaults)") var decodingFlags: DecodingFlags
 
     @Flag(name: .long, help: "Print one JSON object per file: text, language, token_ids, audio_seconds, timings, segments.")
@@ -40,8 +46,10 @@ struct Transcribe: ParsableCommand {
         let session: Session
         do { session = try Session(model: loaded) } catch { throw fail("earshot: \(error)") }
         defer { session.close() }
-        let options = TranscriptionOptions(language: common.language, context: context, maxNewTokens: maxTokens,
+        var options = TranscriptionOptions(language: common.language, context: context, maxNewTokens: maxTokens,
                                            timestamps: decodingFlags.timestampsOn, decoding: decodingFlags.decoding)
+        options.task = TranscriptionTask(rawValue: task) ?? .transcribe
+        options.wordTimestamps = wordTimestamps
         let streaming = !json && isatty(STDOUT_FILENO) != 0
         var failed = false
         // Several files in plain text: each line starts with its file ("FILE: text"), as grep and
@@ -70,6 +78,9 @@ struct Transcribe: ParsableCommand {
     }
 
     func validate() throws {
+        guard TranscriptionTask(rawValue: task) != nil else {
+            throw ValidationError("--task: unknown task '\(task)'; use transcribe or translate")
+        }
         try checkOption(maxTokens, OptionBounds.maxTokens, "--max-tokens")
         try checkOption(maxAudioSeconds, OptionBounds.maxAudioSeconds, "--max-audio-seconds")
     }

@@ -106,6 +106,18 @@ struct WhisperRealWeightsTests {
         #expect(r.segments.map { ($0.start * 100).rounded() / 100 } == expected.map(\.0))
         #expect(r.segments.map { ($0.end * 100).rounded() / 100 } == expected.map(\.1))
         #expect(r.promptTokens == 1)   // <|startoftranscript|>: English-only, timestamps
+        // Word timestamps: faster-whisper's words, times to the 20 ms step, probabilities close.
+        let words = ((reference["words"] as! [String: Any])["tiny.en"] as! [String: Any])["float32"] as! [String: Any]
+        let want = words["h01.wav"] as! [[String: Any]]
+        var options = TranscriptionOptions()
+        options.wordTimestamps = true
+        let w = try t.transcribe(path: Fixtures.speech.appendingPathComponent("h01.wav").path, options: options)
+        let got = w.segments.flatMap { $0.words ?? [] }
+        #expect(got.map(\.word) == want.map { $0["word"] as! String })
+        for (g, e) in zip(got, want) {
+            #expect(abs(g.start - (e["start"] as! Double)) < 0.005 && abs(g.end - (e["end"] as! Double)) < 0.005, "\(g)")
+            #expect(abs(g.probability - (e["probability"] as! Double)) < 0.02, "\(g)")
+        }
     }
 
     @Test func languagesAnEnglishOnlyModelLacksAreUnknown() throws {

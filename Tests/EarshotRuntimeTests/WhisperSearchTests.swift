@@ -146,4 +146,18 @@ import Testing
         let r = try t.transcribe(WhisperSynthetic.h01, options: .init(maxNewTokens: 4))
         #expect(r.audioTokens == 1500)
     }
+
+    @Test func translateOnAnEnglishOnlyModelIsAnError() throws {
+        let (m, t) = try session()
+        defer { t.close(); m.close() }
+        var options = TranscriptionOptions(maxNewTokens: 4)
+        options.task = .translate
+        do {
+            _ = try t.transcribe(WhisperSynthetic.h01, options: options)
+            Issue.record("translate accepted by an English-only model")
+        } catch {
+            guard case .model(.unsupportedOption(let message)) = error else { Issue.record("\(error)"); return }
+            #expect(message.contains("translate") && message.contains("English-only"))
+        }
+    }
 }

@@ -207,8 +207,12 @@ public struct SyntheticWhisper: Sendable {
     public static let aliases = [("decoder/projection/weight", "decoder/embeddings/weight")]
 
     /// CTranslate2's `config.json` for Whisper (the decoding settings; no architecture).
+    /// Cross-attention heads listed for word timing: both heads of the last decoder layer.
+    public static let alignmentHeads = [[1, 0], [1, 1]]
+
     public static var ctranslate2Config: [String: Any] {
-        ["suppress_ids": suppressIDs, "suppress_ids_begin": suppressAtBegin, "lang_ids": [id("<|en|>"), id("<|fr|>")]]
+        ["suppress_ids": suppressIDs, "suppress_ids_begin": suppressAtBegin, "lang_ids": [id("<|en|>"), id("<|fr|>")],
+         "alignment_heads": alignmentHeads]
     }
 
     /// Writes the CTranslate2 directory; `entries` replaces the model's variables (for broken files).
@@ -251,7 +255,8 @@ public struct SyntheticWhisper: Sendable {
         try SafeTensorsWriter.write(path: dir.appendingPathComponent("model.safetensors").path, floats: out,
                                     dtype: dtype, metadata: ["format": "pt"])
         try Self.writeJSON(huggingFaceConfig, to: dir.appendingPathComponent("config.json"))
-        try Self.writeJSON(["suppress_tokens": Self.suppressIDs, "begin_suppress_tokens": Self.suppressAtBegin],
+        try Self.writeJSON(["suppress_tokens": Self.suppressIDs, "begin_suppress_tokens": Self.suppressAtBegin,
+                            "alignment_heads": Self.alignmentHeads],
                            to: dir.appendingPathComponent("generation_config.json"))
         try Self.writeJSON(Self.tokenizerJSON(Self.vocabulary), to: dir.appendingPathComponent("tokenizer.json"))
     }

@@ -123,7 +123,8 @@ public enum WhisperLayoutConversion {
         let ct2Config = try JSONSerialization.jsonObject(with: Data(contentsOf: source.appendingPathComponent("config.json")))
             as! [String: Any]
         try SyntheticWhisper.writeJSON(["suppress_tokens": ct2Config["suppress_ids"] ?? [Int](),
-                                        "begin_suppress_tokens": ct2Config["suppress_ids_begin"] ?? [Int]()],
+                                        "begin_suppress_tokens": ct2Config["suppress_ids_begin"] ?? [Int](),
+                                        "alignment_heads": ct2Config["alignment_heads"] ?? [[Int]]()],
                                        to: dir.appendingPathComponent("generation_config.json"))
         try FileManager.default.copyItem(at: source.appendingPathComponent("tokenizer.json"),
                                          to: dir.appendingPathComponent("tokenizer.json"))

@@ -178,7 +178,8 @@ class Session(_NativeObject):
                    max_tokens: int | None = None, loop_guard_repeats: int | None = None, timestamps: bool | None = None,
                    max_audio_seconds: float | None = None, greedy: bool | None = None, beam_size: int | None = None,
                    best_of: int | None = None, temperature: float | None = None, seed: int | None = None,
-                   condition_on_previous_text: bool | None = None, on_text=None) -> Transcription:
+                   condition_on_previous_text: bool | None = None, task: str | None = None,
+                   word_timestamps: bool | None = None, on_text=None) -> Transcription:
         """Transcribes a file path or samples (numpy array, array.array('f'), list of floats; at most
         ``MAX_SAMPLES``).
 
@@ -193,13 +194,16 @@ class Session(_NativeObject):
         temperature fallback, timestamps, previous-text prompts). ``greedy=True`` is one argmax
         pass per window without timestamps; ``beam_size``, ``best_of``, ``temperature`` (one
         temperature, no fallback), ``seed`` (sampling) and ``condition_on_previous_text`` refine it.
+        ``task="translate"`` gives English text (multilingual Whisper models). ``word_timestamps=True``
+        adds each segment's words (``segments[i]["words"]``: word, start, end, probability).
         """
         handle = self._checked_handle()
         opts = options_json({"language": language, "context": context, "max_tokens": max_tokens,
                              "loop_guard_repeats": loop_guard_repeats, "timestamps": timestamps,
                              "max_audio_seconds": max_audio_seconds, "greedy": greedy, "beam_size": beam_size,
                              "best_of": best_of, "temperature": temperature, "seed": seed,
-                             "condition_on_previous_text": condition_on_previous_text})
+                             "condition_on_previous_text": condition_on_previous_text, "task": task,
+                             "word_timestamps": word_timestamps})
         keep = None
         if _audio.is_path(audio):
             path = path_bytes(audio)

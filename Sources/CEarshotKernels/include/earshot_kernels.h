@@ -29,6 +29,10 @@ static inline void ek_pause(void) {
 /// 1 when the CPU supports AVX2, FMA and F16C (x86_64 only; 0 elsewhere).
 int ek_cpu_has_avx2_fma(void);
 
+/// The OpenBLAS core type matching the CPU's instructions ("SkylakeX" for AVX-512, "Haswell" for
+/// AVX2 + FMA), or NULL: for OPENBLAS_CORETYPE, which OpenBLAS reads when it loads (blas_core.c).
+const char *ek_openblas_coretype(void);
+
 #if defined(__x86_64__)
 /// y[r] = W[r, :] . x for r in [row_begin, row_end); W rows of cols/32 blocks; cols % 32 == 0.
 void ek_q8_0_matvec_rows(const uint8_t *w, int64_t cols, const float *x, float *y, int64_t row_begin, int64_t row_end);

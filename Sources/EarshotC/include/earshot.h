@@ -121,6 +121,9 @@ earshot_status earshot_session_free(earshot_session session);
                   the keys below refine it), "beam_size": 5 (1..16), "best_of": 5 (1..16),
                   "temperature": 0.3 (0..2: only this temperature, no fallback),
                   "seed": 0 (0..2^53, sampling), "condition_on_previous_text": true,
+                  "task": "transcribe" | "translate" (into English; multilingual Whisper models),
+                  "word_timestamps": false (each segment's "words": [{"word", "start", "end",
+                                            "probability"}]),
                   "max_audio_seconds": 7200 (0.001..31536000; default: any length; longer audio,
                                          declared in a header or decoded, is EARSHOT_ERROR_AUDIO)}
    *out_result_json: {"text", "language", "token_ids", "audio_seconds", "audio_tokens",

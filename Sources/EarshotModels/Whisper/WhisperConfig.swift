@@ -15,6 +15,20 @@ public struct WhisperDimensions: Sendable, Equatable {
     public var audioContext: Int     // 1500 encoder positions = 30 s
     public var textContext: Int      // 448 decoder positions
 
+    public init(melBins: Int, modelDim: Int, encoderLayers: Int, decoderLayers: Int, encoderHeads: Int, decoderHeads: Int,
+                ffnDim: Int, vocabSize: Int, audioContext: Int, textContext: Int) {
+        self.melBins = melBins
+        self.modelDim = modelDim
+        self.encoderLayers = encoderLayers
+        self.decoderLayers = decoderLayers
+        self.encoderHeads = encoderHeads
+        self.decoderHeads = decoderHeads
+        self.ffnDim = ffnDim
+        self.vocabSize = vocabSize
+        self.audioContext = audioContext
+        self.textContext = textContext
+    }
+
     /// Mel frames per 30 s window: two per encoder position (conv2 has stride 2).
     public var windowFrames: Int { audioContext * 2 }
 
@@ -32,13 +46,23 @@ public struct WhisperDimensions: Sendable, Equatable {
 }
 
 /// Decoding settings a checkpoint ships: tokens never generated, and tokens not allowed first.
+/// One cross-attention head used for word timing.
+public struct WhisperAlignmentHead: Sendable, Equatable, Hashable {
+    public var layer: Int
+    public var head: Int
+    public init(layer: Int, head: Int) { self.layer = layer; self.head = head }
+}
+
 public struct WhisperGenerationConfig: Sendable, Equatable {
     public var suppressTokens: [Int] = []
     public var suppressAtBegin: [Int] = []
+    /// Cross-attention heads (decoder layer, head) whose weights follow the words' timing (word
+    /// timestamps); empty when the checkpoint does not list them.
+    public var alignmentHeads: [WhisperAlignmentHead] = []
 
-    /// CTranslate2 `config.json` (`suppress_ids`, `suppress_ids_begin`) or Hugging Face
-    /// `generation_config.json` (`suppress_tokens`, `begin_suppress_tokens`).
-    static func read(directory: String, vocabSize: Int) throws(ModelError) -> WhisperGenerationConfig {
+    /// CTranslate2 `config.json` (`suppress_ids`, `suppress_ids_begin`, `alignment_heads`) or Hugging
+    /// Face `generation_config.json` (`suppress_tokens`, `begin_suppress_tokens`, `alignment_heads`).
+    static func read(directory: String, vocabSize: Int, dims: WhisperDimensions) throws(ModelError) -> WhisperGenerationConfig {
         var result = WhisperGenerationConfig()
         let dir = URL(fileURLWithPath: directory)
         for (file, suppress, begin) in [("config.json", "suppress_ids", "suppress_ids_begin"),
@@ -57,6 +81,22 @@ public struct WhisperGenerationConfig: Sendable, Equatable {
             }
             if let s = try ids(suppress) { result.suppressTokens = s }
             if let b = try ids(begin) { result.suppressAtBegin = b }
+            if let value = obj["alignment_heads"], value != .null {
+                let heads: [[Int]]
+                switch value {
+                case .intLists(let lists): heads = lists
+                case .ints(let list) where list.isEmpty: heads = []
+                default: throw .invalidConfig(path: path, reason: "'alignment_heads' must be a list of [layer, head] pairs")
+                }
+                // Bounded by the model: at most every head of every decoder layer, each in range.
+                guard heads.count <= dims.decoderLayers * dims.decoderHeads,
+                      heads.allSatisfy({ $0.count == 2 && (0..<dims.decoderLayers).contains($0[0])
+                                           && (0..<dims.decoderHeads).contains($0[1]) }) else {
+                    throw .invalidConfig(path: path, reason: "'alignment_heads' must be [layer, head] pairs within "
+                                         + "\(dims.decoderLayers) layers of \(dims.decoderHeads) heads")
+                }
+                result.alignmentHeads = heads.map { WhisperAlignmentHead(layer: $0[0], head: $0[1]) }
+            }
         }
         return result
     }

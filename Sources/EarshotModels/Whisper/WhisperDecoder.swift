@@ -11,9 +11,13 @@ struct WhisperDecoder {
     let w: WhisperWeights
     let dims: WhisperDimensions
 
+    /// Sees each layer's cross-attention queries `[rows, d]` (layer index, queries, rows): word timing.
+    typealias CrossQueries = (Int, UnsafePointer<Float>, Int) -> Void
+
     /// Appends `tokens` to the sequence in slot `slot` at the cache's current length; the last
-    /// one's logits land in `s.logitsPointer`. The caller keeps `s.length + tokens.count <= textContext`.
-    func forward(_ tokens: UnsafeBufferPointer<Int>, _ s: WhisperState, slot: Int = 0) {
+    /// one's logits land in `s.logitsPointer`, and `s.dx` keeps every row's final residual stream
+    /// `[n, d]`. The caller keeps `s.length + tokens.count <= textContext`.
+    func forward(_ tokens: UnsafeBufferPointer<Int>, _ s: WhisperState, slot: Int = 0, crossQueries: CrossQueries? = nil) {
         let n = tokens.count, d = dims.modelDim, offset = s.length
         guard n > 0 else { return }
         let x = s.ptr(s.dx), h = s.ptr(s.dh), q = s.ptr(s.dq), att = s.ptr(s.da)
@@ -35,7 +39,7 @@ struct WhisperDecoder {
                               windows: nil, scratch: scores)
             apply(layer.selfAttention.out, att, n, h, tiles)
             Kernels.add(x, h, count: n * d)
-            crossAndMLP(layer, l, x: x, rows: n, s)
+            crossAndMLP(layer, l, x: x, rows: n, s, crossQueries: crossQueries)
         }
         s.length = offset + n
         // Only the last position's logits are needed: [vocab] = E · LayerNorm(x[n-1]).
@@ -85,12 +89,13 @@ struct WhisperDecoder {
     /// Cross-attention over the window's `[A, d]` keys and values (shared by every row), then the
     /// MLP; both added into the residual stream `x [rows, d]`.
     private func crossAndMLP(_ layer: WhisperDecoderLayer, _ l: Int, x: UnsafeMutablePointer<Float>, rows n: Int,
-                             _ s: WhisperState) {
+                             _ s: WhisperState, crossQueries: CrossQueries? = nil) {
         let d = dims.modelDim, heads = dims.decoderHeads, hd = d / heads, scale = 1 / Float(hd).squareRoot()
         let h = s.ptr(s.dh), q = s.ptr(s.dq), att = s.ptr(s.da), ffn = s.ptr(s.dffn)
         let tiles = s.ptr(s.tiles), scores = s.ptr(s.attention)
         normed(x, into: h, rows: n, layer.crossNorm)
         apply(layer.cross.q, h, n, q, tiles)
+        crossQueries?(l, q, n)
         Kernels.attention(q: q, qStride: d, k: s.crossKeys(l), v: s.crossValues(l), kvStride: d, out: att,
                           outStride: d, lq: n, lk: dims.audioContext, qHeads: heads, kvHeads: heads, headDim: hd,
                           scale: scale, causal: false, queryOffset: 0, windows: nil, scratch: scores)

@@ -3,8 +3,10 @@ import Foundation
 
 extension WhisperModel {
     /// The resident cost of loading `directory` without loading it: weights as Earshot holds them
-    /// (f32 copies, or q8/q4 blocks for the quantizable matrices) and one session's caches and scratch.
-    public static func estimate(directory: String, precision: WeightPrecision = .inPlace) throws(ModelError) -> MemoryEstimate {
+    /// (f32 copies, or q8/q4 blocks for the quantizable matrices) and one session's caches and
+    /// scratch with `slots` hypotheses side by side (faster-whisper's defaults decode 5).
+    public static func estimate(directory: String, precision: WeightPrecision = .inPlace,
+                                slots: Int = 5) throws(ModelError) -> MemoryEstimate {
         let dims: WhisperDimensions
         let modelBin = URL(fileURLWithPath: directory).appendingPathComponent("model.bin").path
         if FileManager.default.fileExists(atPath: modelBin) {
@@ -38,9 +40,11 @@ extension WhisperModel {
         var weights = 4 * (quantizable + small)
         if let format = precision.quantFormat { weights = quantizable / 32 * format.blockBytes + 4 * small }
         let a = dims.audioContext, t = dims.textContext
-        let cache = 4 * 2 * dims.decoderLayers * (a + t) * d
-        let scratch = 4 * (dims.melBins * 2 * a + a * d + max(2 * a * (dims.melBins * 3 + d) + a * 3 * d, 5 * a * d + a * f)
-                           + t * (4 * d + f) + dims.vocabSize + Kernels.attentionScratchCount(lk: a))
+        let cache = 4 * 2 * dims.decoderLayers * (a + max(1, slots) * t) * d
+        let scratch = 4 * (dims.melBins * 2 * a + a * d
+                           + max(2 * a * (dims.melBins * 3 + d) + a * 3 * d,
+                                 5 * a * d + a * f + Kernels.denseAttentionScratchCount(lq: a, lk: a))
+                           + t * (4 * d + f) + max(1, slots) * dims.vocabSize + Kernels.attentionScratchCount(lk: a))
         let audio = 4 * (480_000 + dims.melBins * 3001)   // 30 s clip and its features
         return MemoryEstimate(weightBytes: weights, overheadBytes: 8 << 20, sessionBytes: cache + scratch + audio)
     }

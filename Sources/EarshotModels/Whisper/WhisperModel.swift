@@ -62,7 +62,7 @@ public final class WhisperModel: @unchecked Sendable {
         guard vocabulary.tokens.count <= dims.vocabSize, vocabulary.noTimestamps < dims.vocabSize else {
             throw .tokenizer("\(directory): \(vocabulary.tokens.count) tokens for a model of \(dims.vocabSize)")
         }
-        generation = try WhisperGenerationConfig.read(directory: directory, vocabSize: dims.vocabSize)
+        generation = try WhisperGenerationConfig.read(directory: directory, vocabSize: dims.vocabSize, dims: dims)
         var table = WhisperWeights.table(dims, layout: layout)
         if let ct2 = file as? CTranslate2File {
             for name in ct2.variableNames where ct2.variable(name)?.shape.isEmpty == true { table.allow(name, []) }

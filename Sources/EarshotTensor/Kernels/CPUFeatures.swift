@@ -14,6 +14,9 @@ public enum CPUFeatures {
     @inline(__always)
     public static var avx2: Bool { enabled.load(ordering: .relaxed) }
 
+    /// The OpenBLAS core type for this CPU's instructions (see `blas_core.c`), nil when none fits.
+    public static var openBLASCoreType: String? { ek_openblas_coretype().map { String(cString: $0) } }
+
     /// Chooses the AVX2 paths (when the CPU has them) or the portable ones; for benchmarks that
     /// compare the two. Call it while no kernel is running.
     public static func useAVX2(_ on: Bool) { enabled.store(on && hasAVX2, ordering: .relaxed) }

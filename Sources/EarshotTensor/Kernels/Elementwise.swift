@@ -40,7 +40,7 @@ extension Kernels {
 
     /// Dot product of a[0..<n] and b[0..<n].
     @inline(__always)
-    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+    public static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
         var a0 = SIMD8<Float>(), a1 = SIMD8<Float>()
         var i = 0
         while i + 16 <= n {
