@@ -48,4 +48,38 @@ struct WhisperFlatMemoryTests {
         #expect(slope < 2048, "RssAnon grows \(slope) bytes per load")
         #expect(growth < Double(1 << 20), "RssAnon grew \(growth) bytes after warm-up")
     }
+
+    /// Transcriptions through the whole pipeline, on one loaded model: beam search, best-of-5
+    /// sampling, word timestamps, in turn. The session's slots, search buffers and word alignment
+    /// buffers are made once; anonymous memory stays flat. (60 here: ~1 s each in a debug build;
+    /// 1,000 at real size are in BENCHMARKS.md.)
+    @Test func pipelineTranscriptionsKeepMemoryFlat() async throws {
+        let manager = ModelManager(configuration: .init(trimAfterUnload: true))
+        try await manager.register("w", directory: WhisperSynthetic.ct2(.float32))
+        _ = try await manager.load("w")
+        let audio = WhisperSynthetic.h01
+        var beams = TranscriptionOptions(maxNewTokens: 8)
+        beams.decoding.temperatures = [0]
+        var sampled = TranscriptionOptions(maxNewTokens: 8)
+        sampled.decoding.temperatures = [1]
+        var words = TranscriptionOptions(maxNewTokens: 8)
+        words.wordTimestamps = true
+        let kinds = [beams, sampled, words]
+        var after = [MemoryReport](repeating: MemoryReport(), count: 60)
+        var first: [[Int]] = [[], [], []]
+        let start = MemoryReport.current()
+        for i in 0..<60 {
+            let r = try await manager.transcribe(audio, model: "w", options: kinds[i % 3])
+            if i < 3 { first[i] = r.tokenIDs } else { #expect(r.tokenIDs == first[i % 3]) }
+            after[i] = MemoryReport.current()
+        }
+        try await manager.unload("w")
+        #expect(after.allSatisfy { $0.openFileDescriptors == start.openFileDescriptors })
+        let anon = after.map { Double($0.rssAnonBytes) }
+        let slope = Trend.slopeAfterWarmUp(anon)
+        let growth = anon.last! - anon[anon.count / 5]
+        print("whisper 60 pipeline transcriptions: RssAnon slope \(slope) B/transcription, growth after warm-up \(growth) B")
+        #expect(slope < 2048, "RssAnon grows \(slope) bytes per transcription")
+        #expect(growth < Double(1 << 20), "RssAnon grew \(growth) bytes after warm-up")
+    }
 }
