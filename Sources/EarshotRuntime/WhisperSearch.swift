@@ -169,7 +169,12 @@ final class WhisperSearch {
             step += 1
             try decodeRows(w.state, count: beams)
         }
-        // CTranslate2's finalize_result: score / length^penalty, best first.
+        return Self.best(finished, lengthPenalty: lengthPenalty)
+    }
+
+    /// CTranslate2's `finalize_result`: the finished hypothesis with the best score / length^penalty
+    /// (the first of equals).
+    static func best(_ finished: [(tokens: [Int], score: Float)], lengthPenalty: Double) -> WhisperHypothesis {
         var best: (tokens: [Int], score: Float)?
         var bestNormalised = -Float.infinity
         for f in finished {
@@ -257,13 +262,7 @@ final class WhisperSearch {
             step += 1
             if alive > 0 { try decodeRows(w.state, count: alive) }
         }
-        var best: (tokens: [Int], score: Float)?
-        var bestNormalised = -Float.infinity
-        for f in finished {
-            let normalised = f.score / Float(pow(Double(f.tokens.count), lengthPenalty))
-            if best == nil || normalised > bestNormalised { best = f; bestNormalised = normalised }
-        }
-        return WhisperHypothesis(tokens: best?.tokens ?? [], logProb: best?.score ?? -.infinity)
+        return Self.best(finished, lengthPenalty: lengthPenalty)
     }
 
     /// A draw from softmax(logProbs / temperature).
