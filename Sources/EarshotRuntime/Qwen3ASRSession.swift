@@ -33,6 +33,9 @@ final class Qwen3ASRSession {
         guard options.task == .transcribe else {
             throw .model(.unsupportedOption("task 'translate' needs a multilingual Whisper model; Qwen3-ASR only transcribes"))
         }
+        guard !options.wordTimestamps else {
+            throw .model(.unsupportedOption("word timestamps need a Whisper model; Qwen3-ASR has no timestamps of its own"))
+        }
         var language: String?
         if let requested = options.language {
             guard let l = Qwen3ASRPrompt.normalizeLanguage(requested, supported: model.supportedLanguages) else {

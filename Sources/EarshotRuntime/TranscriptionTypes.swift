@@ -9,7 +9,8 @@ public struct TranscriptionOptions: Sendable {
     public var task: TranscriptionTask = .transcribe
     /// Force the output language (one of the model's supported names, any case); nil detects it.
     public var language: String?
-    /// Background text put in the system turn (names, terms); the model uses it as context.
+    /// Background text (names, terms): Qwen3-ASR puts it in the system turn; Whisper uses it as
+    /// faster-whisper's `initial_prompt` (after <|startofprev|>, at most 223 tokens).
     public var context: String
     /// Cap on generated tokens per 20-minute pass.
     public var maxNewTokens: Int

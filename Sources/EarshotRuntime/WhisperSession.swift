@@ -62,9 +62,6 @@ final class WhisperSession {
             throw .model(.unsupportedOption("word timestamps need the model's alignment heads (config.json or "
                                             + "generation_config.json 'alignment_heads'); \(model.directory) lists none"))
         }
-        guard options.context.isEmpty else {
-            throw .model(.unsupportedOption("context (an initial prompt) is not supported for Whisper models yet"))
-        }
         guard samples.count >= mel.hop else { throw .model(.audioTooShort(samples: samples.count)) }
         let slots = decoding.slots
         let state = try storage.state(fits: { $0.slots >= slots }, make: { () throws(ModelError) in
@@ -102,8 +99,12 @@ final class WhisperSession {
         var generator = SeededGenerator(seed: decoding.seed)
         var rules = options.timestamps ? WhisperTimestampRules(vocabulary: model.vocabulary, vocabSize: dims.vocabSize) : nil
         rules?.maxInitialTimestamp = Int((decoding.maxInitialTimestamp / 0.02).rounded())
-        // Text tokens (and timestamps) of the segments so far, and where the prompt's share starts.
+        // Text tokens (and timestamps) of the segments so far, after the initial prompt's; and where
+        // the next window's prompt starts.
         var allTokens: [Int] = []
+        if !options.context.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            do { allTokens = try model.encodePrompt(options.context) } catch { throw .model(error) }
+        }
         var promptResetSince = 0
         // End of the last word so far (word timestamps).
         var lastSpeech = 0.0
@@ -130,7 +131,9 @@ final class WhisperSession {
                 if detected == nil { detected = try detectLanguage(state) }
                 language = detected
             }
-            let previous = decoding.conditionOnPreviousText ? allTokens[promptResetSince...].suffix(Self.previousTokens) : ArraySlice<Int>()
+            // Without conditioning the start moves past each window, so only the initial prompt
+            // (before the first window) is ever carried.
+            let previous = allTokens[promptResetSince...].suffix(Self.previousTokens)
             let outcome = try decodeWindow(state, search: search, language: language, previous: previous,
                                            options: options, rules: rules, generator: &generator, start: start,
                                            result: &result, stream: &stream)

@@ -21,6 +21,10 @@ public enum EarshotServer {
         ManagementRoutes(service: service).register(on: router)
         let transcriptions = TranscriptionHandler(service: service)
         router.post(RouterPath(TranscriptionHandler.path)) { request, context in try await transcriptions.handle(request, context: context) }
+        let translations = TranscriptionHandler(service: service, task: .translate)
+        router.post(RouterPath(TranscriptionHandler.translationsPath)) { request, context in
+            try await translations.handle(request, context: context)
+        }
         let configuration = service.configuration
         return Application(
             router: router,

@@ -45,12 +45,25 @@ struct TranscriptDocument: Sendable, Equatable {
         }
     }
 
+    /// One word with its times (Whisper word timestamps), as OpenAI's `TranscriptionWord`.
+    struct Word: Sendable, Equatable {
+        var word: String
+        var start: Double
+        var end: Double
+    }
+
     var text: String
     /// As the runtime reports it ("English", "English,Chinese", or "" when unknown).
     var language: String
     /// Seconds of audio.
     var duration: Double
     var segments: [Segment]
+    /// `verbose_json`'s word list; nil when words were not asked for.
+    var words: [Word]? = nil
+    /// `verbose_json` lists segments (OpenAI: unless only word granularity was asked for).
+    var listsSegments = true
+    /// `verbose_json`'s `task`: "transcribe" or "translate".
+    var task = "transcribe"
 
     /// Timestamps are clamped into [0, 99:59:59.999]: SubRip players expect two-digit hours, and a
     /// 25 MB upload is far shorter. NaN and negative values become 0.
@@ -94,12 +107,20 @@ struct TranscriptDocument: Sendable, Equatable {
 
     /// Keys as in the openai package's `TranscriptionVerbose` (plus Whisper's `task`).
     private struct VerboseBody: Encodable {
-        var task = "transcribe"
+        var task: String
         var language: String
         var duration: Double
         var text: String
-        var segments: [VerboseSegment]
+        var segments: [VerboseSegment]?
+        var words: [VerboseWord]?
         var usage: Usage
+    }
+
+    /// Keys as in the openai package's `TranscriptionWord`.
+    private struct VerboseWord: Encodable {
+        var word: String
+        var start: Double
+        var end: Double
     }
 
     /// Keys as in the openai package's `TranscriptionSegment`.
@@ -142,8 +163,13 @@ struct TranscriptDocument: Sendable, Equatable {
                 compressionRatio: segment.compressionRatio ?? CompressionRatio.of(segment.text),
                 noSpeechProb: segment.noSpeechProb.flatMap { $0.isFinite ? $0 : nil } ?? 0)
         }
-        return VerboseBody(language: language.lowercased(), duration: Self.milliseconds(duration), text: text,
-                           segments: segments, usage: usage)
+        // Words as OpenAI spells them: without Whisper's leading space.
+        let words = self.words?.map {
+            VerboseWord(word: $0.word.trimmingCharacters(in: .whitespaces), start: Self.milliseconds($0.start),
+                        end: max(Self.milliseconds($0.start), Self.milliseconds($0.end)))
+        }
+        return VerboseBody(task: task, language: language.lowercased(), duration: Self.milliseconds(duration), text: text,
+                           segments: listsSegments ? segments : nil, words: words, usage: usage)
     }
 
     /// Every Double reaching the encoder is finite (clamped above), so encoding cannot fail; the

@@ -8,7 +8,8 @@ import NIOPosix
 import Synchronization
 
 /// `POST /v1/audio/transcriptions`, as OpenAI's: a multipart form with `file`, `model`,
-/// `language`, `prompt`, `response_format`, `temperature`, `stream`.
+/// `language`, `prompt`, `response_format`, `temperature`, `timestamp_granularities[]`, `stream`;
+/// and `POST /v1/audio/translations` (English text; multilingual Whisper models), the same form.
 ///
 /// Order of checks, cheapest first, so a bad request costs nothing: size (413) -> form (400) ->
 /// model known (404) -> admission (429) -> audio decodes within the duration limit (400) -> load
@@ -17,7 +18,9 @@ import Synchronization
 /// ffmpeg) and frees its session.
 struct TranscriptionHandler: Sendable {
     static let path = "/v1/audio/transcriptions"
+    static let translationsPath = "/v1/audio/translations"
     let service: TranscriptionService
+    var task: TranscriptionTask = .transcribe
 
     func handle(_ request: Request, context: some RequestContext) async throws -> Response {
         let started = ContinuousClock.now
@@ -36,7 +39,7 @@ struct TranscriptionHandler: Sendable {
                 throw APIError.uploadTooLarge(limitBytes: limit)
             }
             let form = try MultipartForm(body: buffer, boundary: boundary, limits: .init())
-            let job = try TranscriptionJob(form: form, service: service, uploadLimit: limit)
+            let job = try TranscriptionJob(form: form, service: service, uploadLimit: limit, task: task)
             context.logger.info("transcription", metadata: ["model": "\(job.model)", "format": "\(job.format.rawValue)",
                                                            "stream": "\(job.stream)", "bytes": "\(job.file.readableBytes)"])
             let slot = try await service.admission.acquire()
@@ -50,7 +53,7 @@ struct TranscriptionHandler: Sendable {
             withExtendedLifetime(slot) {}
             service.metrics.recordTranscription(duration: .now - started, ttftMs: result.timings.ttftMs,
                                                 audioSeconds: result.audioSeconds)
-            let rendered = TranscriptDocument(result: result).render(job.format)
+            let rendered = TranscriptDocument(result: result, job: job).render(job.format)
             var headers = HTTPFields()
             headers[.contentType] = rendered.contentType
             // Timings of the model's own work (not upload or queueing), for clients and load tests.
@@ -173,8 +176,15 @@ struct TranscriptionJob: Sendable {
     let prompt: String
     let format: ResponseFormat
     let stream: Bool
+    var task: TranscriptionTask = .transcribe
+    /// `timestamp_granularities[]`: words asked for (Whisper word timestamps) / segments listed.
+    var wordTimestamps = false
+    var segmentTimestamps = true
+    /// The request's `temperature` (nil: not given).
+    var temperature: Double?
 
-    init(form: MultipartForm, service: TranscriptionService, uploadLimit: Int) throws {
+    init(form: MultipartForm, service: TranscriptionService, uploadLimit: Int, task: TranscriptionTask = .transcribe) throws {
+        self.task = task
         guard let part = form.part(named: "file") else {
             throw APIError.badRequest("the form has no 'file' field (the audio to transcribe)", code: "missing_file")
         }
@@ -196,10 +206,32 @@ struct TranscriptionJob: Sendable {
         }
         self.format = format
         if let t = try form.field("temperature"), !t.isEmpty {
-            // Decoding is greedy; any temperature is accepted (as OpenAI accepts 0...1) but must be a number.
-            guard let value = Double(t), value.isFinite, value >= 0 else {
-                throw APIError.badRequest("temperature must be a number >= 0, got '\(t)'", code: "invalid_temperature")
+            // Whisper: 0 keeps the fallback, above 0 is the one temperature; Qwen3-ASR decodes greedily.
+            guard let value = Double(t), value.isFinite, value >= 0, value <= OptionBounds.temperature.range.upperBound else {
+                throw APIError.badRequest("temperature must be a number from 0 to \(OptionBounds.temperature.range.upperBound), got '\(t)'",
+                                          code: "invalid_temperature")
             }
+            temperature = value
+        }
+        // OpenAI sends `timestamp_granularities[]` once per value; the bare name is read too.
+        var granularities: [String] = []
+        for part in form.parts(named: "timestamp_granularities[]") + form.parts(named: "timestamp_granularities") {
+            guard part.body.readableBytes <= 64 else {
+                throw APIError.badRequest("timestamp_granularities values are 'word' or 'segment'", code: "invalid_timestamp_granularities")
+            }
+            granularities.append(String(buffer: part.body).trimmingCharacters(in: .whitespaces))
+        }
+        if !granularities.isEmpty {
+            for g in granularities where g != "word" && g != "segment" {
+                throw APIError.badRequest("unknown timestamp granularity '\(LogSafe.escape(g, limit: 40))'; use word and/or segment",
+                                          code: "invalid_timestamp_granularities")
+            }
+            guard format == .verboseJSON else {
+                throw APIError.badRequest("timestamp_granularities needs response_format=verbose_json",
+                                          code: "invalid_timestamp_granularities")
+            }
+            wordTimestamps = granularities.contains("word")
+            segmentTimestamps = granularities.contains("segment")
         }
         switch try form.field("stream")?.lowercased() {
         case nil, "", "false", "0": stream = false

@@ -45,9 +45,14 @@ public final class TranscriptionService: Sendable {
         let fixed = configuration.ignoreEOS
         // Whisper decodes as faster-whisper does by default (timestamps on whatever the format, so
         // every format carries the same text); the fixed-length benchmark mode is greedy.
-        let options = TranscriptionOptions(language: job.language, context: job.prompt, maxNewTokens: configuration.maxTokens,
+        var options = TranscriptionOptions(language: job.language, context: job.prompt, maxNewTokens: configuration.maxTokens,
                                            loopGuardRepeats: fixed ? 0 : 20, ignoreEOS: fixed, timestamps: !fixed,
                                            decoding: fixed ? .greedy : .fasterWhisper)
+        options.task = job.task
+        options.wordTimestamps = job.wordTimestamps
+        // OpenAI's temperature: 0 (the default) raises the temperature while the thresholds fail
+        // (Whisper's fallback); above 0, that one temperature.
+        if let t = job.temperature, t > 0, !fixed { options.decoding.temperatures = [t] }
         let manager = manager, seconds = deadline.seconds
         let remaining = max(ContinuousClock.now.duration(to: deadline.instant), .zero)
         // The timeout is an event-loop timer, cancelled (and freed) as soon as the work ends. A
@@ -97,6 +102,17 @@ extension TranscriptDocument {
                       noSpeechProb: $0.noSpeechProb == 0 ? nil : $0.noSpeechProb)
             }
         self.init(text: result.text, language: result.language, duration: result.audioSeconds, segments: segments)
+    }
+
+    /// The document of `result` for `job`: its words when the job asked for word granularity,
+    /// its segments unless it asked for words only, its task.
+    init(result: TranscriptionResult, job: TranscriptionJob) {
+        self.init(result: result)
+        if job.wordTimestamps {
+            words = result.segments.flatMap { $0.words ?? [] }.map { Word(word: $0.word, start: $0.start, end: $0.end) }
+        }
+        listsSegments = job.segmentTimestamps
+        task = job.task.rawValue
     }
 }
 

@@ -10,17 +10,26 @@
 /// the first that matches wins, even when a later one would match more. Every position is
 /// matched by some alternative (a letter by the 2nd, a number by the 3rd, whitespace by the
 /// last, anything else by the 4th), so the pieces cover the text exactly.
+/// Which pre-tokenizer a vocabulary was trained with.
+public enum PreTokenizerPattern: Sendable, Equatable {
+    /// Qwen2's split pattern, after NFC normalisation.
+    case qwen2
+    /// GPT-2's (Whisper), no normalisation.
+    case gpt2
+}
+
 enum PreTokenizer {
     /// Calls `body` with each piece of `range`, in order, as a range of scalar indices.
     @inline(__always)
     static func split(
-        scalars: [Unicode.Scalar], classes: [ScalarClass], range: Range<Int>,
+        scalars: [Unicode.Scalar], classes: [ScalarClass], range: Range<Int>, pattern: PreTokenizerPattern = .qwen2,
         _ body: (Range<Int>) -> Void
     ) {
         var index = range.lowerBound
         let end = range.upperBound
         while index < end {
-            let length = matchLength(scalars: scalars, classes: classes, at: index, end: end)
+            let length = pattern == .qwen2 ? matchLength(scalars: scalars, classes: classes, at: index, end: end)
+                : GPT2PreTokenizer.matchLength(scalars: scalars, classes: classes, at: index, end: end)
             body(index..<(index + length))
             index += length
         }

@@ -131,7 +131,7 @@ extension Qwen2Tokenizer {
         self.init(
             tokenToID: tokenToID, idToToken: idToToken, tokenBytes: bytes, tokenOffsets: offsets,
             byteIDs: byteIDs, merger: BPEMerger(table: MergeTable(rules: rules)),
-            addedTokens: addedTokens, isSpecial: isSpecial
+            addedTokens: addedTokens, isSpecial: isSpecial, pattern: source.pattern
         )
     }
 }

@@ -21,6 +21,8 @@ public struct Qwen2Tokenizer: Sendable {
     let merger: BPEMerger
     let matcher: AddedTokenMatcher
     let isSpecial: [Bool]
+    /// Qwen2's pre-tokenizer (after NFC) or GPT-2's (Whisper; no normalisation).
+    public let pattern: PreTokenizerPattern
 
     /// The added tokens (`<|im_end|>`, `<asr_text>`...), in file order.
     public let addedTokens: [AddedToken]
@@ -29,8 +31,9 @@ public struct Qwen2Tokenizer: Sendable {
 
     init(
         tokenToID: [TokenKey: Int], idToToken: [String?], tokenBytes: [UInt8], tokenOffsets: [Int],
-        byteIDs: [Int32], merger: BPEMerger, addedTokens: [AddedToken], isSpecial: [Bool]
+        byteIDs: [Int32], merger: BPEMerger, addedTokens: [AddedToken], isSpecial: [Bool], pattern: PreTokenizerPattern = .qwen2
     ) {
+        self.pattern = pattern
         self.tokenToID = tokenToID
         self.idToToken = idToToken
         self.tokenBytes = tokenBytes
@@ -59,7 +62,7 @@ public struct Qwen2Tokenizer: Sendable {
     /// - Parameter matchAddedTokens: when false, added tokens such as `<|im_end|>` in the
     ///   text are not recognised and are tokenised as ordinary text (useful for untrusted input).
     public func encode(_ text: String, matchAddedTokens: Bool = true) -> [Int] {
-        let scalars = NFCQuickCheck.nfcScalars(text)
+        let scalars = pattern == .qwen2 ? NFCQuickCheck.nfcScalars(text) : Array(text.unicodeScalars)
         let classes = scalars.map(ScalarClass.of)
         var state = EncodeState()
         state.output.reserveCapacity(scalars.count / 3)
@@ -89,7 +92,7 @@ public struct Qwen2Tokenizer: Sendable {
     private func encodePlain(
         _ scalars: [Unicode.Scalar], _ classes: [ScalarClass], _ range: Range<Int>, _ state: inout EncodeState
     ) {
-        PreTokenizer.split(scalars: scalars, classes: classes, range: range) { piece in
+        PreTokenizer.split(scalars: scalars, classes: classes, range: range, pattern: pattern) { piece in
             state.bytes.removeAll(keepingCapacity: true)
             for index in piece {
                 UTF8.encode(scalars[index]) { state.bytes.append($0) }

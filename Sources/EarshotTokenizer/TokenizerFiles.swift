@@ -32,6 +32,9 @@ struct TokenizerSource {
     var mergesPath = ""
     var added: [(token: AddedToken, line: Int)] = []
     var addedPath = ""
+    /// Qwen2's pattern (vocab.json + merges.txt, or a tokenizer.json splitting by regex before a
+    /// ByteLevel step) or GPT-2's (a tokenizer.json whose pre-tokenizer is ByteLevel itself).
+    var pattern: PreTokenizerPattern = .qwen2
 }
 
 extension TokenizerSource {
@@ -94,6 +97,10 @@ extension TokenizerSource {
         source.vocabPath = path
         source.mergesPath = path
         source.addedPath = path
+        // GPT-2 / Whisper: no normaliser, the ByteLevel pre-tokenizer splits with GPT-2's regex.
+        if let pre = root["pre_tokenizer"], pre["type"]?.stringValue == "ByteLevel", pre["use_regex"]?.boolValue != false {
+            source.pattern = .gpt2
+        }
         source.vocab = try parseVocab(vocab, path: path)
         source.merges.reserveCapacity(mergeNodes.count)
         for node in mergeNodes {

@@ -2,6 +2,7 @@ import ArgumentParser
 import EarshotAudio
 import EarshotModels
 import EarshotRuntime
+import EarshotServer
 import EarshotTensor
 import Foundation
 
@@ -13,7 +14,8 @@ struct Transcribe: ParsableCommand {
 
     @OptionGroup var common: ModelOptions
 
-    @Option(name: .long, help: "Context text for the system turn (names, terms).")
+    @Option(name: [.long, .customLong("initial-prompt")],
+            help: "Qwen3-ASR: context for the system turn (names, terms). Whisper: the initial prompt (--initial-prompt; at most 223 tokens).")
     var context: String = ""
 
     @Option(name: .long, help: "Maximum generated tokens per 20-minute pass.")
@@ -33,6 +35,12 @@ struct Transcribe: ParsableCommand {
     @Flag(name: .long, help: "Print one JSON object per file: text, language, token_ids, audio_seconds, timings, segments.")
     var json = false
 
+    @Option(name: .long, help: "Write each transcript as text, json, verbose_json, srt or vtt (the server's response bodies; Whisper's cues are its segments).")
+    var format: String?
+
+    @Option(name: .long, help: "With --format: write FILE's transcript to DIR/<FILE's name>.<txt|json|srt|vtt> instead of standard output.")
+    var outputDir: String?
+
     func run() throws {
         if let threads = common.threads { Kernels.setThreadCount(max(1, threads)) }
         let audioLimits = AudioDecodeLimits(maxSeconds: maxAudioSeconds)
@@ -50,7 +58,7 @@ struct Transcribe: ParsableCommand {
                                            timestamps: decodingFlags.timestampsOn, decoding: decodingFlags.decoding)
         options.task = TranscriptionTask(rawValue: task) ?? .transcribe
         options.wordTimestamps = wordTimestamps
-        let streaming = !json && isatty(STDOUT_FILENO) != 0
+        let streaming = !json && format == nil && isatty(STDOUT_FILENO) != 0
         var failed = false
         // Several files in plain text: each line starts with its file ("FILE: text"), as grep and
         // md5sum do; one file prints its text alone.
@@ -61,7 +69,9 @@ struct Transcribe: ParsableCommand {
                 var result = try session.transcribe(path: file, options: options, audioLimits: audioLimits,
                                                     onText: streaming ? { FileHandle.standardOutput.write(Data($0.utf8)) } : nil)
                 if i == 0 { result.timings.loadMs = loadMs }
-                if json {
+                if let format {
+                    try write(result, format: format, file: file, task: options.task)
+                } else if json {
                     print(try jsonLine(result, file: file))
                 } else if streaming {
                     print("")
@@ -83,6 +93,31 @@ struct Transcribe: ParsableCommand {
         }
         try checkOption(maxTokens, OptionBounds.maxTokens, "--max-tokens")
         try checkOption(maxAudioSeconds, OptionBounds.maxAudioSeconds, "--max-audio-seconds")
+        if let format {
+            guard TranscriptRenderer.formats.contains(format) else {
+                throw ValidationError("--format: unknown format '\(format)'; use \(TranscriptRenderer.formats.joined(separator: ", "))")
+            }
+            guard !json else { throw ValidationError("--json and --format are one choice; use --format verbose_json or --json") }
+            // Several subtitle or JSON documents on one stream would be neither.
+            if audio.count > 1, outputDir == nil {
+                throw ValidationError("--format \(format) with several files needs --output-dir (one document per file)")
+            }
+        } else if outputDir != nil {
+            throw ValidationError("--output-dir needs --format")
+        }
+    }
+
+    /// One document per file: to standard output, or to `--output-dir`/<name>.<extension>.
+    private func write(_ result: TranscriptionResult, format: String, file: String, task: TranscriptionTask) throws {
+        guard let body = TranscriptRenderer.render(result, format: format, task: task) else { return }
+        guard let outputDir else {
+            FileHandle.standardOutput.write(Data(body.utf8))
+            if !body.hasSuffix("\n") { FileHandle.standardOutput.write(Data("\n".utf8)) }
+            return
+        }
+        let name = URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent
+        let url = URL(fileURLWithPath: outputDir).appendingPathComponent(name + "." + TranscriptRenderer.fileExtension(format))
+        try Data(body.utf8).write(to: url, options: .atomic)
     }
 
     private func jsonLine(_ result: TranscriptionResult, file: String) throws -> String {

@@ -157,6 +157,28 @@ import Testing
         #expect(lines.last?.hasPrefix("\(other): ") == true, "\(two.stdout)")
     }
 
+    /// `--format` writes the server's documents: SubRip to standard output for one file, one file
+    /// per input with `--output-dir`; unknown formats and several files on one stream are refused.
+    @Test func formatWritesSubtitlesAndDocuments() throws {
+        let srt = try earshot(["transcribe", "--model", model, "--max-tokens", "4", "--format", "srt", clip])
+        #expect(srt.status == 0, "stderr: \(srt.stderr)")
+        #expect(srt.stdout.hasPrefix("1\n00:00:00,000 --> 00:00:"), "\(srt.stdout)")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("earshot-format-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let other = Fixtures.qwenTinyAudio("fox").path
+        let vtt = try earshot(["transcribe", "--model", model, "--max-tokens", "4", "--format", "vtt", "--output-dir", dir.path,
+                               clip, other])
+        #expect(vtt.status == 0 && vtt.stdout.isEmpty, "stderr: \(vtt.stderr)")
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).sorted()
+        #expect(files == ["fox.vtt", URL(fileURLWithPath: clip).deletingPathExtension().lastPathComponent + ".vtt"].sorted())
+        for f in files { #expect(try String(contentsOf: dir.appendingPathComponent(f), encoding: .utf8).hasPrefix("WEBVTT\n\n")) }
+        let bogus = try earshot(["transcribe", "--model", model, "--format", "docx", clip])
+        #expect(bogus.status != 0 && bogus.stderr.contains("--format"))
+        let two = try earshot(["transcribe", "--model", model, "--format", "srt", clip, other])
+        #expect(two.status != 0 && two.stderr.contains("--output-dir"))
+    }
+
     /// `--precision` and its alias `--quant` take the same names (and aliases) as the server and
     /// the C ABI; anything else is a usage error listing them.
     @Test func precisionAndQuantAreOneOptionWithOneSetOfNames() throws {

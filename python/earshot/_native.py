@@ -38,26 +38,39 @@ def _candidates() -> list[str]:
     return found
 
 
-def _openblas_core() -> None:
+def _openblas_core() -> bool:
     """OpenBLAS picks its kernels from the CPU model when it loads (with libearshot, below); on
     virtual machines reporting a generic model it takes the slowest (SSE3) ones, 3.5x slower on
     Whisper's encoder. Unless the caller chose, name the core the CPU's instructions allow (as
-    the earshot CLI does; see Sources/CEarshotKernels/blas_core.c)."""
+    the earshot CLI does; see Sources/CEarshotKernels/blas_core.c). Set only while the library
+    loads (the caller removes it after): programs this process starts (a C program under
+    valgrind, which has no AVX-512) must not inherit it. True when it was set here."""
     if "OPENBLAS_CORETYPE" in os.environ:
-        return
+        return False
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
             flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
     except OSError:
-        return
+        return False
     if {"avx512f", "avx512bw", "avx512vl", "avx512dq"} <= set(flags):
         os.environ["OPENBLAS_CORETYPE"] = "SkylakeX"
     elif {"avx2", "fma"} <= set(flags):
         os.environ["OPENBLAS_CORETYPE"] = "Haswell"
+    else:
+        return False
+    return True
 
 
 def _load() -> ctypes.CDLL:
-    _openblas_core()
+    chosen = _openblas_core()
+    try:
+        return _load_library()
+    finally:
+        if chosen:
+            del os.environ["OPENBLAS_CORETYPE"]
+
+
+def _load_library() -> ctypes.CDLL:
     tried = []
     for path in _candidates():
         if os.path.sep in path and not os.path.exists(path):

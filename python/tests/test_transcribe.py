@@ -117,3 +117,25 @@ def test_whisper_real_speech(require_whisper):
             assert r.text.strip() == expected[name].strip()
             assert r.language == "en" or r.language == "English"
     gc.collect()
+
+
+def test_whisper_default_pipeline_words_and_options(require_whisper):
+    """faster-whisper's default pipeline through the C ABI: its text and words (fixture from
+    faster-whisper 1.2.1), greedy on request, typed errors for a bad task or option."""
+    ref = json.loads((SPEECH / "faster-whisper-default-reference.json").read_text())
+    text = ref["models"]["tiny.en"]["float32"]["h01.wav"]
+    words = ref["words"]["tiny.en"]["float32"]["h01.wav"]
+    with earshot.Model(require_whisper) as m:
+        r = m.transcribe(str(SPEECH / "h01.wav"), word_timestamps=True)
+        assert r.text == text
+        got = [w for s in r.segments for w in s["words"]]
+        assert [w["word"] for w in got] == [w["word"] for w in words]
+        assert all(abs(a["start"] - b["start"]) < 0.005 and abs(a["end"] - b["end"]) < 0.005 for a, b in zip(got, words))
+        assert all(s.get("temperature") == 0 for s in r.segments)
+        g = m.transcribe(str(SPEECH / "h01.wav"), greedy=True)
+        assert g.prompt_tokens == 2 and g.text == ref["models"]["tiny.en"]["float32"]["h01.wav"]
+        with pytest.raises(earshot.EarshotError):
+            m.transcribe(str(SPEECH / "h01.wav"), task="translate")      # English-only model
+        with pytest.raises(earshot.EarshotError):
+            m.transcribe(str(SPEECH / "h01.wav"), beam_size=0)
+    gc.collect()

@@ -16,6 +16,7 @@ public final class WhisperModel: @unchecked Sendable {
     let weights: WhisperWeights
     let encoder: WhisperEncoder
     let decoder: WhisperDecoder
+    let promptEncoder: WhisperPromptEncoder
 
     public static let modelType = "whisper"
 
@@ -77,6 +78,13 @@ public final class WhisperModel: @unchecked Sendable {
         weights = WhisperWeights(store: store, dims: dims, layout: layout)
         encoder = WhisperEncoder(w: weights, dims: dims)
         decoder = WhisperDecoder(w: weights, dims: dims)
+        promptEncoder = WhisperPromptEncoder(directory: directory)
+    }
+
+    /// The tokens of an initial prompt (faster-whisper's `initial_prompt`: " " + the trimmed text),
+    /// at most 223; needs the directory's tokenizer.json.
+    public func encodePrompt(_ text: String) throws(ModelError) -> [Int] {
+        try promptEncoder.encode(text, vocabSize: dims.vocabSize)
     }
 
     /// Sizes from a CTranslate2 file's shapes and scalars, after checking its scalars describe
