@@ -154,6 +154,52 @@ put("ctranslate2", "v6-aliases.bin", ct2(6, variables, [("decoder/projection/wei
 put("ctranslate2", "v2-itemsize.bin", ct2(2, [v for v in variables if v[1] != 4]))
 put("ctranslate2", "v1-empty.bin", ct2(1, []))
 
+
+# --- ONNX (protobuf ModelProto) ---------------------------------------------------------------
+def varint(n):
+    n &= (1 << 64) - 1
+    out = b""
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out += bytes([b | 0x80])
+        else:
+            return out + bytes([b])
+
+
+def pb(number, value):
+    """One field: an int is a varint, bytes/str a length-delimited run."""
+    if isinstance(value, int):
+        return varint(number << 3) + varint(value)
+    if isinstance(value, str):
+        value = value.encode()
+    return varint(number << 3 | 2) + varint(len(value)) + value
+
+
+def onnx_tensor(name, dims, dtype, payload):
+    return b"".join(pb(1, d) for d in dims) + pb(2, dtype) + pb(8, name) + pb(9, payload)
+
+
+def onnx_node(op, inputs, outputs, attrs=b""):
+    return b"".join(pb(1, i) for i in inputs) + b"".join(pb(2, o) for o in outputs) + pb(4, op) + attrs
+
+
+def onnx_value(name, dims):
+    shape = b"".join(pb(1, pb(1, d)) for d in dims)
+    return pb(1, name) + pb(2, pb(1, pb(1, 1) + pb(2, shape)))
+
+
+conv_attr = pb(5, pb(1, "strides") + pb(8, varint(1)) + pb(20, 7))   # ints [1], packed; type INTS
+graph = (pb(1, onnx_node("Conv", ["x", "w"], ["y"], conv_attr)) + pb(2, "g")
+         + pb(5, onnx_tensor("w", [2, 1, 3], 1, struct.pack("<6f", *range(6))))
+         + pb(5, onnx_tensor("pads", [4], 7, struct.pack("<4q", 0, 128, 0, 128)))
+         + pb(11, onnx_value("x", [1, 1, 8])) + pb(12, onnx_value("y", [1, 2, 6])))
+model = pb(1, 8) + pb(8, pb(2, 18)) + pb(2, "earshot-seeds") + pb(7, graph)
+put("onnx", "conv.onnx", model)
+put("onnx", "truncated.onnx", model[: len(model) // 2])
+put("onnx", "external.onnx", pb(1, 8) + pb(7, pb(5, onnx_tensor("w", [2], 1, b"") + pb(14, 1))))
+
 # --- model configs -------------------------------------------------------------------------------
 copy("qwen3-config", "qwen3-asr-tiny-config.json", os.path.join(FIX, "model", "config.json"))
 with open(os.path.join(FIX, "model", "config.json")) as f:

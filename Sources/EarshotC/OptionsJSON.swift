@@ -94,7 +94,7 @@ extension OptionsJSON {
     static let loadKeys = ["precision"]
     static let transcribeKeys = ["language", "context", "max_tokens", "loop_guard_repeats", "timestamps",
                                  "max_audio_seconds", "greedy", "beam_size", "best_of", "temperature", "seed",
-                                 "condition_on_previous_text", "task", "word_timestamps"]
+                                 "condition_on_previous_text", "task", "word_timestamps", "vad", "vad_model"]
 
     /// `earshot_model_load` options: {"precision": "native" | "bf16" | "f32" | "q8" | "q4"}.
     static func precision(_ json: UnsafePointer<CChar>?) throws(ABIError) -> WeightPrecision {
@@ -133,6 +133,17 @@ extension OptionsJSON {
                 throw .invalidArgument("transcription options: unknown task '\(task)'; use transcribe or translate")
             }
             t.task = parsed
+        }
+        // Voice activity detection: the fetched Silero VAD unless "vad_model" names a file; loaded
+        // per call (1.2 MB, a few ms) and released with the options.
+        let vadModel = try o.string("vad_model")
+        if try o.bool("vad") ?? false {
+            let path = vadModel ?? VoiceActivityFilter.defaultModelPath(environment: ProcessInfo.processInfo.environment)
+            do { t.vad = VoiceActivityFilter(model: try SileroVADModel(path: path)) } catch {
+                throw ABIError(.model, "VAD model: \(error)")
+            }
+        } else if vadModel != nil {
+            throw .invalidArgument("transcription options: vad_model needs \"vad\": true")
         }
         let maxAudioSeconds = try o.real("max_audio_seconds", in: OptionBounds.maxAudioSeconds)
         try o.finish(known: transcribeKeys)

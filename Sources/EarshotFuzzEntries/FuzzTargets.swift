@@ -38,6 +38,7 @@ public enum FuzzTargets {
                    TensorEntries.safetensorsIndex),
         FuzzTarget("gguf", "GGUF file: metadata, tensor infos, alignment, overlaps", TensorEntries.gguf),
         FuzzTarget("ctranslate2", "CTranslate2 model.bin: variables, aliases", TensorEntries.ctranslate2),
+        FuzzTarget("onnx", "ONNX model (protobuf): graph nodes, attributes, initializers", TensorEntries.onnx),
         FuzzTarget("qwen3-config", "Qwen3-ASR config.json, and model-family detection from it",
                    ModelConfigEntries.qwen3Config),
         FuzzTarget("whisper-config", "Whisper config.json (Hugging Face dimensions or CTranslate2 suppress ids), "

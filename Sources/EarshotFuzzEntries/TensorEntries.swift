@@ -19,6 +19,12 @@ enum TensorEntries {
         }
     }
 
+    static func onnx(_ bytes: UnsafeRawBufferPointer) -> FuzzOutcome {
+        do { return .accepted("\(try TensorFileParsing.onnx(bytes, path: "model.onnx")) nodes") } catch {
+            return .rejected(error.description)
+        }
+    }
+
     /// The index is read by `SafeTensorsArchive(directory:)`, which then maps the shards it names.
     /// Three shards lie next to it so an index can get past "file not found": `a.safetensors`
     /// holds `x`, `b.safetensors` holds `y`, `c.safetensors` holds `x` again (a duplicate).

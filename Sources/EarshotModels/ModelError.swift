@@ -12,6 +12,7 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
     case weights(TensorError)
     case container(GGUFError)
     case ctranslate2(CTranslate2Error)
+    case onnx(ONNXError)
     case unknownLanguage(String, supported: [String])
     case audioTooShort(samples: Int)
     case promptTooLong(tokens: Int, limit: Int)
@@ -40,6 +41,7 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
         case .weights(let e): return e.description
         case .container(let e): return e.description
         case .ctranslate2(let e): return e.description
+        case .onnx(let e): return e.description
         case .unknownLanguage(let l, let s):
             return "unknown language '\(l)'; supported: \(s.joined(separator: ", "))"
         case .audioTooShort(let n): return "audio is too short (\(n) samples); need at least one 10 ms frame"

@@ -49,6 +49,7 @@ public final class Session: @unchecked Sendable {
     public func transcribe(_ samples: AudioSamples, options: TranscriptionOptions = .init(),
                            onText: ((String) -> Void)? = nil) throws(RuntimeError) -> TranscriptionResult {
         try OptionBounds.check(options)
+        if let filter = options.vad { return try transcribeSpeech(samples, filter: filter, options: options, onText: onText) }
         switch engine {
         case .qwen3ASR(let s): return try s.transcribe(samples, options: options, onText: onText)
         case .whisper(let s): return try s.transcribe(samples, options: options, onText: onText)

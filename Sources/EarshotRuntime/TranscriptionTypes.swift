@@ -29,6 +29,9 @@ public struct TranscriptionOptions: Sendable {
     /// Whisper: each segment's words with their start, end and probability (cross-attention
     /// alignment, as faster-whisper's `word_timestamps=True`). Needs the model's alignment heads.
     public var wordTimestamps = false
+    /// Voice activity detection first (faster-whisper's `vad_filter`): only speech is transcribed,
+    /// and timestamps map back to the original clip. nil (default): the whole clip.
+    public var vad: VoiceActivityFilter?
 
     public init(language: String? = nil, context: String = "", maxNewTokens: Int = 1024, loopGuardRepeats: Int = 20,
                 ignoreEOS: Bool = false, timestamps: Bool = true, decoding: WhisperDecodingOptions = .fasterWhisper) {
@@ -58,12 +61,22 @@ public struct Timings: Sendable, Codable, Equatable {
     public var totalMs: Double = 0
     /// Total processing time / audio duration.
     public var rtf: Double = 0
+    /// Voice activity detection (when asked for), part of `totalMs`.
+    public var vadMs: Double = 0
 
     public init() {}
 
+    /// Adds the stage costs of another pass (not the totals, which the caller measures).
+    mutating func add(_ other: Timings) {
+        encodeMs += other.encodeMs
+        prefillMs += other.prefillMs
+        decodeMs += other.decodeMs
+        if ttftMs == 0 { ttftMs = other.ttftMs }
+    }
+
     enum CodingKeys: String, CodingKey {
         case loadMs = "load_ms", encodeMs = "encode_ms", prefillMs = "prefill_ms", ttftMs = "ttft_ms", decodeMs = "decode_ms"
-        case tokensPerSecond = "tokens_per_second", totalMs = "total_ms", rtf
+        case tokensPerSecond = "tokens_per_second", totalMs = "total_ms", rtf, vadMs = "vad_ms"
     }
 }
 

@@ -64,6 +64,9 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
     public var shutdownDecodeGraceSeconds: Double = 10
     /// The ffmpeg executable for non-WAV uploads; nil looks for `ffmpeg` on PATH.
     public var ffmpeg: String?
+    /// Silero VAD ONNX file for requests with `vad=true`; nil uses the fetched one
+    /// (`VoiceActivityFilter.defaultModelPath`) when it exists, else such requests are refused.
+    public var vadModel: String?
     public var maxTokens = 1024
     /// Weight precision at load: native (as stored, in place), f32, q8 or q4 (key `precision`, or
     /// `quant` as in older files; `WeightPrecision(name:)` reads both the names and their aliases).
@@ -81,7 +84,7 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
     enum AliasKeys: String, CodingKey { case quant }
 
     enum CodingKeys: String, CodingKey {
-        case models, host, port, precision, threads, ffmpeg, ignoreEOS = "ignore_eos", maxAudioSeconds = "max_audio_seconds"
+        case models, host, port, precision, threads, ffmpeg, vadModel = "vad_model", ignoreEOS = "ignore_eos", maxAudioSeconds = "max_audio_seconds"
         case budgetMB = "budget_mb", ttlSeconds = "ttl", maxConcurrency = "max_concurrency", queueLimit = "queue"
         case apiKey = "api_key", maxUploadMB = "max_upload_mb", timeoutSeconds = "timeout", maxTokens = "max_tokens"
     }
@@ -101,6 +104,7 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
         timeoutSeconds = try c.decodeIfPresent(Double.self, forKey: .timeoutSeconds) ?? d.timeoutSeconds
         maxAudioSeconds = try c.decodeIfPresent(Double.self, forKey: .maxAudioSeconds) ?? d.maxAudioSeconds
         ffmpeg = try c.decodeIfPresent(String.self, forKey: .ffmpeg)
+        vadModel = try c.decodeIfPresent(String.self, forKey: .vadModel)
         maxTokens = try c.decodeIfPresent(Int.self, forKey: .maxTokens) ?? d.maxTokens
         // `quant` is the older key for the same setting; `precision` wins when both are given.
         let alias = try decoder.container(keyedBy: AliasKeys.self)
@@ -160,6 +164,7 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
             maxAudioSeconds = seconds
         }
         if let v = env["EARSHOT_FFMPEG"] { ffmpeg = v.isEmpty ? nil : v }
+        if let v = env["EARSHOT_VAD_MODEL"] { vadModel = v.isEmpty ? nil : v }
         if let v = try int("MAX_TOKENS") { maxTokens = v }
         for key in ["EARSHOT_QUANT", "EARSHOT_PRECISION"] {
             guard let v = env[key] else { continue }

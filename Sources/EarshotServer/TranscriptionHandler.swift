@@ -182,6 +182,8 @@ struct TranscriptionJob: Sendable {
     var segmentTimestamps = true
     /// The request's `temperature` (nil: not given).
     var temperature: Double?
+    /// `vad` (Earshot's extension, faster-whisper's `vad_filter`): transcribe only speech.
+    var vad = false
 
     init(form: MultipartForm, service: TranscriptionService, uploadLimit: Int, task: TranscriptionTask = .transcribe) throws {
         self.task = task
@@ -232,6 +234,17 @@ struct TranscriptionJob: Sendable {
             }
             wordTimestamps = granularities.contains("word")
             segmentTimestamps = granularities.contains("segment")
+        }
+        switch try form.field("vad")?.lowercased() {
+        case nil, "", "false", "0": vad = false
+        case "true", "1":
+            guard service.vad != nil else {
+                throw APIError.badRequest("vad=true needs a Silero VAD model on the server (serve --vad-model, or "
+                                          + "scripts/fetch-whisper-models --models silero-vad)", code: "vad_unavailable")
+            }
+            vad = true
+        case let other?: throw APIError.badRequest("vad must be true or false, got '\(LogSafe.escape(other, limit: 40))'",
+                                                   code: "invalid_vad")
         }
         switch try form.field("stream")?.lowercased() {
         case nil, "", "false", "0": stream = false

@@ -17,6 +17,8 @@ public final class TranscriptionService: Sendable {
     let connections: ConnectionRegistry
     /// Model ids, in the order given.
     let knownModels: [String]
+    /// Silero VAD for requests with `vad=true` (nil: none configured or fetched; they are refused).
+    let vad: SileroVADModel?
     /// Set when graceful shutdown begins: decodes in flight stop at once instead of holding it up.
     let stopping = StopSignal()
 
@@ -34,6 +36,16 @@ public final class TranscriptionService: Sendable {
         connections = ConnectionRegistry(maxTotal: configuration.connections.maxConnections,
                                          maxPerAddress: configuration.connections.maxConnectionsPerIP)
         for m in configuration.models { try await manager.register(m.name, directory: m.path) }
+        // A configured VAD must load (a typo should stop the server, not every VAD request);
+        // the fetched default is used when present.
+        let fallback = VoiceActivityFilter.defaultModelPath(environment: ProcessInfo.processInfo.environment)
+        if let path = configuration.vadModel {
+            vad = try SileroVADModel(path: path)
+        } else if FileManager.default.fileExists(atPath: fallback) {
+            vad = try? SileroVADModel(path: fallback)
+        } else {
+            vad = nil
+        }
     }
 
     /// Transcribes with the job's model (loaded on demand, switched in under the budget), cancelled
@@ -50,6 +62,7 @@ public final class TranscriptionService: Sendable {
                                            decoding: fixed ? .greedy : .fasterWhisper)
         options.task = job.task
         options.wordTimestamps = job.wordTimestamps
+        if job.vad, let vad { options.vad = VoiceActivityFilter(model: vad) }
         // OpenAI's temperature: 0 (the default) raises the temperature while the thresholds fail
         // (Whisper's fallback); above 0, that one temperature.
         if let t = job.temperature, t > 0, !fixed { options.decoding.temperatures = [t] }

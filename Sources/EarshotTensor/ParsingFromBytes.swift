@@ -21,6 +21,11 @@
         try withBase(bytes) { b throws(CTranslate2Error) in try CTranslate2File.parse(b, path: path).variables.count }
     }
 
+    /// An ONNX model image: the number of nodes in its graph.
+    public static func onnx(_ bytes: UnsafeRawBufferPointer, path: String) throws(ONNXError) -> Int {
+        try withBase(bytes) { b throws(ONNXError) in try ONNXFile.parse(b, path: path).nodes.count }
+    }
+
     /// The parsers read through a non-nil base address (a mapping always has one); an empty buffer
     /// may have none, so it is replaced by an empty view of a real one.
     private static func withBase<R, E: Error>(_ bytes: UnsafeRawBufferPointer,

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EarshotAudio
 import EarshotBench
+import EarshotModels
 import EarshotRuntime
 import EarshotTensor
 import Foundation
@@ -66,6 +67,8 @@ struct BenchSwitch: AsyncParsableCommand {
     @Option(name: .long, help: "Fraction of the switches counted as warm-up (excluded from the slope).")
     var warmUp: Double = 0.2
 
+    @OptionGroup(title: "Voice activity detection (every transcription)") var vadFlags: VADFlags
+
     func validate() throws {
         try checkOption(iterations, OptionBounds.iterations, "--iterations")
         try checkOption(restarts, OptionBounds.iterations, "--restarts")
@@ -89,9 +92,12 @@ struct BenchSwitch: AsyncParsableCommand {
         }
         let clips = try loadClips()
         let clip = set.map { "each file of \($0) in turn" } ?? audio ?? Defaults.bundledAudio
+        var options = TranscriptionOptions(language: language, maxNewTokens: tokenLimit, loopGuardRepeats: 0)
+        do { options.vad = try vadFlags.filter() } catch { throw fail("earshot: VAD model: \(error)") }
+        defer { options.vad?.model.close() }
         let bench = SwitchBenchmark(models: named, clips: clips,
                                     normalization: set == nil ? .multilingual : .lettersDigitsApostrophes,
-                                    options: .init(language: language, maxNewTokens: tokenLimit, loopGuardRepeats: 0))
+                                    options: options)
         let progress = ProgressLine()
         var steps: [SwitchStep] = []
         do {

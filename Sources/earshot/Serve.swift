@@ -31,6 +31,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Refuse audio longer than this many seconds (default 7200; 0: any length).")
     var maxAudioSeconds: Double?
     @Option(name: .long, help: "The ffmpeg executable for non-WAV uploads (default: ffmpeg on PATH).") var ffmpeg: String?
+    @Option(name: .long, help: "Silero VAD ONNX file for requests with vad=true (default: the fetched one, when present).") var vadModel: String?
     @Option(name: .long, help: "Maximum generated tokens per 20-minute pass (default 1024).") var maxTokens: Int?
     @Option(name: [.customLong("precision"), .customLong("quant")],
             help: "Weight precision at load: \(WeightPrecision.names) (default: native).") var precision: WeightPrecision?
@@ -68,6 +69,7 @@ struct Serve: AsyncParsableCommand {
         if let timeout { settings.timeoutSeconds = timeout }
         if let maxAudioSeconds { settings.maxAudioSeconds = maxAudioSeconds }
         if let ffmpeg { settings.ffmpeg = ffmpeg }
+        if let vadModel { settings.vadModel = vadModel }
         if let maxTokens { settings.maxTokens = maxTokens }
         if let precision { settings.precision = precision }
         if let threads { settings.threads = threads }

@@ -32,11 +32,16 @@ struct Transcribe: ParsableCommand {
 
     @OptionGroup(title: "Whisper decoding (faster-whisper's defaults)") var decodingFlags: DecodingFlags
 
+    @OptionGroup(title: "Voice activity detection") var vadFlags: VADFlags
+
     @Flag(name: .long, help: "Print one JSON object per file: text, language, token_ids, audio_seconds, timings, segments.")
     var json = false
 
     @Option(name: .long, help: "Write each transcript as text, json, verbose_json, srt or vtt (the server's response bodies; Whisper's cues are its segments).")
     var format: String?
+
+    @Option(name: .long, help: "With --format srt|vtt and --word-timestamps: cues of whole words, at most this many characters each, instead of segments.")
+    var maxLineChars: Int?
 
     @Option(name: .long, help: "With --format: write FILE's transcript to DIR/<FILE's name>.<txt|json|srt|vtt> instead of standard output.")
     var outputDir: String?
@@ -58,6 +63,8 @@ struct Transcribe: ParsableCommand {
                                            timestamps: decodingFlags.timestampsOn, decoding: decodingFlags.decoding)
         options.task = TranscriptionTask(rawValue: task) ?? .transcribe
         options.wordTimestamps = wordTimestamps
+        do { options.vad = try vadFlags.filter() } catch { throw fail("earshot: VAD model: \(error)") }
+        defer { options.vad?.model.close() }
         let streaming = !json && format == nil && isatty(STDOUT_FILENO) != 0
         var failed = false
         // Several files in plain text: each line starts with its file ("FILE: text"), as grep and
@@ -105,11 +112,17 @@ struct Transcribe: ParsableCommand {
         } else if outputDir != nil {
             throw ValidationError("--output-dir needs --format")
         }
+        if let maxLineChars {
+            guard format == "srt" || format == "vtt", wordTimestamps else {
+                throw ValidationError("--max-line-chars needs --format srt or vtt and --word-timestamps (cues are made of words)")
+            }
+            guard (1...1000).contains(maxLineChars) else { throw ValidationError("--max-line-chars must be 1...1000") }
+        }
     }
 
     /// One document per file: to standard output, or to `--output-dir`/<name>.<extension>.
     private func write(_ result: TranscriptionResult, format: String, file: String, task: TranscriptionTask) throws {
-        guard let body = TranscriptRenderer.render(result, format: format, task: task) else { return }
+        guard let body = TranscriptRenderer.render(result, format: format, task: task, maxLineChars: maxLineChars) else { return }
         guard let outputDir else {
             FileHandle.standardOutput.write(Data(body.utf8))
             if !body.hasSuffix("\n") { FileHandle.standardOutput.write(Data("\n".utf8)) }

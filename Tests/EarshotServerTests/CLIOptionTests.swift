@@ -127,6 +127,18 @@ import Testing
         try expectRefused(["convert", "--threads", "0", model, "/tmp/never-written.gguf"], "--threads must be in")
     }
 
+    /// VAD and subtitle-line flags: contradictions are usage errors; a missing VAD model is named.
+    @Test func vadAndLineFlagsAreChecked() throws {
+        try expectRefused(["transcribe", "--model", model, "--vad-model", "x.onnx", clip], "--vad-model needs --vad")
+        try expectRefused(["transcribe", "--model", model, "--vad", "--vad-threshold", "1.5", clip], "VAD threshold")
+        try expectRefused(["transcribe", "--model", model, "--max-line-chars", "20", clip], "--max-line-chars needs")
+        let missing = try earshot(["transcribe", "--model", model, "--vad", "--vad-model", "/nonexistent/vad.onnx", clip])
+        #expect(missing.status == 1 && missing.stderr.contains("/nonexistent/vad.onnx"), "\(missing.stderr)")
+        let vad = Fixtures.root.appendingPathComponent("vad/silero_vad_v6.onnx").path
+        let ok = try earshot(["transcribe", "--model", model, "--max-tokens", "2", "--vad", "--vad-model", vad, "--json", clip])
+        #expect(ok.status == 0 && ok.stdout.contains("\"vad_ms\""), "\(ok.stderr)")
+    }
+
     @Test func aFailingFileIsNamedOnceInItsErrorLine() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("earshot-cli-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

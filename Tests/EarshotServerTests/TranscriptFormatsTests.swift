@@ -1,4 +1,5 @@
 import Foundation
+import EarshotRuntime
 import Testing
 @testable import EarshotServer
 
@@ -14,6 +15,35 @@ import Testing
 
     static func object(_ body: String) throws -> [String: Any] {
         try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
+    }
+
+    /// `--max-line-chars`: srt cues of whole words, none longer than the limit unless one word is.
+    @Test func wordCuesKeepToTheLineLimit() throws {
+        var segment = TranscriptSegment(start: 0, end: 3, text: " The quick brown fox jumps", tokenIDs: [])
+        let words = [" The", " quick", " brown", " fox", " jumps"]
+        segment.words = words.enumerated().map { i, w in
+            TranscriptWord(start: Double(i) * 0.5, end: Double(i) * 0.5 + 0.4, word: w, probability: 1)
+        }
+        let result = TranscriptionResult(text: "The quick brown fox jumps", language: "English", tokenIDs: [],
+                                         audioSeconds: 3, audioTokens: 0, timings: Timings(), segments: [segment])
+        let srt = try #require(TranscriptRenderer.render(result, format: "srt", maxLineChars: 10))
+        #expect(srt == """
+            1
+            00:00:00,000 --> 00:00:00,900
+            The quick
+
+            2
+            00:00:01,000 --> 00:00:01,900
+            brown fox
+
+            3
+            00:00:02,000 --> 00:00:02,400
+            jumps
+
+
+            """)
+        // Without the limit the cue is the segment.
+        #expect(TranscriptRenderer.render(result, format: "srt")!.contains("The quick brown fox jumps"))
     }
 
     @Test func contentTypes() {

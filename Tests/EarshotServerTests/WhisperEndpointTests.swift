@@ -1,4 +1,5 @@
 import EarshotAudio
+import EarshotModels
 import EarshotRuntime
 import EarshotServer
 import EarshotTestSupport
@@ -72,6 +73,29 @@ import Testing
         }
         // The models still serve.
         #expect(try await server.transcribe(try MultipartBody.audio("fox", model: "whisper"), headers: Self.close).status == 200)
+        try await server.stop()
+    }
+
+    /// `vad=true` runs Silero VAD first (the server's configured model): the segments move to the
+    /// original timeline, as the runtime's own VAD path gives them; other values are 400s.
+    @Test func vadFieldFiltersSpeech() async throws {
+        let vadPath = Fixtures.root.appendingPathComponent("vad/silero_vad_v6.onnx").path
+        let server = try await RunningServer.start {
+            $0.models.append(.init(name: "whisper", path: Self.whisperDirectory)); $0.maxTokens = 16; $0.vadModel = vadPath
+        }
+        let samples = try AudioDecoder.load(path: Fixtures.qwenTinyAudio("fox").path)
+        var options = TranscriptionOptions(maxNewTokens: 16)
+        options.vad = VoiceActivityFilter(model: try SileroVADModel(path: vadPath))
+        let expected = try await server.service.manager.transcribe(samples, model: "whisper", options: options)
+        let reply = try await server.transcribe(try MultipartBody.audio("fox", model: "whisper",
+                                                                       fields: ["response_format": "verbose_json", "vad": "true"]))
+        #expect(reply.status == 200, "\(reply.body)")
+        #expect(reply.json["text"] as? String == expected.text)
+        let segments = reply.json["segments"] as? [[String: Any]] ?? []
+        #expect(segments.map { $0["start"] as? Double } == expected.segments.map(\.start))
+        let bad = try await server.transcribe(try MultipartBody.audio("fox", model: "whisper", fields: ["vad": "maybe"]),
+                                              headers: Self.close)
+        #expect(bad.status == 400 && bad.errorCode == "invalid_vad")
         try await server.stop()
     }
 }

@@ -179,7 +179,8 @@ class Session(_NativeObject):
                    max_audio_seconds: float | None = None, greedy: bool | None = None, beam_size: int | None = None,
                    best_of: int | None = None, temperature: float | None = None, seed: int | None = None,
                    condition_on_previous_text: bool | None = None, task: str | None = None,
-                   word_timestamps: bool | None = None, on_text=None) -> Transcription:
+                   word_timestamps: bool | None = None, vad: bool | None = None, vad_model: str | None = None,
+                   on_text=None) -> Transcription:
         """Transcribes a file path or samples (numpy array, array.array('f'), list of floats; at most
         ``MAX_SAMPLES``).
 
@@ -196,6 +197,9 @@ class Session(_NativeObject):
         temperature, no fallback), ``seed`` (sampling) and ``condition_on_previous_text`` refine it.
         ``task="translate"`` gives English text (multilingual Whisper models). ``word_timestamps=True``
         adds each segment's words (``segments[i]["words"]``: word, start, end, probability).
+        ``vad=True`` transcribes only the speech Silero VAD finds (faster-whisper's ``vad_filter``),
+        times staying on the original timeline; ``vad_model`` names the ONNX file (default: the one
+        ``scripts/fetch-whisper-models --models silero-vad`` fetched).
         """
         handle = self._checked_handle()
         opts = options_json({"language": language, "context": context, "max_tokens": max_tokens,
@@ -203,7 +207,7 @@ class Session(_NativeObject):
                              "max_audio_seconds": max_audio_seconds, "greedy": greedy, "beam_size": beam_size,
                              "best_of": best_of, "temperature": temperature, "seed": seed,
                              "condition_on_previous_text": condition_on_previous_text, "task": task,
-                             "word_timestamps": word_timestamps})
+                             "word_timestamps": word_timestamps, "vad": vad, "vad_model": vad_model})
         keep = None
         if _audio.is_path(audio):
             path = path_bytes(audio)

@@ -232,6 +232,10 @@ def main() -> None:
     parser.add_argument("--upload-limit-mb", type=float, help="that server's --max-upload-mb")
     parser.add_argument("--auth-no-queue", action="store_true",
                         help="that server runs with --max-concurrency 1 --queue 0: check the 429")
+    parser.add_argument("--whisper-url", help="third server serving a real Whisper model as 'whisper', with --vad-model")
+    parser.add_argument("--whisper-model", help="that model's directory (for the CLI's expected output)")
+    parser.add_argument("--vad-model", help="the Silero VAD file that server was given")
+    parser.add_argument("--speech-dir", help="speech set (h01.wav ...) for the Whisper checks")
     parser.add_argument("--drain-pid", type=int, help="the main server's pid: SIGTERM it with requests in flight, last")
     args = parser.parse_args()
     if (args.auth_url is None) != (args.api_key is None):
@@ -638,6 +642,65 @@ def main() -> None:
                     raise CheckFailed(f"connection error instead of a 413 response for {size_mb:.1f} MB: {err!r}")
                 raise CheckFailed(f"a {size_mb:.1f} MB upload was accepted with --max-upload-mb {args.upload_limit_mb}")
             runner.run("upload over --max-upload-mb -> 413", check_too_large)
+
+    # Real Whisper: the OpenAI fields for timestamps, prompts, translation, and Earshot's vad.
+    if args.whisper_url:
+        wclient = OpenAI(base_url=f"{args.whisper_url.rstrip('/')}/v1", api_key="unused", max_retries=0, timeout=300)
+        h01 = os.path.join(args.speech_dir, "h01.wav")
+
+        def whisper_file(path: str, **kwargs):
+            with open(path, "rb") as f:
+                return wclient.audio.transcriptions.create(model="whisper", file=f, **kwargs)
+
+        def check_whisper_words():
+            r = whisper_file(h01, response_format="verbose_json", timestamp_granularities=["word", "segment"])
+            cli = cli_transcribe(args.bin, args.whisper_model, h01, ("--word-timestamps",))
+            require_equal(r.text, cli["text"], "Whisper verbose_json text vs CLI")
+            cli_words = [w for s in cli["segments"] for w in s.get("words", [])]
+            require(len(r.words or []) == len(cli_words) > 0, f"{len(r.words or [])} words vs CLI {len(cli_words)}")
+            for got, want in zip(r.words, cli_words):
+                require_equal(got.word, want["word"].strip(), "word")
+                require_close(got.start, want["start"], 1e-3, f"start of {got.word!r}")
+                require_close(got.end, want["end"], 1e-3, f"end of {got.word!r}")
+            require(len(r.segments or []) == len(cli["segments"]), "segments vs CLI")
+            return f"{len(r.words)} words and {len(r.segments)} segments as the CLI's"
+        runner.run("Whisper timestamp_granularities[] word+segment", check_whisper_words)
+
+        def check_whisper_prompt():
+            prompt = "Birch canoe, smooth planks."
+            r = whisper_file(h01, prompt=prompt)
+            require_equal(r.text, cli_transcribe(args.bin, args.whisper_model, h01, ("--initial-prompt", prompt))["text"],
+                          "prompted text vs CLI --initial-prompt")
+            return short(r.text)
+        runner.run("Whisper prompt = initial prompt", check_whisper_prompt)
+
+        def check_whisper_vad():
+            # 2 s of silence, h01, 3 s of silence: the speech keeps its place on the timeline.
+            path = os.path.join(workdir, "padded-h01.wav")
+            with wave.open(h01, "rb") as r:
+                params, frames = r.getparams(), r.readframes(r.getnframes())
+            with wave.open(path, "wb") as w:
+                w.setparams(params)
+                w.writeframes(b"\0\0" * 32000 + frames + b"\0\0" * 48000)
+            r = whisper_file(path, response_format="verbose_json", extra_body={"vad": "true"})
+            cli = cli_transcribe(args.bin, args.whisper_model, path, ("--vad", "--vad-model", args.vad_model))
+            require_equal(r.text, cli["text"], "vad=true text vs CLI --vad")
+            require(r.segments and r.segments[0].start >= 1.5, f"first segment at {r.segments and r.segments[0].start}")
+            for got, want in zip(r.segments, cli["segments"]):
+                require_close(got.start, want["start"], 1e-3, "segment start")
+                require_close(got.end, want["end"], 1e-3, "segment end")
+            return f"first segment at {r.segments[0].start:.2f} s of the padded clip"
+        runner.run("vad=true (extra_body) drops silence, keeps the timeline", check_whisper_vad)
+
+        def check_whisper_translation():
+            try:
+                with open(h01, "rb") as f:
+                    wclient.audio.translations.create(model="whisper", file=f)
+            except openai.BadRequestError as err:
+                require("translate" in str(err), f"message: {err}")
+                return "English-only model: 400 naming translate"
+            raise CheckFailed("translations on an English-only model succeeded")
+        runner.run("translations on an English-only Whisper -> 400", check_whisper_translation)
 
     # Graceful drain, last: SIGTERM while transcriptions are running and queued.
     if args.drain_pid is not None:

@@ -9,7 +9,7 @@ import json
 import pytest
 
 import earshot
-from conftest import SPEECH, TINY_MODEL, audio, golden_ids, read_wav_int16
+from conftest import SPEECH, TINY, TINY_MODEL, audio, golden_ids, read_wav_int16
 
 try:
     import numpy as np
@@ -106,6 +106,24 @@ def test_result_json_carries_timings_and_segments(tiny_model):
         assert key in r.timings
     assert json.dumps(r.raw)   # plain JSON types
     assert r.raw["token_ids"] == r.token_ids
+
+
+def test_vad_drops_silence_and_keeps_the_timeline(tiny_model):
+    vad_model = str(TINY.parent / "vad" / "silero_vad_v6.onnx")
+    silence = [0.0] * 96_000   # 6 s
+    r = tiny_model.transcribe(silence, vad=True, vad_model=vad_model, **GREEDY)
+    assert r.token_ids == [] and r.text == "" and r.audio_tokens == 0
+    assert abs(r.audio_seconds - 6.0) < 1e-9 and r.timings["vad_ms"] > 0
+    # Speech after 6 s of silence: only the speech is transcribed (fewer audio tokens than the clip).
+    pcm, _ = read_wav_int16(str(TINY / "audio" / "short.wav"))
+    clip = silence + [x / 32768 for x in pcm]
+    speech = tiny_model.transcribe(clip, vad=True, vad_model=vad_model, **GREEDY)
+    whole = tiny_model.transcribe(clip, **GREEDY)
+    assert 0 < speech.audio_tokens < whole.audio_tokens
+    with pytest.raises(earshot.EarshotError, match="vad_model needs"):
+        tiny_model.transcribe(silence, vad_model=vad_model, **GREEDY)
+    with pytest.raises(earshot.EarshotError, match="VAD model"):
+        tiny_model.transcribe(silence, vad=True, vad_model=vad_model + ".missing", **GREEDY)
 
 
 def test_whisper_real_speech(require_whisper):

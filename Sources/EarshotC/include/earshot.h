@@ -124,11 +124,14 @@ earshot_status earshot_session_free(earshot_session session);
                   "task": "transcribe" | "translate" (into English; multilingual Whisper models),
                   "word_timestamps": false (each segment's "words": [{"word", "start", "end",
                                             "probability"}]),
+                  Both families: "vad": false (Silero VAD first: only speech is transcribed, times
+                  stay on the original clip; the model is "vad_model": "path/silero_vad_v6.onnx",
+                  default the one scripts/fetch-whisper-models --models silero-vad fetched),
                   "max_audio_seconds": 7200 (0.001..31536000; default: any length; longer audio,
                                          declared in a header or decoded, is EARSHOT_ERROR_AUDIO)}
    *out_result_json: {"text", "language", "token_ids", "audio_seconds", "audio_tokens",
                       "prompt_tokens", "segments": [...], "timings": {"ttft_ms", "encode_ms",
-                      "prefill_ms", "decode_ms", "total_ms", "tokens_per_second", "rtf", ...}}
+                      "prefill_ms", "decode_ms", "total_ms", "tokens_per_second", "rtf", "vad_ms", ...}}
    on_text may be NULL. */
 earshot_status earshot_transcribe_pcm(earshot_session session, const float *samples, size_t count, int sample_rate,
                                       const char *options_json, earshot_text_callback on_text, void *user_data,
