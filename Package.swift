@@ -19,10 +19,17 @@ import PackageDescription
 // The library targets below EarshotServer use only system libraries (OpenBLAS on Linux,
 // Accelerate on macOS) and the C shims beside them.
 
+// EARSHOT_OPTIMIZE_DEBUG=1 (scripts/test sets it, building into .build-test): the debug
+// configuration compiles Earshot's own targets with -O (C kernels -O2), dependencies stay -Onone.
+// One build then serves the whole test suite (float parity and real weights at optimized speed,
+// minutes instead of half an hour) and the CLI checks, with testable imports, bounds and
+// overflow checks kept; a second, release build would double CI's compile time.
+let optimizeDebug = Context.environment["EARSHOT_OPTIMIZE_DEBUG"] == "1"
 let strict: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
-]
+] + (optimizeDebug ? [.unsafeFlags(["-O"], .when(configuration: .debug))] : [])
+let cOptimized: [CSetting] = optimizeDebug ? [.unsafeFlags(["-O2"], .when(configuration: .debug))] : []
 
 #if os(Linux)
 let blas: [Target.Dependency] = ["CEarshotBLAS"]
@@ -64,7 +71,7 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]
         ),
         // AVX2/FMA kernels behind a runtime CPU check (see the header for why they are C).
-        .target(name: "CEarshotKernels"),
+        .target(name: "CEarshotKernels", cSettings: cOptimized),
         // mremap, which Swift cannot import (variadic): page buffers grow without copying.
         .target(name: "CEarshotMemory"),
         .target(name: "EarshotTensor", dependencies: blas + ["CEarshotKernels", "CEarshotMemory"], swiftSettings: strict,

@@ -28,9 +28,13 @@ import Testing
 
     /// Waits until the decoder recorded in `pidFile` has started, then until it is gone.
     static func decoderPid(_ pidFile: String) async -> Int32? {
-        _ = await ServerFixtures.eventually(seconds: 10) { FileManager.default.fileExists(atPath: pidFile) }
-        return (try? String(contentsOfFile: pidFile, encoding: .utf8))
-            .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        // Until the number is there, not only the file: the shell creates the file before it writes.
+        func read() -> Int32? {
+            (try? String(contentsOfFile: pidFile, encoding: .utf8))
+                .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
+        _ = await ServerFixtures.eventually(seconds: 10) { read() != nil }
+        return read()
     }
 
     static func isGone(_ pid: Int32) async -> Bool {
