@@ -39,7 +39,7 @@ enum ScratchDirectory {
     }
 
     static func write(_ bytes: [UInt8], _ name: String, in directory: String) {
-        bytes.withUnsafeBytes { write($0, name, in: directory) }
+        _ = bytes.withUnsafeBytes { write($0, name, in: directory) }
     }
 
     static func remove(_ name: String, in directory: String) {
