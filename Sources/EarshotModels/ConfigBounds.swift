@@ -56,10 +56,11 @@ enum Checked {
 extension Qwen3ASRWeights {
     /// Entries `table(config)` holds (nil on overflow), computed without building it: 7 for the
     /// conv stem, 16 per encoder layer, 6 for the encoder's tail, 2 for the embedding and final
-    /// norm, 11 per decoder layer. A test keeps this in step with `table`.
+    /// norm, 11 per decoder layer, 1 for the forced aligner's head. A test keeps this in step with `table`.
     static func tableCount(_ config: Qwen3ASRConfig) -> Int? {
         let a = config.thinkerConfig.audioConfig, t = config.thinkerConfig.textConfig
-        return Checked.sum(7, Checked.product(16, a.encoderLayers), 6, 2, Checked.product(11, t.numHiddenLayers))
+        return Checked.sum(7, Checked.product(16, a.encoderLayers), 6, 2, Checked.product(11, t.numHiddenLayers),
+                           config.isForcedAligner ? 1 : 0)
     }
 
     /// The table for `config` once its layer counts fit `file`, and every tensor it names is

@@ -4,6 +4,8 @@ import EarshotTensor
 public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
     case notAModelDirectory(path: String, reason: String)
     case unsupportedModelType(path: String, modelType: String, supported: [String])
+    /// A checkpoint of another family than the caller needs (a forced aligner given as an ASR model).
+    case wrongFamily(path: String, found: String, expected: String)
     case invalidConfig(path: String, reason: String)
     case missingTensor(name: String)
     case unexpectedTensor(name: String)
@@ -33,6 +35,7 @@ public enum ModelError: Error, Sendable, Equatable, CustomStringConvertible {
         case .notAModelDirectory(let p, let r): return "\(p) is not a model directory: \(r)"
         case .unsupportedModelType(let p, let t, let s):
             return "\(p): model_type '\(t)' is not supported (supported: \(s.joined(separator: ", ")))"
+        case .wrongFamily(let p, let f, let e): return "\(p) is a \(f) checkpoint, not a \(e) one"
         case .invalidConfig(let p, let r): return "\(p): invalid config: \(r)"
         case .missingTensor(let n): return "checkpoint is missing tensor '\(n)'"
         case .unexpectedTensor(let n): return "checkpoint has unexpected tensor '\(n)'"

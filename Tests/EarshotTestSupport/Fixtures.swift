@@ -22,6 +22,18 @@ public enum Fixtures {
 
     /// The case ids listed in the fixture's manifest.json.
     public static let goldenCases = ["fox", "fox_lang", "fox_ctx", "long", "short"]
+
+    /// The tiny random-weight Qwen3-ForcedAligner checkpoint with goldens from the official implementation.
+    public static var alignerTiny: URL { root.appendingPathComponent("qwen3-forced-aligner-tiny") }
+    public static var alignerTinyModel: URL { alignerTiny.appendingPathComponent("model") }
+
+    /// `golden/<case>.safetensors` (tensors) or, with `json`, `golden/<case>.json` (words and items).
+    public static func alignerTinyGolden(_ name: String, json: Bool = false) -> URL {
+        alignerTiny.appendingPathComponent("golden/\(name).\(json ? "json" : "safetensors")")
+    }
+
+    /// The aligner fixture's cases (manifest.json), each over one of the Qwen3-ASR fixture's clips.
+    public static let alignerCases = ["en_sentence", "en_punct_numbers", "zh_sentence", "en_repair", "long", "no_words"]
 }
 
 /// A small deterministic generator (SplitMix64) so random tests are reproducible.

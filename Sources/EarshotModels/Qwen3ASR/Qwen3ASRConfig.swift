@@ -8,18 +8,32 @@ public struct Qwen3ASRConfig: Codable, Sendable, Equatable {
     public var modelType: String
     public var supportLanguages: [String]?
     public var thinkerConfig: ThinkerConfig
+    /// Forced aligner only: the id of `<timestamp>`, whose positions get a time class.
+    public var timestampTokenID: Int?
+    /// Forced aligner only: milliseconds per time class (80 in the published checkpoint).
+    public var timestampSegmentTime: Double?
 
-    public init(modelType: String, supportLanguages: [String]?, thinkerConfig: ThinkerConfig) {
+    public init(modelType: String, supportLanguages: [String]?, thinkerConfig: ThinkerConfig,
+                timestampTokenID: Int? = nil, timestampSegmentTime: Double? = nil) {
         self.modelType = modelType
         self.supportLanguages = supportLanguages
         self.thinkerConfig = thinkerConfig
+        self.timestampTokenID = timestampTokenID
+        self.timestampSegmentTime = timestampSegmentTime
     }
 
     enum CodingKeys: String, CodingKey {
         case modelType = "model_type"
         case supportLanguages = "support_languages"
         case thinkerConfig = "thinker_config"
+        case timestampTokenID = "timestamp_token_id"
+        case timestampSegmentTime = "timestamp_segment_time"
     }
+
+    /// A Qwen3-ForcedAligner checkpoint: the same thinker with a time-class head. The official
+    /// model decides this the same way (its head is built when the thinker's model_type contains
+    /// "forced_aligner"); the root model_type is "qwen3_asr" for both.
+    public var isForcedAligner: Bool { thinkerConfig.modelType?.contains("forced_aligner") == true }
 
     public struct ThinkerConfig: Codable, Sendable, Equatable {
         public var audioConfig: AudioConfig
@@ -27,14 +41,20 @@ public struct Qwen3ASRConfig: Codable, Sendable, Equatable {
         public var audioTokenID: Int
         public var audioStartTokenID: Int
         public var audioEndTokenID: Int
+        /// "qwen3_forced_aligner" for the aligner (absent or "qwen3_asr" otherwise).
+        public var modelType: String?
+        /// Forced aligner only: time classes of the head (`thinker.lm_head.weight` [classify_num, hidden]).
+        public var classifyNum: Int?
 
         public init(audioConfig: AudioConfig, textConfig: TextConfig, audioTokenID: Int, audioStartTokenID: Int,
-                    audioEndTokenID: Int) {
+                    audioEndTokenID: Int, modelType: String? = nil, classifyNum: Int? = nil) {
             self.audioConfig = audioConfig
             self.textConfig = textConfig
             self.audioTokenID = audioTokenID
             self.audioStartTokenID = audioStartTokenID
             self.audioEndTokenID = audioEndTokenID
+            self.modelType = modelType
+            self.classifyNum = classifyNum
         }
 
         enum CodingKeys: String, CodingKey {
@@ -43,6 +63,8 @@ public struct Qwen3ASRConfig: Codable, Sendable, Equatable {
             case audioTokenID = "audio_token_id"
             case audioStartTokenID = "audio_start_token_id"
             case audioEndTokenID = "audio_end_token_id"
+            case modelType = "model_type"
+            case classifyNum = "classify_num"
         }
     }
 
@@ -200,5 +222,14 @@ public struct Qwen3ASRConfig: Codable, Sendable, Equatable {
         }
         if let act = a.activationFunction { try check(act == "gelu", "audio activation '\(act)' is not supported") }
         if let act = t.hiddenAct { try check(act == "silu", "text hidden_act '\(act)' is not supported") }
+        if isForcedAligner {
+            guard let classes = thinkerConfig.classifyNum, let slot = timestampTokenID, let ms = timestampSegmentTime else {
+                throw .invalidConfig(path: path, reason: "a forced aligner needs thinker_config.classify_num, timestamp_token_id and timestamp_segment_time")
+            }
+            try check(classes > 0 && classes < 1 << 24, "classify_num = \(classes) is out of range")
+            try check(slot >= 0 && slot < t.vocabSize, "timestamp_token_id \(slot) is outside the vocabulary")
+            // Bounded so class x time stays an exact, finite number of milliseconds.
+            try check(ms.isFinite && ms > 0 && ms <= 60_000, "timestamp_segment_time = \(ms) is out of range (0, 60000] ms")
+        }
     }
 }

@@ -12,15 +12,27 @@ public struct Qwen3ASRDecoder: @unchecked Sendable {
     let w: Qwen3ASRWeights
     let config: Qwen3ASRConfig.TextConfig
 
-    /// Largest per-matrix conversion scratch a prefill block needs.
+    /// Largest per-matrix conversion scratch a prefill block needs (the aligner's head included).
     var matrixScratch: Int {
-        w.decoderLayers.flatMap { [$0.q, $0.k, $0.o, $0.gate, $0.down] }.map(\.scratchFloats).max() ?? 0
+        (w.decoderLayers.flatMap { [$0.q, $0.k, $0.o, $0.gate, $0.down] } + [w.classifier].compactMap { $0 })
+            .map(\.scratchFloats).max() ?? 0
+    }
+
+    /// The forced aligner's head: its time-class logits are computed at every position holding
+    /// `tokenID` (instead of the vocabulary logits of the last position).
+    struct SlotHead {
+        let tokenID: Int
+        let head: Matrix          // [classes, H]
     }
 
     /// Runs `tokens` from the state's current length, replacing each `audioTokenID` row, in order,
-    /// with a row of `audio` `[audioCount, hidden]`.
+    /// with a row of `audio` `[audioCount, hidden]`. Without `slots` the last position's logits
+    /// land in `state.logitsPointer`; with them, each slot's final-norm row and time-class logits
+    /// go to `visit(slot, hidden [H], logits [classes])` in order (valid only during the call).
     func prefill(tokens: [Int], audio: UnsafePointer<Float>?, audioCount: Int, audioTokenID: Int,
-                 state: Qwen3ASRState) throws(ModelError) {
+                 state: Qwen3ASRState, slots: SlotHead? = nil,
+                 visit: (_ slot: Int, _ hidden: UnsafePointer<Float>, _ logits: UnsafePointer<Float>) -> Void = { _, _, _ in }
+    ) throws(ModelError) {
         let placeholders = tokens.reduce(0) { $0 + ($1 == audioTokenID ? 1 : 0) }
         guard placeholders == audioCount else { throw .placeholderMismatch(expected: audioCount, found: placeholders) }
         guard state.length + tokens.count <= state.maxTokens else {
@@ -30,7 +42,7 @@ public struct Qwen3ASRDecoder: @unchecked Sendable {
             throw .tokenizer("token id \(id) is outside the vocabulary")
         }
         let hidden = config.hiddenSize
-        var audioRow = 0, start = 0
+        var audioRow = 0, start = 0, slot = 0
         while start < tokens.count {
             let rows = min(state.blockRows, tokens.count - start)
             let x = state.ptr(state.x)
@@ -43,9 +55,33 @@ public struct Qwen3ASRDecoder: @unchecked Sendable {
                     w.embedTokens.copyRow(id, into: x + r * hidden)
                 }
             }
-            forward(rows: rows, state: state, computeLogits: start + rows == tokens.count)
+            if let slots {
+                forward(rows: rows, state: state, computeLogits: false)
+                slot += classifySlots(tokens[start..<(start + rows)], slots: slots, firstSlot: slot, state: state,
+                                      visit: visit)
+            } else {
+                forward(rows: rows, state: state, computeLogits: start + rows == tokens.count)
+            }
             start += rows
         }
+    }
+
+    /// The final norm and the slot head over the rows of the block just run (`state.x` `[rows, H]`)
+    /// whose token is the slot token, as one GEMM `[slots, H] x [classes, H]^T`; returns their count.
+    private func classifySlots(_ block: ArraySlice<Int>, slots: SlotHead, firstSlot: Int, state s: Qwen3ASRState,
+                               visit: (Int, UnsafePointer<Float>, UnsafePointer<Float>) -> Void) -> Int {
+        let hidden = config.hiddenSize, head = slots.head, classes = head.rows
+        let x = s.ptr(s.x), h = s.ptr(s.h), logits = s.logitsPointer
+        var count = 0
+        for (r, id) in block.enumerated() where id == slots.tokenID {
+            Kernels.rmsNorm(x + r * hidden, into: h + count * hidden, rows: 1, cols: hidden, weight: w.finalNorm,
+                            eps: Float(config.rmsNormEps))   // [slots, H], packed
+            count += 1
+        }
+        guard count > 0 else { return 0 }
+        head.apply(h, count: count, bias: nil, into: logits, scratch: s.ptr(s.weightScratch))   // [slots, classes]
+        for j in 0..<count { visit(firstSlot + j, h + j * hidden, logits + j * classes) }
+        return count
     }
 
     /// Appends one token and computes its logits.

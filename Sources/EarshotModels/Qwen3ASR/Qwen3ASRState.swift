@@ -20,7 +20,10 @@ public final class Qwen3ASRState: @unchecked Sendable {
     // Offsets (in floats) of the scratch regions.
     let x, h, q, a, gate, up, logits, weightScratch, attention: Int
 
-    init(config: Qwen3ASRConfig.TextConfig, maxTokens: Int, blockRows: Int, matrixScratch: Int) throws(TensorError) {
+    /// `logitsFloats`: the vocabulary for Qwen3-ASR (last row only); `blockRows x classify_num`
+    /// for the forced aligner, whose slots in one block are classified together.
+    init(config: Qwen3ASRConfig.TextConfig, maxTokens: Int, blockRows: Int, matrixScratch: Int,
+         logitsFloats: Int) throws(TensorError) {
         self.maxTokens = maxTokens
         self.blockRows = blockRows
         kvStride = config.numKeyValueHeads * config.headDim
@@ -34,7 +37,7 @@ public final class Qwen3ASRState: @unchecked Sendable {
         a = s.add(blockRows * hd)                           // attention output
         gate = s.add(blockRows * config.intermediateSize)   // [B, I]
         up = s.add(blockRows * config.intermediateSize)
-        logits = s.add(config.vocabSize)                    // [V]
+        logits = s.add(logitsFloats)                        // [V], or [B, classes] for the aligner
         weightScratch = s.add(matrixScratch)
         attention = s.add(Kernels.attentionScratchCount(lk: maxTokens))
         do {
@@ -61,6 +64,6 @@ public final class Qwen3ASRState: @unchecked Sendable {
     @inline(__always) func values(layer: Int) -> UnsafeMutablePointer<Float> {
         kv.floats() + layer * layerFloats + maxTokens * kvStride
     }
-    /// Logits of the last processed position, `[vocab]`.
+    /// Logits of the last processed position, `[vocab]` (the aligner's slot logits during a prefill).
     public var logitsPointer: UnsafeMutablePointer<Float> { ptr(logits) }
 }

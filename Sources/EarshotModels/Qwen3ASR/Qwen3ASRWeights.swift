@@ -4,8 +4,9 @@ import EarshotTensor
 /// `modeling_qwen3_asr.py` module tree: `thinker.audio_tower`, `thinker.model`).
 ///
 /// Names are exactly those of the published repositories (`thinker.audio_tower.*`,
-/// `thinker.model.*`); the stored duplicate `thinker.lm_head.weight` is accepted and ignored
-/// because the output head is tied to `embed_tokens`.
+/// `thinker.model.*`). In Qwen3-ASR the stored duplicate `thinker.lm_head.weight` is accepted and
+/// ignored because the output head is tied to `embed_tokens`; in the forced aligner it is its own
+/// time-class head `[classify_num, hidden]` and required.
 public struct Qwen3ASRWeights: @unchecked Sendable {
     // @unchecked: pointers into the read-only `WeightStore` that owns them.
     public struct EncoderLayer {
@@ -42,6 +43,8 @@ public struct Qwen3ASRWeights: @unchecked Sendable {
     public let embedTokens: Matrix                    // [V, H], also the tied output head
     public let decoderLayers: [DecoderLayer]
     public let finalNorm: UnsafePointer<Float>        // [H]
+    /// Forced aligner only: the time-class head.
+    public let classifier: Matrix?                    // [classify_num, H]
 
     /// Every tensor the config implies, with its shape (names from `Qwen3ASRNames`).
     public static func table(_ config: Qwen3ASRConfig) -> WeightTable {
@@ -95,9 +98,20 @@ public struct Qwen3ASRWeights: @unchecked Sendable {
             w.quantizable(l.up, [i_, h])
             w.quantizable(l.down, [h, i_])
         }
-        // The published checkpoints store the tied head a second time; accept and ignore it.
-        w.allow(N.storedHead, [t.vocabSize, h])
+        if config.isForcedAligner, let classes = config.thinkerConfig.classifyNum {
+            w.quantizable(N.storedHead, [classes, h])
+        } else {
+            // The published checkpoints store the tied head a second time; accept and ignore it.
+            w.allow(N.storedHead, [t.vocabSize, h])
+        }
         return w
+    }
+
+    /// Weights (rows x cols, summed) of every decoder layer matrix, heads excluded.
+    public var decoderLayerParameters: Int {
+        decoderLayers.reduce(0) { sum, l in
+            sum + [l.q, l.k, l.v, l.o, l.gate, l.up, l.down].reduce(0) { $0 + $1.rows * $1.cols }
+        }
     }
 
     /// Output length of one 3x3 stride-2 pad-1 convolution.
@@ -124,6 +138,7 @@ public struct Qwen3ASRWeights: @unchecked Sendable {
         proj2 = s.matrix(N.projector2.weight); proj2Bias = s.floats(N.projector2.bias)
         embedTokens = s.matrix(N.embedTokens)
         finalNorm = s.floats(N.decoderFinalNorm)
+        classifier = config.isForcedAligner ? s.matrix(N.storedHead) : nil
         decoderLayers = (0..<config.thinkerConfig.textConfig.numHiddenLayers).map { i in
             let l = N.decoderLayer(i)
             return DecoderLayer(
