@@ -35,7 +35,7 @@ struct ABIError: Error {
         case .audio(let e): self.init(Self.status(e), message)
         case .model(let e), .loadFailed(_, let e): self.init(Self.status(e), message)
         case .cancelled: self.init(.cancelled, message)
-        case .invalidOption: self.init(.invalidArgument, message)
+        case .invalidOption, .unalignable: self.init(.invalidArgument, message)
         case .insufficientMemory, .overBudget: self.init(.outOfMemory, message)
         case .unknownModel, .notLoaded, .illegalTransition, .conflictingRegistration: self.init(.internal, message)
         }

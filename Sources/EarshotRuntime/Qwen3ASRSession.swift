@@ -9,7 +9,7 @@ import Foundation
 /// request. Driven by `Session`, one request at a time.
 final class Qwen3ASRSession {
     let model: Qwen3ASRModel
-    let mel: MelSpectrogram
+    let front: Qwen3AudioFront
     /// The decoder state (KV cache, scratch), the per-request arena and the cancellation flag.
     private let storage: SessionStorage<Qwen3ASRState>
     private var arena: ScratchArena { storage.arena }
@@ -17,12 +17,7 @@ final class Qwen3ASRSession {
     init(model: Qwen3ASRModel, cancel: CancelFlag) throws(RuntimeError) {
         self.model = model
         storage = SessionStorage(cancel: cancel)
-        do {
-            let f = model.features
-            mel = try MelSpectrogram(bins: f.featureSize, sampleRate: f.samplingRate, nFFT: f.nFFT, hop: f.hopLength)
-        } catch {
-            throw .audio(error)
-        }
+        front = try Qwen3AudioFront(features: model.features)
     }
 
     /// Transcribes 16 kHz mono samples. `onText` receives transcript text as it is decoded.
@@ -43,7 +38,7 @@ final class Qwen3ASRSession {
             }
             language = l
         }
-        guard samples.count >= mel.hop else { throw .model(.audioTooShort(samples: samples.count)) }
+        guard samples.count >= front.mel.hop else { throw .model(.audioTooShort(samples: samples.count)) }
         let ranges = samples.withUnsafeSamples { LongAudio.pieces($0, sampleRate: samples.sampleRate) }
         var result = TranscriptionResult(text: "", language: "", tokenIDs: [], audioSeconds: samples.duration,
                                          audioTokens: 0, timings: Timings())
@@ -66,34 +61,9 @@ final class Qwen3ASRSession {
                       result: inout TranscriptionResult, onText: ((String) -> Void)?) throws(RuntimeError) -> (language: String, text: String) {
         let clock = ContinuousClock()
         let passStart = clock.now
-        // Features, encoder scratch and audio embeddings share the session's arena:
-        // [bins, frames] features | mel scratch | [n, hidden] embeddings | encoder scratch.
-        let frames = mel.frameCount(samples: max(range.count, padTo))
-        let n = model.audioTokenCount(frames: frames)
         let hidden = model.config.thinkerConfig.textConfig.hiddenSize
-        var layout = ScratchLayout()
-        let fOffset = layout.add(mel.bins * frames), mOffset = layout.add(mel.scratchFloats)
-        let eOffset = layout.add(max(n, 1) * hidden), sOffset = layout.add(model.encoderScratchFloats(frames: frames))
-        let base: UnsafeMutablePointer<Float>
-        do { base = try arena.reserve(floats: layout.floats) } catch { throw .model(.weights(error)) }
-        let mel = self.mel
-        let computed: Result<Int, AudioError> = samples.withUnsafeSamples { all in
-            let slice = UnsafeBufferPointer(rebasing: all[range])
-            let run = { (p: UnsafeBufferPointer<Float>) in
-                Result { () throws(AudioError) in try mel.compute(p, into: base + fOffset, scratch: base + mOffset) }
-            }
-            guard slice.count < padTo else { return run(slice) }
-            var padded = [Float](repeating: 0, count: padTo)
-            padded.withUnsafeMutableBufferPointer { $0.baseAddress!.update(from: slice.baseAddress!, count: slice.count) }
-            return padded.withUnsafeBufferPointer(run)
-        }
-        if case .failure(let e) = computed { throw .audio(e) }
-        try checkCancelled()
-        // Encoder.
-        do { try model.encode(mel: base + fOffset, frames: frames, into: base + eOffset, scratch: base + sOffset) } catch {
-            throw .model(error)
-        }
-        let embeds = UnsafePointer(base + eOffset)
+        let (embeds, n) = try front.encode(samples, range: range, padTo: padTo, model: model, hidden: hidden,
+                                           arena: arena, cancel: storage.cancel)
         result.timings.encodeMs += (clock.now - passStart).milliseconds
         result.audioTokens += n
 

@@ -23,6 +23,9 @@ public enum RuntimeError: Error, Sendable, CustomStringConvertible {
     case conflictingRegistration(String, existing: String, requested: String)
     /// A numeric option outside its allowed range (see `OptionBounds`), named as the caller spelled it.
     case invalidOption(option: String, value: String, allowed: String)
+    /// A transcript and audio the forced aligner cannot pair (audio past its time classes, far
+    /// more words than the audio could hold); the reason says which.
+    case unalignable(String)
 
     public var description: String {
         switch self {
@@ -43,6 +46,7 @@ public enum RuntimeError: Error, Sendable, CustomStringConvertible {
             return "model name '\(n)' is registered for \(a), not \(b)"
         case .invalidOption(let option, let value, let allowed):
             return "\(option) must be in \(allowed), got \(value)"
+        case .unalignable(let reason): return "cannot align: \(reason)"
         }
     }
 }

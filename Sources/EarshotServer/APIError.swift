@@ -162,6 +162,7 @@ public enum APIError: Error, Sendable, Equatable, CustomStringConvertible {
         case .model(.unknownLanguage): return .badRequest(error.description, code: "unsupported_language")
         case .model(.unsupportedOption): return .badRequest(error.description, code: "unsupported_option")
         case .invalidOption: return .badRequest(error.description, code: "invalid_option")
+        case .unalignable: return .badRequest(error.description, code: "unalignable")
         case .model(.audioTooShort): return .invalidAudio(error.description)
         case .model(.weightsChanged): return .modelFilesChanged(error.description)
         case .loadFailed, .model: return .modelLoadFailed(error.description)

@@ -7,7 +7,7 @@ struct Earshot: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "earshot",
         abstract: "Local speech recognition (Qwen3-ASR, Whisper) with memory that comes back.",
-        subcommands: [Transcribe.self, Serve.self, Convert.self, MakeRandomCheckpoint.self, Bench.self]
+        subcommands: [Transcribe.self, Align.self, Serve.self, Convert.self, MakeRandomCheckpoint.self, Bench.self]
     )
 
     static func main() async {
