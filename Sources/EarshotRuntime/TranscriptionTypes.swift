@@ -63,6 +63,8 @@ public struct Timings: Sendable, Codable, Equatable {
     public var rtf: Double = 0
     /// Voice activity detection (when asked for), part of `totalMs`.
     public var vadMs: Double = 0
+    /// Forced alignment of the transcript (Qwen3-ASR with an aligner), part of `totalMs`.
+    public var alignMs: Double = 0
 
     public init() {}
 
@@ -76,12 +78,13 @@ public struct Timings: Sendable, Codable, Equatable {
 
     enum CodingKeys: String, CodingKey {
         case loadMs = "load_ms", encodeMs = "encode_ms", prefillMs = "prefill_ms", ttftMs = "ttft_ms", decodeMs = "decode_ms"
-        case tokensPerSecond = "tokens_per_second", totalMs = "total_ms", rtf, vadMs = "vad_ms"
+        case tokensPerSecond = "tokens_per_second", totalMs = "total_ms", rtf, vadMs = "vad_ms", alignMs = "align_ms"
     }
 }
 
 /// One word of a segment: its text (with its leading space, as Whisper spells it), where it is
-/// in the audio (seconds) and the mean probability of its tokens.
+/// in the audio (seconds) and the mean probability of its tokens (0 when not computed: the
+/// forced aligner's words have none).
 public struct TranscriptWord: Sendable, Codable, Equatable {
     public var start: Double
     public var end: Double

@@ -38,9 +38,6 @@ struct DecodingFlags: ParsableArguments {
     @Flag(name: .long, help: "Whisper: decode without timestamps (one segment per 30 s window).")
     var withoutTimestamps = false
 
-    @Flag(name: .long, help: "Whisper: timestamps on (the default; kept for older scripts).")
-    var timestamps = false
-
     @Flag(name: .long, help: "Whisper: one argmax pass per window, no fallback, no timestamps, no previous-text prompt (= --beam-size 1 --temperature 0 --without-timestamps --no-condition-on-previous-text).")
     var greedy = false
 
@@ -64,9 +61,6 @@ struct DecodingFlags: ParsableArguments {
     var timestampsOn: Bool { !greedy && !withoutTimestamps }
 
     func validate() throws {
-        if greedy || withoutTimestamps, timestamps {
-            throw ValidationError("--timestamps contradicts \(greedy ? "--greedy" : "--without-timestamps")")
-        }
         if let problem = decoding.problem() { throw ValidationError(problem) }
     }
 }

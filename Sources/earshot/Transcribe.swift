@@ -27,6 +27,12 @@ struct Transcribe: ParsableCommand {
     @Flag(name: .long, help: "Whisper: each segment's words with start, end and probability (in --json).")
     var wordTimestamps = false
 
+    @Option(name: .long, help: "Qwen3-ASR: a Qwen3-ForcedAligner (directory or GGUF) that times the transcript's words; segments come from them.")
+    var aligner: String?
+
+    @Option(name: .long, help: "With --aligner: word (segments with their words, the default) or segment.")
+    var timestamps: AlignmentGranularity?
+
     @Option(name: .long, help: "transcribe, or translate (into English; multilingual Whisper models).")
     var task: String = "transcribe"
 
@@ -65,6 +71,18 @@ struct Transcribe: ParsableCommand {
         options.wordTimestamps = wordTimestamps
         do { options.vad = try vadFlags.filter() } catch { throw fail("earshot: VAD model: \(error)") }
         defer { options.vad?.model.close() }
+        let alignerSession: AlignerSession?
+        if let aligner {
+            do { alignerSession = try AlignerSession(model: Qwen3ForcedAlignerModel(directory: aligner, precision: common.precision ?? .inPlace)) } catch {
+                throw fail("earshot: aligner: \(error)")
+            }
+        } else {
+            alignerSession = nil
+        }
+        defer {
+            alignerSession?.close()
+            alignerSession?.model.close()
+        }
         let streaming = !json && format == nil && isatty(STDOUT_FILENO) != 0
         var failed = false
         // Several files in plain text: each line starts with its file ("FILE: text"), as grep and
@@ -73,8 +91,17 @@ struct Transcribe: ParsableCommand {
         for (i, file) in audio.enumerated() {
             do {
                 if streaming, labelled { FileHandle.standardOutput.write(Data("\(file): ".utf8)) }
-                var result = try session.transcribe(path: file, options: options, audioLimits: audioLimits,
-                                                    onText: streaming ? { FileHandle.standardOutput.write(Data($0.utf8)) } : nil)
+                let onText: ((String) -> Void)? = streaming ? { FileHandle.standardOutput.write(Data($0.utf8)) } : nil
+                var result: TranscriptionResult
+                if let alignerSession {
+                    let samples: AudioSamples
+                    do { samples = try AudioDecoder.load(path: file, limits: audioLimits) } catch { throw RuntimeError.audio(error) }
+                    defer { samples.storage.close() }
+                    result = try session.transcribe(samples, options: options, aligner: alignerSession,
+                                                    granularity: timestamps ?? .word, maxLineChars: maxLineChars, onText: onText)
+                } else {
+                    result = try session.transcribe(path: file, options: options, audioLimits: audioLimits, onText: onText)
+                }
                 if i == 0 { result.timings.loadMs = loadMs }
                 if let format {
                     try write(result, format: format, file: file, task: options.task)
@@ -112,9 +139,10 @@ struct Transcribe: ParsableCommand {
         } else if outputDir != nil {
             throw ValidationError("--output-dir needs --format")
         }
+        if timestamps != nil, aligner == nil { throw ValidationError("--timestamps needs --aligner") }
         if let maxLineChars {
-            guard format == "srt" || format == "vtt", wordTimestamps else {
-                throw ValidationError("--max-line-chars needs --format srt or vtt and --word-timestamps (cues are made of words)")
+            guard format == "srt" || format == "vtt", wordTimestamps || aligner != nil else {
+                throw ValidationError("--max-line-chars needs --format srt or vtt and --word-timestamps or --aligner (cues are made of words)")
             }
             guard (1...1000).contains(maxLineChars) else { throw ValidationError("--max-line-chars must be 1...1000") }
         }
@@ -142,3 +170,5 @@ struct Transcribe: ParsableCommand {
         return String(decoding: data, as: UTF8.self)
     }
 }
+
+extension AlignmentGranularity: ExpressibleByArgument {}

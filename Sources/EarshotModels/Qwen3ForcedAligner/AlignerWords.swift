@@ -7,24 +7,43 @@
 /// Korean need the official package's morphological tokenizers (nagisa, soynlp); they are refused.
 public enum AlignerWords {
     public static func split(_ text: String, language: String) throws(ModelError) -> [String] {
+        try spans(text, language: language).map(\.text)
+    }
+
+    /// A word and where it starts in the transcript: the offset, in Unicode scalars, of its first
+    /// kept scalar (so the punctuation and spaces around it can be given back for display).
+    public struct Span: Sendable, Equatable {
+        public var text: String
+        public var start: Int
+    }
+
+    /// The words of `split`, each with its start in `text.unicodeScalars`.
+    public static func spans(_ text: String, language: String) throws(ModelError) -> [Span] {
         let lowered = language.lowercased()
         guard lowered != "japanese", lowered != "korean" else {
             throw .unsupportedOption("aligning \(language) needs the official package's morphological tokenizer "
                 + "(nagisa for Japanese, soynlp for Korean), which Earshot does not have")
         }
-        var words: [String] = []
-        for piece in text.unicodeScalars.split(whereSeparator: isPythonSpace) {
-            var run = String.UnicodeScalarView()
-            for scalar in piece where isKept(scalar) {
+        var words: [Span] = []
+        var run = String.UnicodeScalarView(), runStart = 0
+        func flush() {
+            if !run.isEmpty { words.append(Span(text: String(run), start: runStart)) }
+            run = String.UnicodeScalarView()
+        }
+        for (offset, scalar) in text.unicodeScalars.enumerated() {
+            if isPythonSpace(scalar) {
+                flush()   // pieces end at whitespace
+            } else if isKept(scalar) {
                 if isCJKIdeograph(scalar) {
-                    if !run.isEmpty { words.append(String(run)); run = String.UnicodeScalarView() }
-                    words.append(String(scalar))
+                    flush()
+                    words.append(Span(text: String(scalar), start: offset))
                 } else {
+                    if run.isEmpty { runStart = offset }
                     run.append(scalar)
                 }
             }
-            if !run.isEmpty { words.append(String(run)) }
         }
+        flush()
         return words
     }
 
