@@ -8,6 +8,9 @@ import Foundation
 public enum RandomCheckpoint {
     public enum Shape: String, Sendable, CaseIterable {
         case tiny, b06 = "0.6b", b17 = "1.7b"
+        /// The published Qwen3-ForcedAligner-0.6B: the 1.7B's encoder, a 28-layer 1024-wide
+        /// decoder and the [5000, 1024] time-class head.
+        case aligner06 = "aligner-0.6b"
         /// A few hundred KB with its own byte-level tokenizer: loads in milliseconds, for lifecycle tests.
         case micro
     }
@@ -15,6 +18,7 @@ public enum RandomCheckpoint {
     /// The published hyperparameters for `shape` (the tiny shape is the parity fixture's).
     public static func config(_ shape: Shape) -> Qwen3ASRConfig {
         if shape == .micro { return MicroCheckpoint.config }
+        if shape == .aligner06 { return alignerConfig }
         let big = shape == .b17
         let audio = Qwen3ASRConfig.AudioConfig(
             numMelBins: 128, dModel: shape == .tiny ? 64 : (big ? 1024 : 896),
@@ -36,6 +40,25 @@ public enum RandomCheckpoint {
                                  audioStartTokenID: 151669, audioEndTokenID: 151670))
     }
 
+    /// `Qwen/Qwen3-ForcedAligner-0.6B`'s config.json numbers.
+    static var alignerConfig: Qwen3ASRConfig {
+        let audio = Qwen3ASRConfig.AudioConfig(
+            numMelBins: 128, dModel: 1024, encoderLayers: 24, encoderAttentionHeads: 16, encoderFFNDim: 4096,
+            outputDim: 1024, nWindow: 50, nWindowInfer: 800, downsampleHiddenSize: 480, maxSourcePositions: 1500,
+            activationFunction: "gelu")
+        let text = Qwen3ASRConfig.TextConfig(
+            vocabSize: 152064, hiddenSize: 1024, intermediateSize: 3072, numHiddenLayers: 28, numAttentionHeads: 16,
+            numKeyValueHeads: 8, headDim: 128, rmsNormEps: 1e-6, ropeTheta: 1_000_000, maxPositionEmbeddings: 8192,
+            tieWordEmbeddings: false, hiddenAct: "silu", attentionBias: false)
+        return Qwen3ASRConfig(
+            modelType: Qwen3ASRModel.modelType,
+            supportLanguages: ["Chinese", "Cantonese", "English", "German", "Spanish", "French", "Italian", "Portuguese",
+                               "Russian", "Korean", "Japanese"],
+            thinkerConfig: .init(audioConfig: audio, textConfig: text, audioTokenID: 151676, audioStartTokenID: 151669,
+                                 audioEndTokenID: 151670, modelType: "qwen3_forced_aligner", classifyNum: 5000),
+            timestampTokenID: 151705, timestampSegmentTime: 80)
+    }
+
     /// Writes the checkpoint into `output` and copies tokenizer/preprocessor files from `tokenizerFrom`
     /// (the micro shape writes its own). 1.7B is written as two shards with `model.safetensors.index.json`,
     /// as published.
@@ -50,7 +73,7 @@ public enum RandomCheckpoint {
         configObject["architectures"] = ["Qwen3ASRForConditionalGeneration"]
         var thinker = configObject["thinker_config"] as! [String: Any]
         thinker["dtype"] = "bfloat16"
-        thinker["model_type"] = "qwen3_asr_thinker"
+        thinker["model_type"] = cfg.isForcedAligner ? "qwen3_forced_aligner" : "qwen3_asr_thinker"
         var textConfig = thinker["text_config"] as! [String: Any]
         textConfig["rope_scaling"] = ["mrope_section": [24, 20, 20], "interleaved": true, "rope_type": "default"]
         thinker["text_config"] = textConfig
@@ -68,7 +91,7 @@ public enum RandomCheckpoint {
             try fm.copyItem(at: src, to: dst)
         }
 
-        // Every table entry, plus the stored duplicate head, as bf16.
+        // Every table entry, plus the stored duplicate head of Qwen3-ASR, as bf16.
         let table = Qwen3ASRWeights.table(cfg)
         var entries = table.entries.map { SafeTensorsWriter.Entry(name: $0.name, dtype: .bf16, shape: $0.shape) }
         for (name, shape) in table.optional { entries.append(.init(name: name, dtype: .bf16, shape: shape)) }

@@ -87,6 +87,7 @@ func fail(_ message: String) -> ExitCode {
 enum Defaults {
     /// The tiny parity checkpoint bundled with the repository (random weights, real tokenizer).
     static var bundledModel: String { repoPath("Tests/Fixtures/qwen3-asr-tiny/model") }
+    static var bundledAligner: String { repoPath("Tests/Fixtures/qwen3-forced-aligner-tiny/model") }
     static var bundledAudio: String { repoPath("Tests/Fixtures/qwen3-asr-tiny/audio/fox.wav") }
 
     /// Resolves a path inside the checkout: from the working directory, else relative to the binary
