@@ -6,29 +6,36 @@ import Foundation
 public enum ModelFamily: String, Sendable, CaseIterable {
     case qwen3ASR = "qwen3_asr"
     case whisper = "whisper"
+    /// Word times for transcripts (config.json: model_type "qwen3_asr", thinker_config.model_type
+    /// "qwen3_forced_aligner"); it aligns, it does not transcribe.
+    case qwen3ForcedAligner = "qwen3_forced_aligner"
 }
 
 /// A loaded model of any family.
 public enum LoadedModel: Sendable {
     case qwen3ASR(Qwen3ASRModel)
     case whisper(WhisperModel)
+    case qwen3ForcedAligner(Qwen3ForcedAlignerModel)
 
     public var family: ModelFamily {
         switch self {
         case .qwen3ASR: .qwen3ASR
         case .whisper: .whisper
+        case .qwen3ForcedAligner: .qwen3ForcedAligner
         }
     }
     public var directory: String {
         switch self {
         case .qwen3ASR(let m): m.directory
         case .whisper(let m): m.directory
+        case .qwen3ForcedAligner(let m): m.directory
         }
     }
     public var mappedBytes: Int {
         switch self {
         case .qwen3ASR(let m): m.mappedBytes
         case .whisper(let m): m.mappedBytes
+        case .qwen3ForcedAligner(let m): m.mappedBytes
         }
     }
     /// Weight bytes one generated token reads (see the family's property).
@@ -36,6 +43,7 @@ public enum LoadedModel: Sendable {
         switch self {
         case .qwen3ASR(let m): m.decodeWeightBytesPerToken
         case .whisper(let m): m.decodeWeightBytesPerToken
+        case .qwen3ForcedAligner: 0   // one prefill, no generated tokens
         }
     }
     /// Decoder matrix parameters a prompt row goes through (prefill costs ~2x this per token).
@@ -43,6 +51,7 @@ public enum LoadedModel: Sendable {
         switch self {
         case .qwen3ASR(let m): m.decodeParametersPerToken
         case .whisper(let m): m.decodeParametersPerToken
+        case .qwen3ForcedAligner(let m): m.decodeParametersPerToken
         }
     }
     /// Languages a request may force, by English name (Whisper's English-only models: English).
@@ -50,6 +59,7 @@ public enum LoadedModel: Sendable {
         switch self {
         case .qwen3ASR(let m): m.supportedLanguages
         case .whisper(let m): m.supportedLanguages
+        case .qwen3ForcedAligner(let m): m.config.supportLanguages ?? []
         }
     }
     /// A description of how a weight file changed on disk since load, nil when it did not (see
@@ -58,6 +68,7 @@ public enum LoadedModel: Sendable {
         switch self {
         case .qwen3ASR(let m): m.store.fileChange()
         case .whisper(let m): m.store.fileChange()
+        case .qwen3ForcedAligner(let m): m.store.fileChange()
         }
     }
 
@@ -70,6 +81,7 @@ public enum LoadedModel: Sendable {
         switch self {
         case .qwen3ASR(let m): m.close()
         case .whisper(let m): m.close()
+        case .qwen3ForcedAligner(let m): m.close()
         }
     }
 }
@@ -94,8 +106,19 @@ public enum ModelRegistry {
         guard case .string(let type) = obj["model_type"] else {
             throw .invalidConfig(path: path, reason: "missing 'model_type'")
         }
-        guard let family = ModelFamily(rawValue: type) else {
-            throw .unsupportedModelType(path: directory, modelType: type, supported: ModelFamily.allCases.map(\.rawValue))
+        guard type != ModelFamily.qwen3ForcedAligner.rawValue, let family = ModelFamily(rawValue: type) else {
+            throw .unsupportedModelType(path: directory, modelType: type,
+                                        supported: [ModelFamily.qwen3ASR.rawValue, ModelFamily.whisper.rawValue])
+        }
+        // The aligner shares Qwen3-ASR's root model_type; its thinker says what it is (as the
+        // official code decides whether to build the time-class head).
+        struct Thinker: Decodable {
+            struct Inner: Decodable { let model_type: String? }
+            let thinker_config: Inner?
+        }
+        if family == .qwen3ASR, let thinker = try? JSONDecoder().decode(Thinker.self, from: Data(bytes)),
+           thinker.thinker_config?.model_type?.contains("forced_aligner") == true {
+            return .qwen3ForcedAligner
         }
         return family
     }
@@ -107,13 +130,16 @@ public enum ModelRegistry {
         switch try family(of: directory) {
         case .qwen3ASR: return .qwen3ASR(try Qwen3ASRModel(directory: directory, precision: precision, progress: progress))
         case .whisper: return .whisper(try WhisperModel(directory: directory, precision: precision, progress: progress))
+        case .qwen3ForcedAligner:
+            return .qwen3ForcedAligner(try Qwen3ForcedAlignerModel(directory: directory, precision: precision, progress: progress))
         }
     }
 
     /// The resident cost of loading `directory` (see `MemoryEstimate`), whatever its family.
     public static func estimate(directory: String, precision: WeightPrecision = .inPlace) throws(ModelError) -> MemoryEstimate {
         switch try family(of: directory) {
-        case .qwen3ASR: return try Qwen3ASRModel.estimate(directory: directory, precision: precision)
+        // The aligner is the same thinker: its estimate is Qwen3-ASR's (a 5000-class head instead of the tied one).
+        case .qwen3ASR, .qwen3ForcedAligner: return try Qwen3ASRModel.estimate(directory: directory, precision: precision)
         case .whisper: return try WhisperModel.estimate(directory: directory, precision: precision)
         }
     }

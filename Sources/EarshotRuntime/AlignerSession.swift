@@ -22,7 +22,7 @@ public struct AlignmentResult: Sendable, Codable, Equatable {
 public final class AlignerSession: @unchecked Sendable {
     public let model: Qwen3ForcedAlignerModel
     private let front: Qwen3AudioFront
-    private let cancelFlag = CancelFlag()
+    private let cancelFlag: CancelFlag
     private let storage: SessionStorage<Qwen3ASRState>
 
     /// Transcripts denser than this are refused: no speech holds 50 words a second, so such a
@@ -31,9 +31,15 @@ public final class AlignerSession: @unchecked Sendable {
     public static let maxWordsPerSecond = 50.0
     public static let wordAllowance = 20
 
-    public init(model: Qwen3ForcedAlignerModel) throws(RuntimeError) {
+    public convenience init(model: Qwen3ForcedAlignerModel) throws(RuntimeError) {
+        try self.init(model: model, cancel: CancelFlag())
+    }
+
+    /// `cancel`: the flag of the `Session` this one serves (its `cancel()` reaches the alignment).
+    init(model: Qwen3ForcedAlignerModel, cancel: CancelFlag) throws(RuntimeError) {
         self.model = model
-        storage = SessionStorage(cancel: cancelFlag)
+        cancelFlag = cancel
+        storage = SessionStorage(cancel: cancel)
         front = try Qwen3AudioFront(features: model.features)
     }
 

@@ -33,6 +33,50 @@ extension ModelManager {
         }
     }
 
+    /// Times every word of `text` in `audio` with the Qwen3-ForcedAligner registered as `name`
+    /// (loaded on demand, pooled like any model).
+    public func align(_ audio: AudioSamples, model name: String, text: String,
+                      language: String? = nil) async throws(RuntimeError) -> AlignmentResult {
+        let session = try await checkout(name)
+        let result = await withTaskCancellationHandler {
+            await InferenceThreads.shared.run { () -> Result<AlignmentResult, RuntimeError> in
+                Result { () throws(RuntimeError) in try session.align(audio, text: text, language: language) }
+            }
+        } onCancel: {
+            session.cancel()
+        }
+        checkin(name, session)
+        return try result.get()
+    }
+
+    /// Transcribes `audio` with the Qwen3-ASR model `name` and times its words with the aligner
+    /// `aligner` (`Session.transcribe(_:options:aligner:...)`). Both models are loaded on demand and
+    /// held (neither can be unloaded) until the request ends.
+    public func transcribe(_ audio: AudioSamples, model name: String, options: TranscriptionOptions = .init(),
+                           aligner: String, granularity: AlignmentGranularity = .word, maxLineChars: Int? = nil,
+                           onText: (@Sendable (String) -> Void)? = nil) async throws(RuntimeError) -> TranscriptionResult {
+        let session = try await checkout(name)
+        let alignerSession: Session
+        do { alignerSession = try await checkout(aligner) } catch {
+            checkin(name, session)
+            throw error
+        }
+        let result = await withTaskCancellationHandler {
+            await InferenceThreads.shared.run { () -> Result<TranscriptionResult, RuntimeError> in
+                Result { () throws(RuntimeError) in
+                    try session.transcribe(audio, options: options, aligner: alignerSession, granularity: granularity,
+                                           maxLineChars: maxLineChars, onText: onText)
+                }
+            }
+        } onCancel: {
+            session.cancel()
+            alignerSession.cancel()
+        }
+        checkin(aligner, alignerSession)
+        checkin(name, session)
+        return try result.get()
+    }
+
     /// A free session of `name` (made on first use, at most `sessionsPerModel`), marking it in flight.
     private func checkout(_ name: String) async throws(RuntimeError) -> Session {
         while true {

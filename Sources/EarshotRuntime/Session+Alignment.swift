@@ -20,17 +20,21 @@ extension Session {
     /// each piece is transcribed and its transcript aligned to it; the words, moved to the
     /// original timeline in the transcript's spelling, make segments (sentence ends, pauses of
     /// 0.8 s, `maxLineChars`, piece boundaries).
-    public func transcribe(_ samples: AudioSamples, options: TranscriptionOptions, aligner: AlignerSession,
+    public func transcribe(_ samples: AudioSamples, options: TranscriptionOptions, aligner alignerSession: Session,
                            granularity: AlignmentGranularity = .word, maxLineChars: Int? = nil,
                            onText: ((String) -> Void)? = nil) throws(RuntimeError) -> TranscriptionResult {
         guard model.family == .qwen3ASR else {
             throw .model(.unsupportedOption("the forced aligner times Qwen3-ASR transcripts; Whisper has word timestamps of its own"))
+        }
+        guard let aligner = alignerSession.alignerSession else {
+            throw .model(.unsupportedOption("\(alignerSession.model.directory) is not a Qwen3-ForcedAligner"))
         }
         try OptionBounds.check(options)
         let clock = ContinuousClock()
         let start = clock.now
         var inner = options
         inner.vad = nil
+        inner.wordTimestamps = false   // the words come from the aligner
         var ranges: [Range<Int>]
         var vadMs = 0.0
         if let filter = options.vad {

@@ -3,7 +3,8 @@ import EarshotModels
 import Foundation
 import Synchronization
 
-/// A session turns audio into text with one loaded model of any family (Qwen3-ASR, Whisper).
+/// A session turns audio into text with one loaded model of any family (Qwen3-ASR, Whisper), or
+/// times a transcript's words with a Qwen3-ForcedAligner (`align`).
 ///
 /// Vocabulary, the same in Swift, the C ABI (`earshot_model`, `earshot_session`) and Python
 /// (`Model`, `Session`): a **model** holds read-only weights shared by every session; a
@@ -20,6 +21,7 @@ public final class Session: @unchecked Sendable {
     private enum Engine {
         case qwen3ASR(Qwen3ASRSession)
         case whisper(WhisperSession)
+        case aligner(AlignerSession)
     }
     private let engine: Engine
     /// Set from any thread to stop the request in flight at the next token (`RuntimeError.cancelled`).
@@ -30,7 +32,14 @@ public final class Session: @unchecked Sendable {
         switch model {
         case .qwen3ASR(let m): engine = .qwen3ASR(try Qwen3ASRSession(model: m, cancel: cancelFlag))
         case .whisper(let m): engine = .whisper(try WhisperSession(model: m, cancel: cancelFlag))
+        case .qwen3ForcedAligner(let m): engine = .aligner(try AlignerSession(model: m, cancel: cancelFlag))
         }
+    }
+
+    /// The forced-aligner engine, when this session's model is one.
+    var alignerSession: AlignerSession? {
+        if case .aligner(let s) = engine { return s }
+        return nil
     }
 
     public convenience init(model: Qwen3ASRModel) throws(RuntimeError) { try self.init(model: .qwen3ASR(model)) }
@@ -48,12 +57,25 @@ public final class Session: @unchecked Sendable {
     /// Transcribes 16 kHz mono samples. `onText` receives transcript text as it is decoded.
     public func transcribe(_ samples: AudioSamples, options: TranscriptionOptions = .init(),
                            onText: ((String) -> Void)? = nil) throws(RuntimeError) -> TranscriptionResult {
+        if alignerSession != nil {
+            throw .model(.unsupportedOption("\(model.directory) is a Qwen3-ForcedAligner: it times a given transcript (align), it does not transcribe"))
+        }
         try OptionBounds.check(options)
         if let filter = options.vad { return try transcribeSpeech(samples, filter: filter, options: options, onText: onText) }
         switch engine {
         case .qwen3ASR(let s): return try s.transcribe(samples, options: options, onText: onText)
         case .whisper(let s): return try s.transcribe(samples, options: options, onText: onText)
+        case .aligner: preconditionFailure("refused above")
         }
+    }
+
+    /// Times every word of `text` in 16 kHz mono samples (a Qwen3-ForcedAligner session only; see
+    /// `AlignerSession.align`).
+    public func align(_ samples: AudioSamples, text: String, language: String? = nil) throws(RuntimeError) -> AlignmentResult {
+        guard let alignerSession else {
+            throw .model(.unsupportedOption("aligning needs a Qwen3-ForcedAligner; \(model.directory) is a \(model.family.rawValue) model"))
+        }
+        return try alignerSession.align(samples, text: text, language: language)
     }
 
     /// Asks the request in flight to stop at its next check (between tokens and stages); safe from any thread.
@@ -67,6 +89,7 @@ public final class Session: @unchecked Sendable {
         switch engine {
         case .qwen3ASR(let s): s.reset()
         case .whisper(let s): s.reset()
+        case .aligner: break   // nothing decoded to forget: every alignment starts from an empty cache
         }
     }
 
@@ -75,6 +98,7 @@ public final class Session: @unchecked Sendable {
         switch engine {
         case .qwen3ASR(let s): s.close()
         case .whisper(let s): s.close()
+        case .aligner(let s): s.close()
         }
     }
 
@@ -83,6 +107,7 @@ public final class Session: @unchecked Sendable {
         switch engine {
         case .qwen3ASR(let s): s.mappedBytes
         case .whisper(let s): s.mappedBytes
+        case .aligner(let s): s.mappedBytes
         }
     }
 }

@@ -38,6 +38,10 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
     }
 
     public var models: [ModelSpec] = []
+    /// A Qwen3-ForcedAligner that times Qwen3-ASR transcripts for `timestamp_granularities[]` and
+    /// the srt, vtt and verbose_json formats (nil: Qwen3-ASR answers with one segment per clip).
+    /// Registered with the model manager under its name like any model, but not requestable.
+    public var aligner: ModelSpec?
     public var host = "127.0.0.1"
     /// 0 asks the kernel for a free port (the bound port is printed once listening).
     public var port = 8080
@@ -84,7 +88,7 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
     enum AliasKeys: String, CodingKey { case quant }
 
     enum CodingKeys: String, CodingKey {
-        case models, host, port, precision, threads, ffmpeg, vadModel = "vad_model", ignoreEOS = "ignore_eos", maxAudioSeconds = "max_audio_seconds"
+        case models, aligner, host, port, precision, threads, ffmpeg, vadModel = "vad_model", ignoreEOS = "ignore_eos", maxAudioSeconds = "max_audio_seconds"
         case budgetMB = "budget_mb", ttlSeconds = "ttl", maxConcurrency = "max_concurrency", queueLimit = "queue"
         case apiKey = "api_key", maxUploadMB = "max_upload_mb", timeoutSeconds = "timeout", maxTokens = "max_tokens"
     }
@@ -93,6 +97,7 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let d = ServerConfiguration()
         models = try c.decodeIfPresent([ModelSpec].self, forKey: .models) ?? d.models
+        aligner = try c.decodeIfPresent(ModelSpec.self, forKey: .aligner)
         host = try c.decodeIfPresent(String.self, forKey: .host) ?? d.host
         port = try c.decodeIfPresent(Int.self, forKey: .port) ?? d.port
         budgetMB = try c.decodeIfPresent(Int.self, forKey: .budgetMB)
@@ -187,6 +192,15 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
             guard seen.insert(m.name).inserted else { throw .invalidValue("models", "model id '\(m.name)' given twice") }
             guard FileManager.default.fileExists(atPath: m.path) else {
                 throw .invalidValue("models", "\(m.name): no such file or directory: \(m.path)")
+            }
+        }
+        if let aligner {
+            try ModelID.validate(aligner.name)
+            guard !seen.contains(aligner.name) else {
+                throw .invalidValue("aligner", "id '\(aligner.name)' is also a model's; give the aligner its own")
+            }
+            guard FileManager.default.fileExists(atPath: aligner.path) else {
+                throw .invalidValue("aligner", "\(aligner.name): no such file or directory: \(aligner.path)")
             }
         }
         // Numbers: the bounds every entry point shares (OptionBounds), named as in the file.

@@ -17,6 +17,8 @@ public final class TranscriptionService: Sendable {
     let connections: ConnectionRegistry
     /// Model ids, in the order given.
     let knownModels: [String]
+    /// The Qwen3-ASR models among them: with an aligner configured, their timed formats are aligned.
+    let qwen3Models: Set<String>
     /// Silero VAD for requests with `vad=true` (nil: none configured or fetched; they are refused).
     let vad: SileroVADModel?
     /// Set when graceful shutdown begins: decodes in flight stop at once instead of holding it up.
@@ -36,6 +38,13 @@ public final class TranscriptionService: Sendable {
         connections = ConnectionRegistry(maxTotal: configuration.connections.maxConnections,
                                          maxPerAddress: configuration.connections.maxConnectionsPerIP)
         for m in configuration.models { try await manager.register(m.name, directory: m.path) }
+        if let aligner = configuration.aligner {
+            guard try ModelRegistry.family(of: aligner.path) == .qwen3ForcedAligner else {
+                throw ServerConfigurationError.invalidValue("aligner", "\(aligner.path) is not a Qwen3-ForcedAligner checkpoint")
+            }
+            try await manager.register(aligner.name, directory: aligner.path)
+        }
+        qwen3Models = Set(configuration.models.filter { (try? ModelRegistry.family(of: $0.path)) == .qwen3ASR }.map(\.name))
         // A configured VAD must load (a typo should stop the server, not every VAD request);
         // the fetched default is used when present.
         let fallback = VoiceActivityFilter.defaultModelPath(environment: ProcessInfo.processInfo.environment)
@@ -72,7 +81,18 @@ public final class TranscriptionService: Sendable {
         // racing `Task.sleep` child would do the same job, but a cancelled sleep keeps its timer
         // (~800 B) until the original deadline: at a 300 s timeout that retained memory in
         // proportion to the request rate.
-        let work = Task { try await manager.transcribe(samples, model: job.model, options: options, onText: onText) }
+        // Qwen3-ASR has no timestamps: with an aligner, the formats that carry times get real ones.
+        let aligner = configuration.aligner.flatMap { a in
+            qwen3Models.contains(job.model) && (job.wordTimestamps || [.verboseJSON, .srt, .vtt].contains(job.format)) ? a.name : nil
+        }
+        let granularity: AlignmentGranularity = job.wordTimestamps ? .word : .segment
+        let work = Task {
+            if let aligner {
+                return try await manager.transcribe(samples, model: job.model, options: options, aligner: aligner,
+                                                    granularity: granularity, onText: onText)
+            }
+            return try await manager.transcribe(samples, model: job.model, options: options, onText: onText)
+        }
         let timedOut = Mutex(false)
         let timer = MultiThreadedEventLoopGroup.singleton.any().scheduleTask(in: .nanoseconds(remaining.nanosecondsClamped)) {
             timedOut.withLock { $0 = true }

@@ -42,6 +42,9 @@ struct Align: ParsableCommand {
     @Flag(name: .long, help: "Print one JSON object: words with start and end in seconds, audio_seconds, timings.")
     var json = false
 
+    @Option(name: .long, help: "Benchmark: align this many times after one warm-up alignment; --json then adds runs_ms (each alignment's total) and peak_rss_bytes.")
+    var runs: Int = 1
+
     /// Transcripts larger than this are refused before reading (a 400 s clip holds a few thousand words).
     static let maxTextBytes = 1 << 20
 
@@ -51,6 +54,7 @@ struct Align: ParsableCommand {
             throw ValidationError("--text is \(text.utf8.count) bytes; at most \(Self.maxTextBytes)")
         }
         try checkOption(threads, OptionBounds.threads, "--threads")
+        guard (1...1000).contains(runs) else { throw ValidationError("--runs must be 1...1000") }
     }
 
     func run() throws {
@@ -68,12 +72,23 @@ struct Align: ParsableCommand {
         do { session = try AlignerSession(model: aligner) } catch { throw fail("earshot: \(error)") }
         defer { session.close() }
         var result: AlignmentResult
-        do { result = try session.align(path: audio, text: transcript, language: language) } catch {
+        var runsMs: [Double] = []
+        do {
+            let samples = try AudioDecoder.load(path: audio)
+            defer { samples.storage.close() }
+            result = try session.align(samples, text: transcript, language: language)
+            for _ in 0..<(runs > 1 ? runs : 0) {
+                result = try session.align(samples, text: transcript, language: language)
+                runsMs.append(result.timings.totalMs)
+            }
+        } catch {
             throw fail(fileErrorLine(audio, error))
         }
         result.timings.loadMs = loadMs
         if json {
-            print(try Self.json(result))
+            var extra: [String: Any] = [:]
+            if runs > 1 { extra = ["runs_ms": runsMs, "peak_rss_bytes": MemoryReport.current().peakRSSBytes] }
+            print(try Self.json(result, extra: extra))
         } else {
             for w in result.words { print(String(format: "%8.3f %8.3f  %@", w.start, w.end, w.text)) }
         }
@@ -94,11 +109,12 @@ struct Align: ParsableCommand {
     }
 
     /// `{"words": [{"text", "start", "end"}], "audio_seconds", "audio_tokens", "prompt_tokens", "timings"}`.
-    static func json(_ r: AlignmentResult) throws -> String {
+    static func json(_ r: AlignmentResult, extra: [String: Any] = [:]) throws -> String {
         let words: [[String: Any]] = r.words.map { ["text": $0.text, "start": $0.start, "end": $0.end] }
         let timings = try JSONSerialization.jsonObject(with: JSONEncoder().encode(r.timings))
-        let obj: [String: Any] = ["words": words, "audio_seconds": r.audioSeconds, "audio_tokens": r.audioTokens,
+        var obj: [String: Any] = ["words": words, "audio_seconds": r.audioSeconds, "audio_tokens": r.audioTokens,
                                   "prompt_tokens": r.promptTokens, "timings": timings]
+        obj.merge(extra) { a, _ in a }
         let data = try JSONSerialization.data(withJSONObject: obj, options: [.sortedKeys, .withoutEscapingSlashes])
         return String(decoding: data, as: UTF8.self)
     }

@@ -32,6 +32,7 @@ struct Serve: AsyncParsableCommand {
     var maxAudioSeconds: Double?
     @Option(name: .long, help: "The ffmpeg executable for non-WAV uploads (default: ffmpeg on PATH).") var ffmpeg: String?
     @Option(name: .long, help: "Silero VAD ONNX file for requests with vad=true (default: the fetched one, when present).") var vadModel: String?
+    @Option(name: .long, help: "[NAME=]PATH of a Qwen3-ForcedAligner: Qwen3-ASR models then answer timestamp_granularities[], srt, vtt and verbose_json with real word and segment times.") var aligner: String?
     @Option(name: .long, help: "Maximum generated tokens per 20-minute pass (default 1024).") var maxTokens: Int?
     @Option(name: [.customLong("precision"), .customLong("quant")],
             help: "Weight precision at load: \(WeightPrecision.names) (default: native).") var precision: WeightPrecision?
@@ -70,6 +71,7 @@ struct Serve: AsyncParsableCommand {
         if let maxAudioSeconds { settings.maxAudioSeconds = maxAudioSeconds }
         if let ffmpeg { settings.ffmpeg = ffmpeg }
         if let vadModel { settings.vadModel = vadModel }
+        if let aligner { settings.aligner = .init(parsing: aligner) }
         if let maxTokens { settings.maxTokens = maxTokens }
         if let precision { settings.precision = precision }
         if let threads { settings.threads = threads }

@@ -71,9 +71,12 @@ struct Transcribe: ParsableCommand {
         options.wordTimestamps = wordTimestamps
         do { options.vad = try vadFlags.filter() } catch { throw fail("earshot: VAD model: \(error)") }
         defer { options.vad?.model.close() }
-        let alignerSession: AlignerSession?
+        let alignerSession: Session?
         if let aligner {
-            do { alignerSession = try AlignerSession(model: Qwen3ForcedAlignerModel(directory: aligner, precision: common.precision ?? .inPlace)) } catch {
+            do {
+                let model = try Qwen3ForcedAlignerModel(directory: aligner, precision: common.precision ?? .inPlace)
+                do { alignerSession = try Session(model: .qwen3ForcedAligner(model)) } catch { model.close(); throw error }
+            } catch {
                 throw fail("earshot: aligner: \(error)")
             }
         } else {

@@ -52,7 +52,7 @@ struct AlignedTranscriptTests {
         defer { asr.close() }
         let alignerModel = try Qwen3ForcedAlignerModel(directory: Fixtures.alignerTinyModel.path)
         defer { alignerModel.close() }
-        let session = try Session(model: asr), aligner = try AlignerSession(model: alignerModel)
+        let session = try Session(model: asr), aligner = try Session(model: .qwen3ForcedAligner(alignerModel))
         defer { session.close(); aligner.close() }
         let clip = try AudioDecoder.load(path: Fixtures.qwenTinyAudio("long").path)
         let options = TranscriptionOptions(maxNewTokens: 24)
@@ -67,5 +67,9 @@ struct AlignedTranscriptTests {
         let segmentsOnly = try session.transcribe(clip, options: options, aligner: aligner, granularity: .segment)
         #expect(segmentsOnly.segments.map(\.text) == r.segments.map(\.text))
         #expect(segmentsOnly.segments.allSatisfy { $0.words == nil })
+        // Each session refuses the other's job by name.
+        #expect(throws: RuntimeError.self) { _ = try aligner.transcribe(clip) }
+        #expect(throws: RuntimeError.self) { _ = try session.align(clip, text: "hello") }
+        #expect(throws: RuntimeError.self) { _ = try session.transcribe(clip, options: options, aligner: session) }
     }
 }
