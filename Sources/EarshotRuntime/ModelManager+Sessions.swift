@@ -9,12 +9,8 @@ extension ModelManager {
     public func transcribe(_ audio: AudioSamples, model name: String, options: TranscriptionOptions = .init(),
                            onText: (@Sendable (String) -> Void)? = nil) async throws(RuntimeError) -> TranscriptionResult {
         let session = try await checkout(name)
-        let result = await withTaskCancellationHandler {
-            await InferenceThreads.shared.run { () -> Result<TranscriptionResult, RuntimeError> in
-                Result { () throws(RuntimeError) in try session.transcribe(audio, options: options, onText: onText) }
-            }
-        } onCancel: {
-            session.cancel()
+        let result = await run(cancelling: [session]) { () throws(RuntimeError) in
+            try session.transcribe(audio, options: options, onText: onText)
         }
         checkin(name, session)
         return try result.get()
@@ -38,12 +34,8 @@ extension ModelManager {
     public func align(_ audio: AudioSamples, model name: String, text: String,
                       language: String? = nil) async throws(RuntimeError) -> AlignmentResult {
         let session = try await checkout(name)
-        let result = await withTaskCancellationHandler {
-            await InferenceThreads.shared.run { () -> Result<AlignmentResult, RuntimeError> in
-                Result { () throws(RuntimeError) in try session.align(audio, text: text, language: language) }
-            }
-        } onCancel: {
-            session.cancel()
+        let result = await run(cancelling: [session]) { () throws(RuntimeError) in
+            try session.align(audio, text: text, language: language)
         }
         checkin(name, session)
         return try result.get()
@@ -61,20 +53,24 @@ extension ModelManager {
             checkin(name, session)
             throw error
         }
-        let result = await withTaskCancellationHandler {
-            await InferenceThreads.shared.run { () -> Result<TranscriptionResult, RuntimeError> in
-                Result { () throws(RuntimeError) in
-                    try session.transcribe(audio, options: options, aligner: alignerSession, granularity: granularity,
-                                           maxLineChars: maxLineChars, onText: onText)
-                }
-            }
-        } onCancel: {
-            session.cancel()
-            alignerSession.cancel()
+        let result = await run(cancelling: [session, alignerSession]) { () throws(RuntimeError) in
+            try session.transcribe(audio, options: options, aligner: alignerSession, granularity: granularity,
+                                   maxLineChars: maxLineChars, onText: onText)
         }
         checkin(aligner, alignerSession)
         checkin(name, session)
         return try result.get()
+    }
+
+    /// Runs `work` on the process's fixed inference threads (`InferenceThreads`), off the actor;
+    /// cancelling the calling task cancels `sessions`' request in flight.
+    private func run<T: Sendable>(cancelling sessions: [Session],
+                                  _ work: @escaping @Sendable () throws(RuntimeError) -> T) async -> Result<T, RuntimeError> {
+        await withTaskCancellationHandler {
+            await InferenceThreads.shared.run { () -> Result<T, RuntimeError> in Result(catching: work) }
+        } onCancel: {
+            for s in sessions { s.cancel() }
+        }
     }
 
     /// A free session of `name` (made on first use, at most `sessionsPerModel`), marking it in flight.

@@ -10,22 +10,10 @@ import Testing
 @Suite(.serialized) struct Qwen3ForcedAlignerParityTests {
     static let model: Qwen3ForcedAlignerModel = try! Qwen3ForcedAlignerModel(directory: Fixtures.alignerTinyModel.path)
 
-    struct Item: Decodable, Equatable {
-        let text: String
-        let start_time: Double
-        let end_time: Double
-    }
-    struct Golden: Decodable {
-        let text: String, language: String, audio: String
-        let word_list: [String]
-        let output_ids: [Int]
-        let timestamps_ms_fixed: [Int]
-        let items: [Item]
-    }
+    typealias Item = AlignerGolden.Item
 
-    static func golden(_ id: String) throws -> (Golden, SafeTensorsFile) {
-        let json = try JSONDecoder().decode(Golden.self, from: Data(contentsOf: Fixtures.alignerTinyGolden(id, json: true)))
-        return (json, try SafeTensorsFile(path: Fixtures.alignerTinyGolden(id).path))
+    static func golden(_ id: String) throws -> (AlignerGolden, SafeTensorsFile) {
+        (try AlignerGolden.load(id), try SafeTensorsFile(path: Fixtures.alignerTinyGolden(id).path))
     }
 
     static func maxAbs(_ a: [Float]) -> Float { a.map(abs).max() ?? 0 }

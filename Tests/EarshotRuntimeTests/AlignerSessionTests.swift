@@ -11,19 +11,7 @@ import Testing
 /// the official `Qwen3ForcedAligner.align()` items, its answers to bad input, and its memory.
 @Suite(.serialized, .disabled(if: Sanitizer.isActive, "measures RSS, which a sanitizer's shadow memory and quarantine distort"))
 struct AlignerSessionTests {
-    struct Item: Decodable, Equatable {
-        let text: String
-        let start_time: Double
-        let end_time: Double
-    }
-    struct Golden: Decodable {
-        let text: String, language: String, audio: String
-        let items: [Item]
-    }
-
-    static func golden(_ id: String) throws -> Golden {
-        try JSONDecoder().decode(Golden.self, from: Data(contentsOf: Fixtures.alignerTinyGolden(id, json: true)))
-    }
+    typealias Item = AlignerGolden.Item
 
     static func withSession<R>(_ body: (AlignerSession) throws -> R) throws -> R {
         let model = try Qwen3ForcedAlignerModel(directory: Fixtures.alignerTinyModel.path)
@@ -37,7 +25,7 @@ struct AlignerSessionTests {
     @Test func itemsFromAudioFilesMatchTheOfficialAligner() throws {
         try Self.withSession { session in
             for id in Fixtures.alignerCases {
-                let g = try Self.golden(id)
+                let g = try AlignerGolden.load(id)
                 let path = Fixtures.alignerTiny.appendingPathComponent(g.audio).path
                 let r = try session.align(path: path, text: g.text, language: g.language)
                 let items = r.words.map { Item(text: $0.text, start_time: $0.start, end_time: $0.end) }

@@ -106,3 +106,27 @@ public enum Sanitizer {
     public static var name: String? { ProcessInfo.processInfo.environment["EARSHOT_SANITIZER"] }
     public static var isActive: Bool { name != nil }
 }
+
+/// One case of the aligner fixture's `golden/<case>.json`: the official processor's words and
+/// `Qwen3ForcedAligner.align()`'s items (seconds).
+public struct AlignerGolden: Decodable, Sendable {
+    public struct Item: Decodable, Equatable, Sendable {
+        public let text: String
+        public let start_time: Double
+        public let end_time: Double
+        public init(text: String, start_time: Double, end_time: Double) {
+            self.text = text
+            self.start_time = start_time
+            self.end_time = end_time
+        }
+    }
+    public let text: String, language: String, audio: String
+    public let word_list: [String]
+    public let output_ids: [Int]
+    public let timestamps_ms_fixed: [Int]
+    public let items: [Item]
+
+    public static func load(_ id: String) throws -> AlignerGolden {
+        try JSONDecoder().decode(AlignerGolden.self, from: Data(contentsOf: Fixtures.alignerTinyGolden(id, json: true)))
+    }
+}
