@@ -59,7 +59,8 @@ def official(a):
             out = aligner.align(audio=(audio, rate), text=a.text, language="English")
         if i > 0:
             times.append((time.perf_counter() - t) * 1000)
-        words = len(out[0]) if isinstance(out, list) and out and isinstance(out[0], list) else len(out)
+        first = out[0] if isinstance(out, list) and out else out   # one result per clip
+        words = len(getattr(first, "items", first))
     print(json.dumps({"side": "official float32", "load_ms": load_ms, "runs_ms": times, "words": words,
                       "peak_rss_bytes": proc_status("VmHWM")}))
 

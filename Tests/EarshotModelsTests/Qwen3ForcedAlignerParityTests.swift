@@ -108,3 +108,28 @@ import Testing
     }
     #expect(compared == 28)
 }
+
+/// `earshot convert` writes the aligner as one GGUF file (the head included), which loads as an
+/// aligner: stored bf16 as converted, its classes are the official ones on every case; q8 loads
+/// and classifies every slot.
+@Test func alignerConvertedToGGUFKeepsItsClasses() throws {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("aligner-gguf-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    for quant in [WeightPrecision.inPlace, .q8] {
+        let path = dir.appendingPathComponent("aligner-\(quant.rawValue).gguf").path
+        try ModelConverter.convert(directory: Fixtures.alignerTinyModel.path, to: path, quant: quant)
+        let model = try Qwen3ForcedAlignerModel(directory: path)
+        defer { model.close() }
+        #expect(throws: ModelError.self) { _ = try Qwen3ASRModel(directory: path) }
+        for id in Fixtures.alignerCases {
+            let (g, t) = try Qwen3ForcedAlignerParityTests.golden(id)
+            let embeds = try t.tensor("audio_embeds")
+            let prompt = try model.promptTokens(words: g.word_list, audioTokens: embeds.shape[0])
+            let state = try model.makeState(maxTokens: prompt.count)
+            defer { state.close() }
+            let ids = try model.classify(tokens: prompt, audio: embeds.floatArray(), audioCount: embeds.shape[0], state: state)
+            if quant == .inPlace { #expect(ids == g.output_ids, "\(id)") } else { #expect(ids.count == g.output_ids.count) }
+        }
+    }
+}
