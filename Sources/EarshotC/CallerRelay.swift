@@ -22,11 +22,13 @@ final class CallerRelay: @unchecked Sendable {
 
     /// Transcribes `samples` with `session`, calling `onText(text, user)` on this thread as text
     /// arrives; a non-zero return cancels the transcription.
+    /// `aligner`: a Qwen3-ForcedAligner session (claimed by the caller) that times the transcript.
     static func transcribe(_ samples: AudioSamples, session: NativeSession, options: TranscriptionOptions,
+                           aligner: (session: Session, granularity: AlignmentGranularity)? = nil,
                            onText: Callback?, user: UnsafeMutableRawPointer?) -> Result<TranscriptionResult, RuntimeError> {
         let relay = CallerRelay()
         let runtimeSession = session.runtimeSession
-        let work = Work(runtimeSession: runtimeSession, samples: samples)
+        let work = Work(runtimeSession: runtimeSession, samples: samples, aligner: aligner)
         let streams = onText != nil
         InferenceThreads.shared.start {
             let result = work.run(options: options, onText: streams ? { relay.push($0) } : nil)
@@ -45,6 +47,7 @@ final class CallerRelay: @unchecked Sendable {
                     if stop != 0 {
                         cancelled = true
                         runtimeSession.cancel()
+                        aligner?.session.cancel()
                         break
                     }
                 }
@@ -61,16 +64,41 @@ final class CallerRelay: @unchecked Sendable {
     private final class Work: @unchecked Sendable {
         private var runtimeSession: Session?
         private var samples: AudioSamples?
+        private var aligner: (session: Session, granularity: AlignmentGranularity)?
 
-        init(runtimeSession: Session, samples: AudioSamples) {
+        init(runtimeSession: Session, samples: AudioSamples, aligner: (session: Session, granularity: AlignmentGranularity)?) {
             self.runtimeSession = runtimeSession
             self.samples = samples
+            self.aligner = aligner
         }
 
         func run(options: TranscriptionOptions, onText: ((String) -> Void)?) -> Result<TranscriptionResult, RuntimeError> {
             guard let t = runtimeSession.take(), let s = samples.take() else { return .failure(.cancelled) }
+            if let a = aligner.take() {
+                return Result { () throws(RuntimeError) in
+                    try t.transcribe(s, options: options, aligner: a.session, granularity: a.granularity, onText: onText)
+                }
+            }
             return Result { () throws(RuntimeError) in try t.transcribe(s, options: options, onText: onText) }
         }
+    }
+
+    /// Runs `work` on the inference threads and waits for it (no streamed text: alignment).
+    static func wait<T: Sendable>(_ work: @escaping @Sendable () -> T) -> T {
+        let done = DispatchSemaphore(value: 0)
+        let box = ResultBox<T>()
+        InferenceThreads.shared.start {
+            box.value = work()
+            done.signal()
+        }
+        done.wait()
+        return box.value!
+    }
+
+    /// Written once by the worker before it signals, read once after the wait.
+    /// `@unchecked Sendable`: the semaphore orders the write before the read.
+    private final class ResultBox<T>: @unchecked Sendable {
+        var value: T?
     }
 
     private func push(_ text: String) {

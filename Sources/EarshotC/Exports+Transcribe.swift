@@ -1,4 +1,5 @@
 import EarshotAudio
+import EarshotModels
 import EarshotRuntime
 import EarshotTensor
 import Foundation
@@ -12,20 +13,21 @@ public func earshot_transcribe_pcm(_ handle: UInt64, _ samples: UnsafePointer<Fl
         let out = try required(out, "out_result_json", in: f)
         out.pointee = nil
         let session = try Handles.shared.session(handle)
-        let (opts, maxAudioSeconds) = try OptionsJSON.transcription(options)
+        let request = try OptionsJSON.transcription(options)
         guard count > 0 else { throw ABIError(.audio, "\(f): no samples (count is \(count))") }
         let samples = try required(samples, "samples", in: f)
         guard (1_000...384_000).contains(sampleRate) else {
             throw .invalidArgument("\(f): sample_rate must be in 1000...384000 Hz, got \(sampleRate)")
         }
         do throws(AudioError) {
-            try AudioDecodeLimits(maxSeconds: maxAudioSeconds).checkDuration(Double(count) / Double(sampleRate), name: "samples")
+            try AudioDecodeLimits(maxSeconds: request.maxAudioSeconds).checkDuration(Double(count) / Double(sampleRate), name: "samples")
         } catch {
             throw ABIError(.audio(error))
         }
         let audio = try copySamples(samples, count: count, sampleRate: Int(sampleRate), in: f)
+        let aligner = try alignerSession(request)
         try claim(session, handle)
-        try transcribe(audio, session: session, options: opts, onText: onText, user: user, out: out)
+        try transcribe(audio, session: session, request: request, aligner: aligner, onText: onText, user: user, out: out)
     }
 }
 
@@ -38,12 +40,13 @@ public func earshot_transcribe_file(_ handle: UInt64, _ path: CString?, _ option
         let out = try required(out, "out_result_json", in: f)
         out.pointee = nil
         let session = try Handles.shared.session(handle)
-        let (opts, maxAudioSeconds) = try OptionsJSON.transcription(options)
+        let request = try OptionsJSON.transcription(options)
+        let aligner = try alignerSession(request)
         let bytes = try required(path, "path", in: f)
         // Claimed before decoding, so that a cancel (earshot_session_cancel, Ctrl-C in Python) also
         // stops a decode in progress: an ffmpeg child is killed, not waited for.
         try claim(session, handle)
-        let limits = AudioDecodeLimits(maxSeconds: maxAudioSeconds, isCancelled: { session.wasCancelled })
+        let limits = AudioDecodeLimits(maxSeconds: request.maxAudioSeconds, isCancelled: { session.wasCancelled })
         let audio: AudioSamples
         do throws(AudioError) {
             // Opened by its exact bytes: a name that is not UTF-8 is found too.
@@ -52,13 +55,23 @@ public func earshot_transcribe_file(_ handle: UInt64, _ path: CString?, _ option
             session.release()
             throw ABIError(.audio(error))
         }
-        try transcribe(audio, session: session, options: opts, onText: onText, user: user, out: out)
+        try transcribe(audio, session: session, request: request, aligner: aligner, onText: onText, user: user, out: out)
     }
+}
+
+/// The aligner session named by the options, if any (checked to be a Qwen3-ForcedAligner's).
+private func alignerSession(_ request: OptionsJSON.Transcription) throws(ABIError) -> (NativeSession, UInt64)? {
+    guard let handle = request.alignerSession else { return nil }
+    let s = try Handles.shared.session(handle)
+    guard s.owner.model.family == .qwen3ForcedAligner else {
+        throw .invalidArgument("transcription options: aligner_session \(handle) is a \(s.owner.model.family.rawValue) session, not a Qwen3-ForcedAligner's")
+    }
+    return (s, handle)
 }
 
 /// The caller's samples in a page buffer of Earshot's own (checked finite), resampled to 16 kHz
 /// and conditioned as decoded files are.
-private func copySamples(_ samples: UnsafePointer<Float>, count: Int, sampleRate: Int, in f: String) throws(ABIError) -> AudioSamples {
+func copySamples(_ samples: UnsafePointer<Float>, count: Int, sampleRate: Int, in f: String) throws(ABIError) -> AudioSamples {
     guard count <= Int.max / 4 else { throw .invalidArgument("\(f): count \(count) is too large") }
     let buffer: PageBuffer
     do throws(TensorError) { buffer = try PageBuffer(byteCount: count * 4, owner: .audio) } catch {
@@ -83,11 +96,23 @@ private func claim(_ session: NativeSession, _ handle: UInt64) throws(ABIError) 
     session.runtimeSession.clearCancellation()
 }
 
-/// Transcribes on the inference threads (the session claimed), releases it, writes the result JSON.
-private func transcribe(_ audio: AudioSamples, session: NativeSession, options: TranscriptionOptions,
-                        onText: CallerRelay.Callback?, user: UnsafeMutableRawPointer?, out: OutString) throws(ABIError) {
-    var result = CallerRelay.transcribe(audio, session: session, options: options, onText: onText, user: user)
+/// Transcribes on the inference threads (the session claimed, and the aligner's for the call),
+/// releases them, writes the result JSON.
+private func transcribe(_ audio: AudioSamples, session: NativeSession, request: OptionsJSON.Transcription,
+                        aligner: (NativeSession, UInt64)?, onText: CallerRelay.Callback?, user: UnsafeMutableRawPointer?,
+                        out: OutString) throws(ABIError) {
+    if let (a, handle) = aligner {
+        do { try a.claim(handle, by: "earshot_transcribe (its aligner_session)") } catch {
+            session.release()
+            throw error
+        }
+        a.runtimeSession.clearCancellation()
+    }
+    var result = CallerRelay.transcribe(audio, session: session, options: request.options,
+                                        aligner: aligner.map { ($0.0.runtimeSession, request.granularity) },
+                                        onText: onText, user: user)
     if session.wasCancelled { result = .failure(.cancelled) }
+    aligner?.0.release()
     session.release()
     switch result {
     case .success(let r): try output(try encodeJSON(r), to: out)

@@ -48,7 +48,7 @@ func encodeJSON<T: Encodable>(_ value: T) throws(ABIError) -> String {
 public func earshot_version() -> UnsafePointer<CChar> { StaticCString.version }
 
 @_cdecl("earshot_abi_version")
-public func earshot_abi_version() -> Int32 { 1 }
+public func earshot_abi_version() -> Int32 { 2 }   // 2: earshot_align_*, aligner_session
 
 @_cdecl("earshot_last_error")
 public func earshot_last_error() -> UnsafePointer<CChar> { LastError.pointer }

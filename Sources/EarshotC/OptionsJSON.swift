@@ -94,7 +94,28 @@ extension OptionsJSON {
     static let loadKeys = ["precision"]
     static let transcribeKeys = ["language", "context", "max_tokens", "loop_guard_repeats", "timestamps",
                                  "max_audio_seconds", "greedy", "beam_size", "best_of", "temperature", "seed",
-                                 "condition_on_previous_text", "task", "word_timestamps", "vad", "vad_model"]
+                                 "condition_on_previous_text", "task", "word_timestamps", "vad", "vad_model",
+                                 "aligner_session", "granularity"]
+    static let alignKeys = ["language", "max_audio_seconds"]
+
+    /// What `earshot_transcribe_*` options ask for.
+    struct Transcription {
+        var options: TranscriptionOptions
+        /// The longest audio accepted (nil: any length), which bounds decoding rather than the model.
+        var maxAudioSeconds: Double?
+        /// A Qwen3-ForcedAligner session that times the transcript (Qwen3-ASR), and what it adds.
+        var alignerSession: UInt64?
+        var granularity: AlignmentGranularity = .word
+    }
+
+    /// `earshot_align_*` options: {"language": name, "max_audio_seconds": n}.
+    static func alignment(_ json: UnsafePointer<CChar>?) throws(ABIError) -> (language: String?, maxAudioSeconds: Double?) {
+        var o = try OptionsJSON(json, what: "alignment options")
+        let language = try o.string("language")
+        let maxAudioSeconds = try o.real("max_audio_seconds", in: OptionBounds.maxAudioSeconds)
+        try o.finish(known: alignKeys)
+        return (language, maxAudioSeconds)
+    }
 
     /// `earshot_model_load` options: {"precision": "native" | "bf16" | "f32" | "q8" | "q4"}.
     static func precision(_ json: UnsafePointer<CChar>?) throws(ABIError) -> WeightPrecision {
@@ -108,9 +129,8 @@ extension OptionsJSON {
         return precision
     }
 
-    /// `earshot_transcribe_*` options (see earshot.h): the transcription's, plus the longest audio
-    /// accepted (nil: any length), which bounds decoding rather than the model.
-    static func transcription(_ json: UnsafePointer<CChar>?) throws(ABIError) -> (options: TranscriptionOptions, maxAudioSeconds: Double?) {
+    /// `earshot_transcribe_*` options (see earshot.h).
+    static func transcription(_ json: UnsafePointer<CChar>?) throws(ABIError) -> Transcription {
         var o = try OptionsJSON(json, what: "transcription options")
         var t = TranscriptionOptions()
         t.language = try o.string("language")
@@ -146,7 +166,20 @@ extension OptionsJSON {
             throw .invalidArgument("transcription options: vad_model needs \"vad\": true")
         }
         let maxAudioSeconds = try o.real("max_audio_seconds", in: OptionBounds.maxAudioSeconds)
+        var request = Transcription(options: t, maxAudioSeconds: maxAudioSeconds)
+        if let handle = try o.int("aligner_session", in: OptionBound(1...Int.max, unit: "session handle")) {
+            request.alignerSession = UInt64(handle)
+        }
+        if let g = try o.string("granularity") {
+            guard let parsed = AlignmentGranularity(rawValue: g) else {
+                throw .invalidArgument("transcription options: granularity must be word or segment, got '\(g)'")
+            }
+            guard request.alignerSession != nil else {
+                throw .invalidArgument("transcription options: granularity needs \"aligner_session\"")
+            }
+            request.granularity = parsed
+        }
         try o.finish(known: transcribeKeys)
-        return (t, maxAudioSeconds)
+        return request
     }
 }

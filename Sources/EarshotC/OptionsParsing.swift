@@ -11,6 +11,7 @@
         var failure: (any Error)?
         do { _ = try OptionsJSON.precision(json) } catch { failure = error }
         do { _ = try OptionsJSON.transcription(json) } catch { failure = failure ?? error }
+        do { _ = try OptionsJSON.alignment(json) } catch { failure = failure ?? error }
         if let failure { throw failure }
     }
 }

@@ -21,12 +21,11 @@ enum AlignedTranscript {
         for i in 0..<count {
             let from = i == 0 ? 0 : spans[i].start
             let to = i + 1 < count ? spans[i + 1].start : scalars.count
-            // What follows the first whitespace after the word (the space and any opening
-            // punctuation of the next one) belongs to the next word.
-            let piece = scalars[from..<to]
-            let cut = piece.firstIndex { $0.properties.isWhitespace } ?? to
-            let own = String(String.UnicodeScalarView(piece[..<cut]))
-            let next = String(String.UnicodeScalarView(piece[cut...]))
+            // From the first whitespace after the word's first letter on (the space and any
+            // opening punctuation of the next word), the text belongs to the next word.
+            let cut = scalars[spans[i].start..<to].firstIndex { $0.properties.isWhitespace } ?? to
+            let own = String(String.UnicodeScalarView(scalars[from..<cut]))
+            let next = String(String.UnicodeScalarView(scalars[cut..<to]))
             let item = items[i]
             let start = min(max(item.start, 0), duration), end = min(max(item.end, item.start, 0), duration)
             out.append(TranscriptWord(start: offset + start, end: offset + end, word: leading + own, probability: 0))
@@ -37,7 +36,7 @@ enum AlignedTranscript {
 
     /// Sentence-final punctuation that ends a segment (Latin, CJK full-width, ellipsis), looked
     /// for before closing quotes and brackets.
-    static let sentenceEnds: Set<Character> = [".", "!", "?", "。", "！", "？", "…", "；", ";"]
+    static let sentenceEnds: Set<Character> = [".", "!", "?", "。", "！", "？", "…"]
     static let closers: Set<Character> = ["\"", "'", "”", "’", ")", "]", "」", "』", "）"]
 
     /// Silence between words that starts a new segment.

@@ -10,6 +10,10 @@ public struct AlignmentResult: Sendable, Codable, Equatable {
     public var promptTokens = 0
     /// `encodeMs` (features + encoder), `prefillMs` (the one decoder pass), `totalMs`, `rtf`.
     public var timings = Timings()
+
+    enum CodingKeys: String, CodingKey {
+        case words, audioSeconds = "audio_seconds", audioTokens = "audio_tokens", promptTokens = "prompt_tokens", timings
+    }
 }
 
 /// A forced-aligner session: features -> encoder -> the words' prompt -> one causal pass that

@@ -22,6 +22,9 @@ struct AlignedTranscriptTests {
         #expect(w.map(\.word).joined() == text)
         let zh = try Self.words("你好，世界。Hi!", times: [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)], language: "Chinese")
         #expect(zh.map(\.word) == ["你", "好，", "世", "界。", "Hi!"])
+        // Leading whitespace stays with the first word instead of emptying it.
+        let padded = try Self.words("  Well, then", times: [(0, 1), (1, 2)])
+        #expect(padded.map(\.word) == ["  Well,", " then"])
     }
 
     @Test func timesMoveByTheOffsetAndStayInTheirPiece() throws {

@@ -30,7 +30,7 @@ from ._native import (TEXT_CALLBACK, c_handle, c_int_arg, call_json, check, chec
 from .errors import (AudioError, BusyError, CancelledError, ClosedError, EarshotError, InvalidArgumentError,
                      InvalidHandleError, ModelError, OutOfMemoryError)
 
-__all__ = ["Model", "Session", "Transcription", "transcribe", "memory_report", "set_threads", "version",
+__all__ = ["Model", "Session", "Transcription", "Aligner", "Alignment", "transcribe", "memory_report", "set_threads", "version",
            "EarshotError", "InvalidArgumentError", "InvalidHandleError", "ModelError", "AudioError",
            "OutOfMemoryError", "BusyError", "CancelledError", "ClosedError", "MAX_SAMPLES", "MAX_CHANNELS"]
 
@@ -74,6 +74,21 @@ class Transcription:
                    segments=d.get("segments", []), raw=d)
 
 
+@dataclass(frozen=True)
+class Alignment:
+    """Words of a transcript with their times: ``words`` is a list of ``{"text", "start", "end"}``
+    (seconds, as the official ``Qwen3ForcedAligner.align()`` items) plus ``start_ms``/``end_ms``."""
+
+    words: list
+    audio_seconds: float
+    timings: dict
+    raw: dict = field(repr=False)
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Alignment":
+        return cls(words=d.get("words", []), audio_seconds=d.get("audio_seconds", 0.0), timings=d.get("timings", {}), raw=d)
+
+
 def _free(function, handle: int) -> None:
     # Called once, by close() or by the garbage collector; holds no reference to the object.
     function(handle)
@@ -113,11 +128,15 @@ class Model(_NativeObject):
 
     ``path``: a Qwen3-ASR directory or converted GGUF file, or a Whisper directory (CTranslate2
     ``model.bin`` or Hugging Face safetensors). ``precision``: "native" (default: as stored, read
-    in place), "f32", "q8" or "q4" (quantized at load).
+    in place), "f32", "q8" or "q4" (quantized at load). ``aligner``: a Qwen3-ForcedAligner
+    (Qwen3-ASR models), loaded with the model and closed with it; ``transcribe(...,
+    timestamps="word" | "segment")`` then times the transcript with it.
     """
 
-    def __init__(self, path: str | bytes | os.PathLike, *, precision: str | None = None):
+    def __init__(self, path: str | bytes | os.PathLike, *, precision: str | None = None,
+                 aligner: str | bytes | os.PathLike | None = None):
         self.path = os.fspath(path)
+        self.aligner: Aligner | None = None
         handle = c_handle()
         check(lib.earshot_model_load(path_bytes(self.path), options_json({"precision": precision}), ctypes.byref(handle)))
         self._own(handle.value, lib.earshot_model_free)
@@ -126,6 +145,12 @@ class Model(_NativeObject):
         info = call_json(lib.earshot_model_info, self._handle)
         self.family: str = info["family"]
         self.languages: list = info["languages"]
+        if aligner is not None:
+            try:
+                self.aligner = Aligner(aligner, precision=precision)
+            except BaseException:
+                self._release()
+                raise
 
     @property
     def mapped_bytes(self) -> int:
@@ -154,11 +179,61 @@ class Model(_NativeObject):
             default, self._default = self._default, None
         if default is not None:
             default.close()
+        if self.aligner is not None:
+            self.aligner.close()
         self._release()
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else f"{self.family}, handle {self._handle}"
         return f"<earshot.Model {self.path!r} ({state})>"
+
+
+class Aligner(_NativeObject):
+    """A Qwen3-ForcedAligner with its session: times every word of a known transcript.
+
+    ``path``: the aligner's directory or converted GGUF file. Words are cut as the official
+    aligner cuts them (punctuation dropped, each CJK character a word); Japanese and Korean are
+    refused (ModelError). One alignment at a time (another thread's call raises BusyError).
+    """
+
+    def __init__(self, path: str | bytes | os.PathLike, *, precision: str | None = None):
+        self.model = Model(path, precision=precision)
+        if self.model.family != "qwen3_forced_aligner":
+            family = self.model.family
+            self.model.close()
+            raise ModelError(f"{os.fspath(path)!r} is a {family} model, not a Qwen3-ForcedAligner")
+        handle = c_handle()
+        try:
+            check(lib.earshot_session_create(self.model._checked_handle(), ctypes.byref(handle)))
+        except BaseException:
+            self.model.close()
+            raise
+        self._own(handle.value, lib.earshot_session_free)
+
+    def align(self, audio, text: str, *, language: str | None = None, sample_rate: int = 16000,
+              max_audio_seconds: float | None = None) -> Alignment:
+        """Times ``text`` in a file path or samples (as ``Session.transcribe`` takes them)."""
+        handle = self._checked_handle()
+        opts = options_json({"language": language, "max_audio_seconds": max_audio_seconds})
+        out = ctypes.c_void_p()
+        data = text.encode("utf-8")
+        if _audio.is_path(audio):
+            status = lib.earshot_align_file(handle, path_bytes(audio), data, opts, ctypes.byref(out))
+        else:
+            pointer, count, keep = _audio.float32_samples(audio)
+            status = lib.earshot_align_pcm(handle, pointer, count, c_int_arg("sample_rate", sample_rate), data, opts,
+                                           ctypes.byref(out))
+            del keep
+        check_message(status, lib.earshot_last_error() if status else None)
+        return Alignment.from_json(take_json(out))
+
+    def close(self) -> None:
+        """Frees the session and the model now (idempotent)."""
+        self._release()
+        self.model.close()
+
+    def __repr__(self) -> str:
+        return f"<earshot.Aligner {self.model.path!r} ({'closed' if self.closed else f'handle {self._handle}'})>"
 
 
 class Session(_NativeObject):
@@ -175,7 +250,8 @@ class Session(_NativeObject):
         self._own(handle.value, lib.earshot_session_free)
 
     def transcribe(self, audio, *, sample_rate: int = 16000, language: str | None = None, context: str | None = None,
-                   max_tokens: int | None = None, loop_guard_repeats: int | None = None, timestamps: bool | None = None,
+                   max_tokens: int | None = None, loop_guard_repeats: int | None = None,
+                   timestamps: bool | str | None = None,
                    max_audio_seconds: float | None = None, greedy: bool | None = None, beam_size: int | None = None,
                    best_of: int | None = None, temperature: float | None = None, seed: int | None = None,
                    condition_on_previous_text: bool | None = None, task: str | None = None,
@@ -200,9 +276,22 @@ class Session(_NativeObject):
         ``vad=True`` transcribes only the speech Silero VAD finds (faster-whisper's ``vad_filter``),
         times staying on the original timeline; ``vad_model`` names the ONNX file (default: the one
         ``scripts/fetch-whisper-models --models silero-vad`` fetched).
+
+        Qwen3-ASR with an aligner given at load (``Model(..., aligner=PATH)``): ``timestamps="word"``
+        gives segments with their words (``segments[i]["words"]``: word, start, end), ``"segment"``
+        segments only; the aligner's session is busy for the call.
         """
         handle = self._checked_handle()
+        aligner = None
+        if isinstance(timestamps, str):
+            if timestamps not in ("word", "segment"):
+                raise InvalidArgumentError(f"timestamps must be True, False, 'word' or 'segment', got {timestamps!r}")
+            if self.model.aligner is None:
+                raise InvalidArgumentError(f"timestamps={timestamps!r} needs a model loaded with aligner=PATH")
+            aligner = {"aligner_session": self.model.aligner._checked_handle(), "granularity": timestamps}
+            timestamps = None
         opts = options_json({"language": language, "context": context, "max_tokens": max_tokens,
+                             **(aligner or {}),
                              "loop_guard_repeats": loop_guard_repeats, "timestamps": timestamps,
                              "max_audio_seconds": max_audio_seconds, "greedy": greedy, "beam_size": beam_size,
                              "best_of": best_of, "temperature": temperature, "seed": seed,

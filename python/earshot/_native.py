@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .errors import error_for
 
-ABI_VERSION = 1
+ABI_VERSION = 2
 
 c_handle = ctypes.c_uint64
 c_status = ctypes.c_int
@@ -109,6 +109,9 @@ _declare("earshot_transcribe_pcm", c_status, c_handle, ctypes.POINTER(ctypes.c_f
          ctypes.c_char_p, TEXT_CALLBACK, ctypes.c_void_p, _out_string)
 _declare("earshot_transcribe_file", c_status, c_handle, ctypes.c_char_p, ctypes.c_char_p, TEXT_CALLBACK,
          ctypes.c_void_p, _out_string)
+_declare("earshot_align_pcm", c_status, c_handle, ctypes.POINTER(ctypes.c_float), ctypes.c_size_t, ctypes.c_int,
+         ctypes.c_char_p, ctypes.c_char_p, _out_string)
+_declare("earshot_align_file", c_status, c_handle, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, _out_string)
 _declare("earshot_memory_report", c_status, _out_string)
 _declare("earshot_string_free", c_status, ctypes.c_void_p)
 

@@ -41,7 +41,7 @@
 extern "C" {
 #endif
 
-#define EARSHOT_ABI_VERSION 1
+#define EARSHOT_ABI_VERSION 2
 
 typedef enum earshot_status {
     EARSHOT_OK = 0,
@@ -128,7 +128,10 @@ earshot_status earshot_session_free(earshot_session session);
                   stay on the original clip; the model is "vad_model": "path/silero_vad_v6.onnx",
                   default the one scripts/fetch-whisper-models --models silero-vad fetched),
                   "max_audio_seconds": 7200 (0.001..31536000; default: any length; longer audio,
-                                         declared in a header or decoded, is EARSHOT_ERROR_AUDIO)}
+                                         declared in a header or decoded, is EARSHOT_ERROR_AUDIO),
+                  Qwen3-ASR: "aligner_session": a session of a Qwen3-ForcedAligner model (busy for the
+                  call) that times the transcript: segments with "words": [{"word", "start", "end"}],
+                  "granularity": "word" (default) | "segment" (segments without their words)}
    *out_result_json: {"text", "language", "token_ids", "audio_seconds", "audio_tokens",
                       "prompt_tokens", "segments": [...], "timings": {"ttft_ms", "encode_ms",
                       "prefill_ms", "decode_ms", "total_ms", "tokens_per_second", "rtf", "vad_ms", ...}}
@@ -141,6 +144,20 @@ earshot_status earshot_transcribe_pcm(earshot_session session, const float *samp
    `path` is opened by its exact bytes: a name that is not UTF-8 (legal on Linux) is found. */
 earshot_status earshot_transcribe_file(earshot_session session, const char *path, const char *options_json,
                                        earshot_text_callback on_text, void *user_data, char **out_result_json);
+
+/* Times every word of `text` in `count` mono float32 samples at `sample_rate` Hz, on a session of a
+   Qwen3-ForcedAligner model (another model's session is EARSHOT_ERROR_MODEL). Words are cut as the
+   official aligner cuts them (punctuation dropped, each CJK character a word; Japanese and Korean
+   refused); no words gives no words.
+   options_json: {"language": "English" (decides the word splitting), "max_audio_seconds": n}
+   *out_result_json: {"words": [{"text", "start", "end" (seconds), "start_ms", "end_ms"}],
+                      "audio_seconds", "audio_tokens", "prompt_tokens", "timings"} */
+earshot_status earshot_align_pcm(earshot_session session, const float *samples, size_t count, int sample_rate,
+                                 const char *text, const char *options_json, char **out_result_json);
+
+/* As earshot_align_pcm, from an audio file. */
+earshot_status earshot_align_file(earshot_session session, const char *path, const char *text,
+                                  const char *options_json, char **out_result_json);
 
 /* The process's memory as JSON: {"rss_bytes", "rss_anon_bytes", "rss_file_bytes", "pss_bytes",
    "peak_rss_bytes", "open_fds", "mapped": {"weights", "kv_cache", "scratch", "audio", "other"},

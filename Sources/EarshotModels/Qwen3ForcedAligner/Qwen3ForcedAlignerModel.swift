@@ -139,4 +139,22 @@ public struct AlignedWord: Sendable, Equatable, Codable {
     /// Seconds, as the official `align()` returns them (`round(ms / 1000, 3)` of whole ms).
     public var start: Double { Double(startMs) / 1000 }
     public var end: Double { Double(endMs) / 1000 }
+
+    // JSON: {"text", "start", "end"} in seconds (as the official items), plus the exact milliseconds.
+    enum CodingKeys: String, CodingKey { case text, start, end, startMs = "start_ms", endMs = "end_ms" }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(text: try c.decode(String.self, forKey: .text), startMs: try c.decode(Int.self, forKey: .startMs),
+                  endMs: try c.decode(Int.self, forKey: .endMs))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(text, forKey: .text)
+        try c.encode(start, forKey: .start)
+        try c.encode(end, forKey: .end)
+        try c.encode(startMs, forKey: .startMs)
+        try c.encode(endMs, forKey: .endMs)
+    }
 }
