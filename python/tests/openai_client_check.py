@@ -236,6 +236,8 @@ def main() -> None:
     parser.add_argument("--whisper-model", help="that model's directory (for the CLI's expected output)")
     parser.add_argument("--vad-model", help="the Silero VAD file that server was given")
     parser.add_argument("--speech-dir", help="speech set (h01.wav ...) for the Whisper checks")
+    parser.add_argument("--aligner-url", help="server serving the tiny Qwen3-ASR as 'tiny' with --aligner")
+    parser.add_argument("--aligner-model", help="that server's Qwen3-ForcedAligner (for the CLI's expected output)")
     parser.add_argument("--drain-pid", type=int, help="the main server's pid: SIGTERM it with requests in flight, last")
     args = parser.parse_args()
     if (args.auth_url is None) != (args.api_key is None):
@@ -644,6 +646,30 @@ def main() -> None:
             runner.run("upload over --max-upload-mb -> 413", check_too_large)
 
     # Real Whisper: the OpenAI fields for timestamps, prompts, translation, and Earshot's vad.
+    if args.aligner_url:
+        aclient = OpenAI(base_url=f"{args.aligner_url.rstrip('/')}/v1", api_key="unused", max_retries=0, timeout=300)
+        aligned = cli_transcribe(args.bin, args.tiny_model, wavs["fox"], ("--aligner", args.aligner_model))
+
+        def check_aligned_words():
+            r = aclient.audio.transcriptions.create(model="tiny", file=open(wavs["fox"], "rb"),
+                                                    response_format="verbose_json",
+                                                    timestamp_granularities=["word", "segment"])
+            want_words = [w for seg in aligned["segments"] for w in seg["words"]]
+            require(len(want_words) > 0, "the CLI's aligned transcript has no words")
+            require_equal([w.word for w in r.words], [w["word"].strip() for w in want_words], "aligned words")
+            for got, want in zip(r.words, want_words):
+                require_close(got.start, want["start"], 0.0015, f"start of {got.word!r}")
+                require_close(got.end, want["end"], 0.0015, f"end of {got.word!r}")
+            require_equal([seg.text for seg in r.segments], [seg["text"] for seg in aligned["segments"]], "aligned segments")
+            require_equal(r.text, aligned["text"], "aligned text")
+        runner.run("timestamp_granularities word+segment on Qwen3-ASR with --aligner", check_aligned_words)
+
+        def check_aligned_srt():
+            body = aclient.audio.transcriptions.create(model="tiny", file=open(wavs["fox"], "rb"), response_format="srt")
+            cues = parse_cues(body, "srt")
+            require_equal(len(cues), len(aligned["segments"]), "srt cues = the aligned segments")
+        runner.run("srt on Qwen3-ASR with --aligner", check_aligned_srt)
+
     if args.whisper_url:
         wclient = OpenAI(base_url=f"{args.whisper_url.rstrip('/')}/v1", api_key="unused", max_retries=0, timeout=300)
         h01 = os.path.join(args.speech_dir, "h01.wav")
