@@ -9,6 +9,9 @@ public enum ModelFamily: String, Sendable, CaseIterable {
     /// Word times for transcripts (config.json: model_type "qwen3_asr", thinker_config.model_type
     /// "qwen3_forced_aligner"); it aligns, it does not transcribe.
     case qwen3ForcedAligner = "qwen3_forced_aligner"
+
+    /// The root `model_type`s of config.json Earshot reads (the aligner's is "qwen3_asr").
+    public static let configModelTypes = [ModelFamily.qwen3ASR.rawValue, ModelFamily.whisper.rawValue]
 }
 
 /// A loaded model of any family.
@@ -106,9 +109,8 @@ public enum ModelRegistry {
         guard case .string(let type) = obj["model_type"] else {
             throw .invalidConfig(path: path, reason: "missing 'model_type'")
         }
-        guard type != ModelFamily.qwen3ForcedAligner.rawValue, let family = ModelFamily(rawValue: type) else {
-            throw .unsupportedModelType(path: directory, modelType: type,
-                                        supported: [ModelFamily.qwen3ASR.rawValue, ModelFamily.whisper.rawValue])
+        guard ModelFamily.configModelTypes.contains(type), let family = ModelFamily(rawValue: type) else {
+            throw .unsupportedModelType(path: directory, modelType: type, supported: ModelFamily.configModelTypes)
         }
         // The aligner shares Qwen3-ASR's root model_type; its thinker says what it is (as the
         // official code decides whether to build the time-class head).

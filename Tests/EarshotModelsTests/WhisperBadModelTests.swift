@@ -253,7 +253,7 @@ import Testing
     @Test func huggingFaceProblemsAreNamed() throws {
         let wrongType = try hf { try editJSON($0.appendingPathComponent("config.json")) { $0["model_type"] = "whisper_x" } }
         #expect(throws: ModelError.unsupportedModelType(path: wrongType.path, modelType: "whisper_x",
-                                                       supported: ModelFamily.allCases.map(\.rawValue))) {
+                                                       supported: ModelFamily.configModelTypes)) {
             _ = try ModelRegistry.load(directory: wrongType.path)
         }
         expectError(wrongType, .unsupportedModelType(path: wrongType.path, modelType: "whisper_x", supported: ["whisper"]),
