@@ -56,14 +56,31 @@ private func align(_ audio: AudioSamples, session: NativeSession, handle: UInt64
                    out: OutString) throws(ABIError) {
     try session.claim(handle, by: "earshot_align")
     session.runtimeSession.clearCancellation()
-    let runtimeSession = session.runtimeSession
-    var result = CallerRelay.wait { () -> Result<AlignmentResult, RuntimeError> in
-        Result { () throws(RuntimeError) in try runtimeSession.align(audio, text: text, language: language) }
-    }
+    let job = AlignJob(session: session.runtimeSession, samples: audio)
+    var result = CallerRelay.wait { job.run(text: text, language: language) }
     if session.wasCancelled { result = .failure(.cancelled) }
     session.release()
     switch result {
     case .success(let r): try output(try encodeJSON(r), to: out)
     case .failure(let e): throw ABIError(e)
+    }
+}
+
+/// The session and samples of one alignment, handed to the worker once: `run` drops both before
+/// it returns, so the samples are unmapped before the caller resumes (the worker may release its
+/// job closure only after signalling; a caller reading its memory at once must see them gone).
+/// `@unchecked Sendable`: written at init, taken once by the one worker that runs it.
+private final class AlignJob: @unchecked Sendable {
+    private var session: Session?
+    private var samples: AudioSamples?
+
+    init(session: Session, samples: AudioSamples) {
+        self.session = session
+        self.samples = samples
+    }
+
+    func run(text: String, language: String?) -> Result<AlignmentResult, RuntimeError> {
+        guard let s = session.take(), let a = samples.take() else { return .failure(.cancelled) }
+        return Result { () throws(RuntimeError) in try s.align(a, text: text, language: language) }
     }
 }
