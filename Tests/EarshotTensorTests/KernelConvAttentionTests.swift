@@ -54,6 +54,10 @@ import EarshotTestSupport
         Case(lq: 300, lk: 300, qHeads: 4, kvHeads: 4, headDim: 64, windows: [0, 104, 208, 300]),
         Case(lq: 20, lk: 20, qHeads: 2, kvHeads: 1, headDim: 8, causal: true, windows: [0, 8, 16, 20]),
         Case(lq: 200, lk: 200, qHeads: 8, kvHeads: 4, headDim: 64, causal: true),
+        // Blocked path: a prefill block after cached keys, GQA, padded rows; windows with a causal mask.
+        Case(lq: 100, lk: 356, qHeads: 4, kvHeads: 2, headDim: 128, causal: true, queryOffset: 256, pad: 3),
+        Case(lq: 70, lk: 70, qHeads: 2, kvHeads: 2, headDim: 16, causal: true, windows: [0, 33, 34, 70]),
+        Case(lq: 16, lk: 16, qHeads: 1, kvHeads: 1, headDim: 1, windows: [0, 1, 16]),
     ]
 
     @Test(arguments: cases)

@@ -44,7 +44,8 @@ extension Qwen3ASRModel {
         let blockRows = 256
         let decoderScratch = 4 * (blockRows * (2 * t.hiddenSize + 2 * t.numAttentionHeads * t.headDim
                                                + 2 * t.intermediateSize) + t.vocabSize
-                                  + t.intermediateSize * t.hiddenSize)   // one matrix converted for sgemm
+                                  + t.intermediateSize * t.hiddenSize    // one matrix converted for sgemm
+                                  + Kernels.attentionScratchCount(lk: sessionTokens))
         // 30 s: 3000 mel frames, 390 audio tokens, one group of encoder windows.
         let audio = 4 * (a.numMelBins * 3000 + 390 * t.hiddenSize + 8 * 104 * (8 * a.dModel + a.encoderFFNDim))
         return MemoryEstimate(weightBytes: weights, overheadBytes: overhead, sessionBytes: kv + decoderScratch + audio)

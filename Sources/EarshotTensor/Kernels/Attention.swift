@@ -3,8 +3,11 @@ extension Kernels {
     /// count, so buffers sized once stay valid after `setThreadCount`.
     public static let maxAttentionParts = 16
 
-    /// Floats of scratch `attention` needs for `lk` keys: one score row of `lk` floats per parallel part.
-    public static func attentionScratchCount(lk: Int) -> Int { maxAttentionParts * max(lk, 1) }
+    /// Floats of scratch `attention` needs for `lk` keys: one score row of `lk` floats per parallel part
+    /// of the per-query path, or a block of score rows per part of the blocked path (`BlockedAttention`).
+    public static func attentionScratchCount(lk: Int) -> Int {
+        max(maxAttentionParts * max(lk, 1), blockedAttentionScratchCount(lk: lk))
+    }
 
     /// Scaled dot-product attention with grouped KV heads.
     ///
@@ -21,6 +24,12 @@ extension Kernels {
                                  windows: UnsafeBufferPointer<Int>?, scratch: UnsafeMutablePointer<Float>) {
         if lq <= 0 || qHeads <= 0 || headDim <= 0 { return }
         let group = max(1, qHeads / max(kvHeads, 1))
+        if lq >= blockedAttentionMinRows {
+            blockedAttention(q: q, qStride: qStride, k: k, v: v, kvStride: kvStride, out: out, outStride: outStride,
+                             lq: lq, lk: lk, qHeads: qHeads, group: group, headDim: headDim, scale: scale, causal: causal,
+                             queryOffset: queryOffset, windows: windows, scratch: scratch)
+            return
+        }
         let items = qHeads * lq
         var keysPerQuery = lk
         if let windows, windows.count > 1 { keysPerQuery = max(1, lk / (windows.count - 1)) }

@@ -109,24 +109,25 @@ public enum Kernels {
                 parallelFor(parts) { p in
                     let r = split(m, parts: parts, index: p, align: 8)
                     guard !r.isEmpty else { return }
-                    sgemm(transA, transB, r.count, n, k, alpha, transA ? a + r.lowerBound : a + r.lowerBound * lda, lda,
+                    sgemmSingle(transA, transB, r.count, n, k, alpha, transA ? a + r.lowerBound : a + r.lowerBound * lda, lda,
                           b, ldb, beta, c + r.lowerBound * ldc, ldc)
                 }
             } else {
                 parallelFor(parts) { p in
                     let r = split(n, parts: parts, index: p, align: 16)
                     guard !r.isEmpty else { return }
-                    sgemm(transA, transB, m, r.count, k, alpha, a, lda,
+                    sgemmSingle(transA, transB, m, r.count, k, alpha, a, lda,
                           transB ? b + r.lowerBound * ldb : b + r.lowerBound, ldb, beta, c + r.lowerBound, ldc)
                 }
             }
             return
         }
-        sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+        sgemmSingle(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     }
 
+    /// One single-threaded sgemm on the calling thread (for use inside a kernel's parallel loop).
     @inline(__always)
-    private static func sgemm(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
+    static func sgemmSingle(_ transA: Bool, _ transB: Bool, _ m: Int, _ n: Int, _ k: Int, _ alpha: Float,
                               _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
                               _ beta: Float, _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
         #if canImport(Accelerate)
