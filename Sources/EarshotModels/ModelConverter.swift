@@ -12,10 +12,15 @@ public enum ModelConverter {
     public static let formatVersion: UInt32 = 1
 
     /// `quant` is `.q8`, `.q4`, or `.inPlace` (no quantization; f32 matrices become bf16).
+    /// `quantizeEncoder`: the audio encoder's linear layers are quantized too (by default they stay
+    /// bf16: they are a third of the 0.6B models' weights, read once per clip, not once per token).
     /// `progress(done, total)` counts tensors written.
     public static func convert(directory: String, to output: String, quant: WeightPrecision,
-                               progress: ((Int, Int) -> Void)? = nil) throws(ModelError) {
+                               quantizeEncoder: Bool = false, progress: ((Int, Int) -> Void)? = nil) throws(ModelError) {
         guard quant != .float32 else { throw .invalidConfig(path: output, reason: "convert writes q8, q4 or bf16") }
+        if quantizeEncoder && quant.quantFormat == nil {
+            throw .invalidConfig(path: output, reason: "quantizing the encoder needs --precision q8 or q4")
+        }
         let files = try ModelFiles(path: directory)
         defer { files.close() }
         guard !files.isGGUF else { throw .notAModelDirectory(path: directory, reason: "already a GGUF file") }
@@ -36,7 +41,8 @@ public enum ModelConverter {
             }
             let cols = e.shape.dropFirst().reduce(1, *)
             let type: GGMLType
-            if e.kind == .quantizable, let format = quant.quantFormat, QuantFormat.canQuantize(cols: cols) {
+            let quantized = e.kind == .quantizable || (quantizeEncoder && e.kind == .convertible)
+            if quantized, let format = quant.quantFormat, QuantFormat.canQuantize(cols: cols) {
                 type = format == .q8_0 ? .q8_0 : .q4_1
             } else if e.kind != .small, dtype == .f32 {
                 type = .bf16

@@ -43,7 +43,9 @@ public enum WeightPrecision: String, Sendable, Codable, CaseIterable {
 /// (used in place) or a small parameter (norms, biases, conv kernels: converted to f32 at load).
 public struct WeightTable: Sendable {
     /// `quantizable` matrices may be stored block-quantized (`WeightPrecision.q8`/`.q4`).
-    public enum Kind: Sendable { case matrix, quantizable, small }
+    /// `convertible` matrices (the audio encoder's linear layers) stay as stored at load for any
+    /// precision, but may come block-quantized from a file converted with `quantizeEncoder`.
+    public enum Kind: Sendable { case matrix, quantizable, convertible, small }
     public struct Entry: Sendable {
         public let name: String
         public let shape: [Int]
@@ -57,6 +59,7 @@ public struct WeightTable: Sendable {
 
     public mutating func matrix(_ name: String, _ shape: [Int]) { entries.append(Entry(name: name, shape: shape, kind: .matrix)) }
     public mutating func quantizable(_ name: String, _ shape: [Int]) { entries.append(Entry(name: name, shape: shape, kind: .quantizable)) }
+    public mutating func convertible(_ name: String, _ shape: [Int]) { entries.append(Entry(name: name, shape: shape, kind: .convertible)) }
     public mutating func small(_ name: String, _ shape: [Int]) { entries.append(Entry(name: name, shape: shape, kind: .small)) }
     public mutating func allow(_ name: String, _ shape: [Int]) { optional[name] = shape }
 }
@@ -98,7 +101,7 @@ public final class WeightStore: @unchecked Sendable {
             switch type {
             case .quantized(let format):
                 // Already quantized (a converted GGUF file): only quantizable matrices may be, and used as stored.
-                guard e.kind == .quantizable, QuantFormat.canQuantize(cols: cols) else {
+                guard e.kind == .quantizable || e.kind == .convertible, QuantFormat.canQuantize(cols: cols) else {
                     throw .unsupportedDType(tensor: e.name, dtype: format.rawValue)
                 }
                 bindings[e.name] = .inPlace

@@ -16,6 +16,9 @@ struct Convert: ParsableCommand {
     @Option(name: [.customLong("precision"), .customLong("quant")], help: "q8, q4 or native (no quantization; alias bf16).")
     var precision: WeightPrecision = .q8
 
+    @Flag(name: .long, help: "Quantize the audio encoder's linear layers too (Qwen3 families; by default they stay bf16). Smaller and lighter in memory: a 0.6B aligner's q8 file is 0.94 GB instead of 1.22 GB.")
+    var quantizeEncoder = false
+
     @Option(name: .long, help: "Compute threads for quantization (default: all cores).")
     var threads: Int?
 
@@ -35,7 +38,7 @@ struct Convert: ParsableCommand {
         let clock = ContinuousClock()
         let start = clock.now
         do {
-            try ModelConverter.convert(directory: input, to: output, quant: precision) { done, total in
+            try ModelConverter.convert(directory: input, to: output, quant: precision, quantizeEncoder: quantizeEncoder) { done, total in
                 progress.show("convert: \(done)/\(total) tensors")
             }
         } catch {

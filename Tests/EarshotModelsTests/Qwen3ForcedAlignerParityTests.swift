@@ -110,17 +110,23 @@ import Testing
 }
 
 /// `earshot convert` writes the aligner as one GGUF file (the head included), which loads as an
-/// aligner: stored bf16 as converted, its classes are the official ones on every case; q8 loads
-/// and classifies every slot.
+/// aligner: stored bf16 as converted, its classes are the official ones on every case; q8 (with or
+/// without the encoder quantized) loads and classifies every slot.
 @Test func alignerConvertedToGGUFKeepsItsClasses() throws {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("aligner-gguf-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
-    for quant in [WeightPrecision.inPlace, .q8] {
-        let path = dir.appendingPathComponent("aligner-\(quant.rawValue).gguf").path
-        try ModelConverter.convert(directory: Fixtures.alignerTinyModel.path, to: path, quant: quant)
+    #expect(throws: ModelError.self) {
+        try ModelConverter.convert(directory: Fixtures.alignerTinyModel.path, to: dir.appendingPathComponent("x.gguf").path,
+                                   quant: .inPlace, quantizeEncoder: true)
+    }
+    for (quant, encoder) in [(WeightPrecision.inPlace, false), (.q8, false), (.q8, true)] {
+        let path = dir.appendingPathComponent("aligner-\(quant.rawValue)-\(encoder).gguf").path
+        try ModelConverter.convert(directory: Fixtures.alignerTinyModel.path, to: path, quant: quant, quantizeEncoder: encoder)
         let model = try Qwen3ForcedAlignerModel(directory: path)
         defer { model.close() }
+        let fc1 = model.weights.encoderLayers[0].fc1.storage
+        if case .quantized(_, .q8_0) = fc1 { #expect(encoder) } else { #expect(!encoder) }
         #expect(throws: ModelError.self) { _ = try Qwen3ASRModel(directory: path) }
         for id in Fixtures.alignerCases {
             let (g, t) = try Qwen3ForcedAlignerParityTests.golden(id)

@@ -57,27 +57,28 @@ public struct Qwen3ASRWeights: @unchecked Sendable {
             w.small(N.conv(n).weight, [c, n == 1 ? 1 : c, 3, 3])
             w.small(N.conv(n).bias, [c])
         }
-        w.matrix(N.convOut, [d, c * freqAfterConv])
+        // The encoder's linear layers stay as stored unless the file was converted with them quantized.
+        w.convertible(N.convOut, [d, c * freqAfterConv])
         for i in 0..<a.encoderLayers {
             let l = N.encoderLayer(i)
             for p in [l.q, l.k, l.v, l.out] {
-                w.matrix(p.weight, [d, d])
+                w.convertible(p.weight, [d, d])
                 w.small(p.bias, [d])
             }
             for norm in [l.attentionNorm, l.ffnNorm] {
                 w.small(norm.weight, [d])
                 w.small(norm.bias, [d])
             }
-            w.matrix(l.fc1.weight, [f, d])
+            w.convertible(l.fc1.weight, [f, d])
             w.small(l.fc1.bias, [f])
-            w.matrix(l.fc2.weight, [d, f])
+            w.convertible(l.fc2.weight, [d, f])
             w.small(l.fc2.bias, [d])
         }
         w.small(N.encoderFinalNorm.weight, [d])
         w.small(N.encoderFinalNorm.bias, [d])
-        w.matrix(N.projector1.weight, [d, d])
+        w.convertible(N.projector1.weight, [d, d])
         w.small(N.projector1.bias, [d])
-        w.matrix(N.projector2.weight, [a.outputDim, d])
+        w.convertible(N.projector2.weight, [a.outputDim, d])
         w.small(N.projector2.bias, [a.outputDim])
 
         let (h, i_, hd) = (t.hiddenSize, t.intermediateSize, t.headDim)
