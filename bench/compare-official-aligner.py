@@ -66,9 +66,13 @@ def official(a):
 
 
 def run_earshot(a, precision, clip):
-    cmd = [a.earshot, "align", "--model", a.checkpoint, clip, "--text", TEXT, "--language", "English",
+    # A side is a precision applied to --checkpoint at load, or NAME=FILE.gguf (a converted file, as stored).
+    model = a.checkpoint
+    if "=" in precision:
+        precision, model = precision.split("=", 1)
+    cmd = [a.earshot, "align", "--model", model, clip, "--text", TEXT, "--language", "English",
            "--threads", str(a.threads), "--runs", str(a.runs), "--json"]
-    if precision != "native":
+    if precision not in ("native",) and model == a.checkpoint:
         cmd += ["--precision", precision]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     r = json.loads(out)
@@ -97,7 +101,8 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--seconds", type=float, default=30.0)
-    ap.add_argument("--precisions", default="native,q8")
+    ap.add_argument("--precisions", default="native,q8",
+                    help="Earshot sides: precisions applied to --checkpoint, or NAME=FILE.gguf for converted files")
     ap.add_argument("--audio")
     ap.add_argument("--text", default=TEXT)
     ap.add_argument("--overlay-dir")

@@ -61,11 +61,22 @@ public final class AlignerSession: @unchecked Sendable {
     public func align(_ samples: AudioSamples, text: String, language: String? = nil) throws(RuntimeError) -> AlignmentResult {
         let clock = ContinuousClock()
         let start = clock.now
+        return try align(samples, spans: try Self.spans(text, language: language), since: start)
+    }
+
+    /// The transcript's words (with where each starts in it) as the aligner cuts them for `language`.
+    static func spans(_ text: String, language: String?) throws(RuntimeError) -> [AlignerWords.Span] {
         if let language, language.unicodeScalars.count > 64 {
             throw .invalidOption(option: "language", value: String(language.prefix(64)) + "...", allowed: "names of at most 64 characters")
         }
-        let words: [String]
-        do { words = try model.words(text, language: language ?? "") } catch { throw .model(error) }
+        do { return try AlignerWords.spans(text, language: language ?? "") } catch { throw .model(error) }
+    }
+
+    /// Aligns words already cut by `spans` (the timed transcription keeps the spans to give the
+    /// transcript's punctuation back); `start` is when the request began, for its timings.
+    func align(_ samples: AudioSamples, spans: [AlignerWords.Span], since start: ContinuousClock.Instant) throws(RuntimeError) -> AlignmentResult {
+        let clock = ContinuousClock()
+        let words = spans.map(\.text)
         guard samples.count >= front.mel.hop else { throw .model(.audioTooShort(samples: samples.count)) }
         let seconds = samples.duration
         let span = Double(model.classes) * model.millisecondsPerClass / 1000

@@ -65,10 +65,9 @@ extension Session {
             texts.append(r.text)
             let language = r.language.isEmpty ? options.language : r.language
             let alignStart = clock.now
-            let timed = try aligner.align(piece, text: r.text, language: language)
+            let spans = try AlignerSession.spans(r.text, language: language)
+            let timed = try aligner.align(piece, spans: spans, since: alignStart)
             result.timings.alignMs += (clock.now - alignStart).milliseconds
-            let spans: [AlignerWords.Span]
-            do { spans = try AlignerWords.spans(r.text, language: language ?? "") } catch { throw .model(error) }
             breaks.insert(words.count)
             words += AlignedTranscript.words(text: r.text, spans: spans, items: timed.words,
                                              offset: Double(range.lowerBound) / rate, duration: piece.duration)

@@ -57,16 +57,18 @@ public final class Session: @unchecked Sendable {
     /// Transcribes 16 kHz mono samples. `onText` receives transcript text as it is decoded.
     public func transcribe(_ samples: AudioSamples, options: TranscriptionOptions = .init(),
                            onText: ((String) -> Void)? = nil) throws(RuntimeError) -> TranscriptionResult {
-        if alignerSession != nil {
-            throw .model(.unsupportedOption("\(model.directory) is a Qwen3-ForcedAligner: it times a given transcript (align), it does not transcribe"))
-        }
+        if alignerSession != nil { throw notATranscriber }
         try OptionBounds.check(options)
         if let filter = options.vad { return try transcribeSpeech(samples, filter: filter, options: options, onText: onText) }
         switch engine {
         case .qwen3ASR(let s): return try s.transcribe(samples, options: options, onText: onText)
         case .whisper(let s): return try s.transcribe(samples, options: options, onText: onText)
-        case .aligner: preconditionFailure("refused above")
+        case .aligner: throw notATranscriber
         }
+    }
+
+    private var notATranscriber: RuntimeError {
+        .model(.unsupportedOption("\(model.directory) is a Qwen3-ForcedAligner: it times a given transcript (align), it does not transcribe"))
     }
 
     /// Times every word of `text` in 16 kHz mono samples (a Qwen3-ForcedAligner session only; see

@@ -12,7 +12,17 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
     public struct ModelSpec: Sendable, Codable, Equatable {
         public var name: String
         public var path: String
-        public init(name: String, path: String) { self.name = name; self.path = path }
+        /// This model's own Qwen3-ForcedAligner, `[NAME=]PATH` (a Qwen3-ASR model only; it takes
+        /// the place of the server-wide `aligner` for this model).
+        public var aligner: String?
+        public init(name: String, path: String, aligner: String? = nil) {
+            self.name = name
+            self.path = path
+            self.aligner = aligner
+        }
+
+        /// `aligner` parsed as a spec.
+        public var alignerSpec: ModelSpec? { aligner.map { ModelSpec(parsing: $0) } }
 
         /// `NAME=PATH`, or a bare `PATH` named after its last component without extension.
         public init(parsing text: String) {
@@ -26,14 +36,15 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
             }
         }
 
-        // In a file a model is either "NAME=PATH" / "PATH" or {"name": ..., "path": ...}.
+        // In a file a model is either "NAME=PATH" / "PATH" or {"name": ..., "path": ..., "aligner": "[NAME=]PATH"}.
         public init(from decoder: any Decoder) throws {
             if let text = try? decoder.singleValueContainer().decode(String.self) {
                 self.init(parsing: text)
                 return
             }
             let c = try decoder.container(keyedBy: CodingKeys.self)
-            self.init(name: try c.decode(String.self, forKey: .name), path: try c.decode(String.self, forKey: .path))
+            self.init(name: try c.decode(String.self, forKey: .name), path: try c.decode(String.self, forKey: .path),
+                      aligner: try c.decodeIfPresent(String.self, forKey: .aligner))
         }
     }
 
@@ -41,7 +52,19 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
     /// A Qwen3-ForcedAligner that times Qwen3-ASR transcripts for `timestamp_granularities[]` and
     /// the srt, vtt and verbose_json formats (nil: Qwen3-ASR answers with one segment per clip).
     /// Registered with the model manager under its name like any model, but not requestable.
+    /// A model's own `aligner` (`ModelSpec.aligner`) takes its place for that model.
     public var aligner: ModelSpec?
+
+    /// The aligner that times `model`'s transcripts: its own, else the server-wide one.
+    public func aligner(for model: String) -> ModelSpec? {
+        models.first { $0.name == model }?.alignerSpec ?? aligner
+    }
+
+    /// Every aligner to register, once per id.
+    public var aligners: [ModelSpec] {
+        var seen = Set<String>()
+        return ([aligner] + models.map(\.alignerSpec)).compactMap { $0 }.filter { seen.insert($0.name).inserted }
+    }
     public var host = "127.0.0.1"
     /// 0 asks the kernel for a free port (the bound port is printed once listening).
     public var port = 8080
@@ -194,13 +217,19 @@ public struct ServerConfiguration: Sendable, Codable, Equatable {
                 throw .invalidValue("models", "\(m.name): no such file or directory: \(m.path)")
             }
         }
-        if let aligner {
-            try ModelID.validate(aligner.name)
-            guard !seen.contains(aligner.name) else {
-                throw .invalidValue("aligner", "id '\(aligner.name)' is also a model's; give the aligner its own")
+        // Aligners (the server-wide one and the models' own): ids apart from the models', one path per id.
+        var alignerPaths: [String: String] = [:]
+        for (key, a) in [("aligner", aligner)] + models.map({ ("models.\($0.name).aligner", $0.alignerSpec) }) {
+            guard let a else { continue }
+            try ModelID.validate(a.name)
+            guard !seen.contains(a.name) else {
+                throw .invalidValue(key, "id '\(a.name)' is also a model's; give the aligner its own")
             }
-            guard FileManager.default.fileExists(atPath: aligner.path) else {
-                throw .invalidValue("aligner", "\(aligner.name): no such file or directory: \(aligner.path)")
+            guard FileManager.default.fileExists(atPath: a.path) else {
+                throw .invalidValue(key, "\(a.name): no such file or directory: \(a.path)")
+            }
+            if let other = alignerPaths.updateValue(a.path, forKey: a.name), other != a.path {
+                throw .invalidValue(key, "aligner id '\(a.name)' names two paths (\(other), \(a.path))")
             }
         }
         // Numbers: the bounds every entry point shares (OptionBounds), named as in the file.

@@ -38,13 +38,16 @@ public final class TranscriptionService: Sendable {
         connections = ConnectionRegistry(maxTotal: configuration.connections.maxConnections,
                                          maxPerAddress: configuration.connections.maxConnectionsPerIP)
         for m in configuration.models { try await manager.register(m.name, directory: m.path) }
-        if let aligner = configuration.aligner {
+        for aligner in configuration.aligners {
             guard try ModelRegistry.family(of: aligner.path) == .qwen3ForcedAligner else {
                 throw ServerConfigurationError.invalidValue("aligner", "\(aligner.path) is not a Qwen3-ForcedAligner checkpoint")
             }
             try await manager.register(aligner.name, directory: aligner.path)
         }
         qwen3Models = Set(configuration.models.filter { (try? ModelRegistry.family(of: $0.path)) == .qwen3ASR }.map(\.name))
+        for m in configuration.models where m.aligner != nil && !qwen3Models.contains(m.name) {
+            throw ServerConfigurationError.invalidValue("models.\(m.name).aligner", "the forced aligner times Qwen3-ASR transcripts; \(m.name) is not a Qwen3-ASR model")
+        }
         // A configured VAD must load (a typo should stop the server, not every VAD request);
         // the fetched default is used when present.
         let fallback = VoiceActivityFilter.defaultModelPath(environment: ProcessInfo.processInfo.environment)
@@ -82,7 +85,7 @@ public final class TranscriptionService: Sendable {
         // (~800 B) until the original deadline: at a 300 s timeout that retained memory in
         // proportion to the request rate.
         // Qwen3-ASR has no timestamps: with an aligner, the formats that carry times get real ones.
-        let aligner = configuration.aligner.flatMap { a in
+        let aligner = configuration.aligner(for: job.model).flatMap { a in
             qwen3Models.contains(job.model) && (job.wordTimestamps || [.verboseJSON, .srt, .vtt].contains(job.format)) ? a.name : nil
         }
         let granularity: AlignmentGranularity = job.wordTimestamps ? .word : .segment

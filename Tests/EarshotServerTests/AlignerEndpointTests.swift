@@ -11,16 +11,18 @@ import Testing
 /// the words and segments of `ModelManager.transcribe(_:model:options:aligner:)`; without an
 /// aligner the same request keeps one segment per clip; the aligner is not a transcription model.
 @Suite(.serialized) struct AlignerEndpointTests {
-    func start(aligner: Bool = true) async throws -> RunningServer {
+    /// `own`: the aligner is the model's own (`ModelSpec.aligner`) instead of the server-wide one.
+    func start(aligner: Bool = true, own: Bool = false) async throws -> RunningServer {
         try await RunningServer.start {
             // The harness registers the tiny Qwen3-ASR fixture as "tiny".
-            if aligner { $0.aligner = .init(name: "aligner", path: Fixtures.alignerTinyModel.path) }
+            if aligner && own { $0.models[0].aligner = "aligner=" + Fixtures.alignerTinyModel.path }
+            if aligner && !own { $0.aligner = .init(name: "aligner", path: Fixtures.alignerTinyModel.path) }
             $0.maxTokens = 16
         }
     }
 
-    @Test func timedFormatsCarryTheAlignersWords() async throws {
-        let server = try await start()
+    @Test(arguments: [false, true]) func timedFormatsCarryTheAlignersWords(own: Bool) async throws {
+        let server = try await start(own: own)
         let samples = try AudioDecoder.load(path: Fixtures.qwenTinyAudio("fox").path)
         let expected = try await server.service.manager.transcribe(samples, model: "tiny", options: TranscriptionOptions(maxNewTokens: 16),
                                                                    aligner: "aligner")

@@ -11,6 +11,33 @@ struct ServerConfigurationTests {
         #expect(ServerConfiguration.ModelSpec(parsing: "/m/q8.gguf") == .init(name: "q8", path: "/m/q8.gguf"))
     }
 
+    /// A model's own aligner (config file only): parsed, preferred over the server-wide one, and its
+    /// id kept apart from the models' and bound to one path.
+    @Test func modelsMayNameTheirOwnAligner() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("earshot-aligners-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("serve.json")
+        let json = #"{"models": [{"name": "a", "path": "\#(dir.path)", "aligner": "al=\#(dir.path)"}, "b=\#(dir.path)"],"#
+            + #" "aligner": "shared=\#(dir.path)"}"#
+        try Data(json.utf8).write(to: file)
+        let c = try ServerConfiguration.load(file: file.path)
+        try c.validate()
+        #expect(c.aligner(for: "a") == .init(name: "al", path: dir.path))
+        #expect(c.aligner(for: "b") == .init(name: "shared", path: dir.path))
+        #expect(c.aligners.map(\.name) == ["shared", "al"])
+        var clash = c
+        clash.models[1].aligner = "a=\(dir.path)"
+        #expect(throws: ServerConfigurationError.invalidValue("models.b.aligner", "id 'a' is also a model's; give the aligner its own")) {
+            try clash.validate()
+        }
+        var twoPaths = c
+        twoPaths.models[1].aligner = "al=/tmp"
+        #expect(throws: ServerConfigurationError.invalidValue("models.b.aligner", "aligner id 'al' names two paths (\(dir.path), /tmp)")) {
+            try twoPaths.validate()
+        }
+    }
+
     @Test func fileThenEnvironmentThenValidation() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("earshot-config-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

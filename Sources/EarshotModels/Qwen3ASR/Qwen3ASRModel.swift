@@ -8,13 +8,14 @@ import Foundation
 public final class Qwen3ASRModel: Qwen3AudioEncoding, @unchecked Sendable {
     // @unchecked: every stored property is immutable after init; weights are read-only mappings.
     public let directory: String
-    public let config: Qwen3ASRConfig
-    public let features: FeatureConfig
-    public let tokenizer: Qwen2Tokenizer
-    public let store: WeightStore
-    let weights: Qwen3ASRWeights
-    public let encoder: Qwen3ASREncoder
-    public let decoder: Qwen3ASRDecoder
+    let thinker: Qwen3ThinkerParts
+    public var config: Qwen3ASRConfig { thinker.config }
+    public var features: FeatureConfig { thinker.features }
+    public var tokenizer: Qwen2Tokenizer { thinker.tokenizer }
+    public var store: WeightStore { thinker.store }
+    var weights: Qwen3ASRWeights { thinker.weights }
+    public var encoder: Qwen3ASREncoder { thinker.encoder }
+    public var decoder: Qwen3ASRDecoder { thinker.decoder }
 
     public static let modelType = "qwen3_asr"
     /// `<|im_end|>` and `<|endoftext|>`.
@@ -26,15 +27,8 @@ public final class Qwen3ASRModel: Qwen3AudioEncoding, @unchecked Sendable {
     public init(directory: String, precision: WeightPrecision = .inPlace,
                 progress: ((Int, Int) -> Void)? = nil) throws(ModelError) {
         self.directory = directory
-        let parts = try Qwen3ThinkerParts(directory: directory, precision: precision, progress: progress, aligner: false)
-        config = parts.config
-        features = parts.features
-        tokenizer = parts.tokenizer
-        store = parts.store
-        weights = Qwen3ASRWeights(store: store, config: config)
-        encoder = Qwen3ASREncoder(weights: weights, config: config.thinkerConfig.audioConfig)
-        decoder = Qwen3ASRDecoder(w: weights, config: config.thinkerConfig.textConfig)
-        eosIDs = parts.eos ?? Self.defaultEOS
+        thinker = try Qwen3ThinkerParts(directory: directory, precision: precision, progress: progress, aligner: false)
+        eosIDs = thinker.eos ?? Self.defaultEOS
     }
 
     /// Languages this checkpoint names in `support_languages` (else the 30 canonical names).

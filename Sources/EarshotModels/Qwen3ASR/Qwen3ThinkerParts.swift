@@ -4,9 +4,10 @@ import Foundation
 
 /// What Qwen3-ASR and the Qwen3-ForcedAligner load the same way from one checkpoint (published
 /// directory or GGUF file written by `earshot convert`): the config, the feature extractor's
-/// settings, the tokenizer, the EOS ids and the strictly checked weight store. The two families
-/// share the thinker (audio encoder + Qwen3 decoder); only the head and the config's aligner
-/// fields differ, and the weight table follows the config.
+/// settings, the tokenizer, the EOS ids, the strictly checked weight store and the encoder and
+/// decoder over it. The two families share the thinker (audio encoder + Qwen3 decoder); only the
+/// head and the config's aligner fields differ, and the weight table follows the config.
+/// Read-only after init (the models hold one each).
 struct Qwen3ThinkerParts {
     let config: Qwen3ASRConfig
     let features: FeatureConfig
@@ -14,6 +15,9 @@ struct Qwen3ThinkerParts {
     /// `generation_config.json`'s `eos_token_id`, when it names any.
     let eos: Set<Int>?
     let store: WeightStore
+    let weights: Qwen3ASRWeights
+    let encoder: Qwen3ASREncoder
+    let decoder: Qwen3ASRDecoder
 
     /// `aligner` says which of the two the caller expects; the other one is refused by name
     /// before any weight is mapped (an aligner's time-class head is no vocabulary projection).
@@ -49,6 +53,9 @@ struct Qwen3ThinkerParts {
             weightFile.close()
             throw error
         }
+        weights = Qwen3ASRWeights(store: store, config: config)
+        encoder = Qwen3ASREncoder(weights: weights, config: config.thinkerConfig.audioConfig)
+        decoder = Qwen3ASRDecoder(w: weights, config: config.thinkerConfig.textConfig)
     }
 
     /// `vocab.json` + `merges.txt` (+ `tokenizer_config.json`) when both exist, else `tokenizer.json`.

@@ -10,13 +10,14 @@ import EarshotTokenizer
 public final class Qwen3ForcedAlignerModel: Qwen3AudioEncoding, @unchecked Sendable {
     // @unchecked: every stored property is immutable after init; weights are read-only mappings.
     public let directory: String
-    public let config: Qwen3ASRConfig
-    public let features: FeatureConfig
-    public let tokenizer: Qwen2Tokenizer
-    public let store: WeightStore
-    let weights: Qwen3ASRWeights
-    public let encoder: Qwen3ASREncoder
-    let decoder: Qwen3ASRDecoder
+    let thinker: Qwen3ThinkerParts
+    public var config: Qwen3ASRConfig { thinker.config }
+    public var features: FeatureConfig { thinker.features }
+    public var tokenizer: Qwen2Tokenizer { thinker.tokenizer }
+    public var store: WeightStore { thinker.store }
+    var weights: Qwen3ASRWeights { thinker.weights }
+    public var encoder: Qwen3ASREncoder { thinker.encoder }
+    var decoder: Qwen3ASRDecoder { thinker.decoder }
     let head: Matrix                      // [classes, H]
     /// Time classes of the head (`classify_num`).
     public let classes: Int
@@ -31,19 +32,12 @@ public final class Qwen3ForcedAlignerModel: Qwen3AudioEncoding, @unchecked Senda
     public init(directory: String, precision: WeightPrecision = .inPlace,
                 progress: ((Int, Int) -> Void)? = nil) throws(ModelError) {
         self.directory = directory
-        let parts = try Qwen3ThinkerParts(directory: directory, precision: precision, progress: progress, aligner: true)
-        config = parts.config
-        features = parts.features
-        tokenizer = parts.tokenizer
-        store = parts.store
-        weights = Qwen3ASRWeights(store: store, config: config)
-        encoder = Qwen3ASREncoder(weights: weights, config: config.thinkerConfig.audioConfig)
-        decoder = Qwen3ASRDecoder(w: weights, config: config.thinkerConfig.textConfig)
+        thinker = try Qwen3ThinkerParts(directory: directory, precision: precision, progress: progress, aligner: true)
         // `validate` guaranteed the three aligner fields and the table the head.
-        head = weights.classifier!
+        head = thinker.weights.classifier!
         classes = head.rows
-        timestampTokenID = config.timestampTokenID!
-        millisecondsPerClass = config.timestampSegmentTime!
+        timestampTokenID = thinker.config.timestampTokenID!
+        millisecondsPerClass = thinker.config.timestampSegmentTime!
     }
 
     /// The transcript's words as the official processor cuts them for `language`.
