@@ -139,7 +139,7 @@ let package = Package(
                                                            .product(name: "Logging", package: "swift-log"),
                                                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
                     swiftSettings: strict),
-        .testTarget(name: "EarshotBenchTests", dependencies: ["EarshotBench", "EarshotRuntime", "EarshotModels", "EarshotAudio",
+        .testTarget(name: "EarshotBenchTests", dependencies: ["EarshotBench", "EarshotRuntime", "EarshotModels", "EarshotAudio", "EarshotTensor",
                                                           "EarshotTestSupport"], swiftSettings: strict),
         .testTarget(name: "EarshotFuzzRegressionTests", dependencies: ["EarshotFuzzEntries", "EarshotTestSupport"],
                     swiftSettings: strict),

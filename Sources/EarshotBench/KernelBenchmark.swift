@@ -28,8 +28,8 @@ public enum KernelBenchmark {
         defer { x.close(); y.close() }
         for i in 0..<cols { x.floats()[i] = Float(i % 7) * 0.1 - 0.3 }
         var out: [Row] = []
-        let restore = CPUFeatures.avx2
-        defer { CPUFeatures.useAVX2(restore) }
+        let restore = CPUFeatures.level
+        defer { CPUFeatures.use(restore) }
         for kernel in Kernel.allCases {
             let bytes: Int
             switch kernel {
@@ -42,8 +42,9 @@ public enum KernelBenchmark {
             // Plausible contents (small scales, mixed quants) so no path meets denormals or NaNs.
             let raw = w.raw.assumingMemoryBound(to: UInt8.self)
             for i in 0..<bytes { raw[i] = UInt8(truncatingIfNeeded: (i &* 2654435761) >> 13) & 0x3F }
+            // The matrix-vector kernels have AVX2 and portable variants (the AVX-512 level adds GEMMs).
             for path in CPUFeatures.hasAVX2 ? ["avx2", "portable"] : ["portable"] {
-                CPUFeatures.useAVX2(path == "avx2")
+                CPUFeatures.use(path == "avx2" ? .avx2 : .portable)
                 var best = Double.infinity
                 for _ in 0...passes {
                     let start = ContinuousClock.now

@@ -72,7 +72,7 @@ struct BenchTokenizer: ParsableCommand {
 struct BenchKernels: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kernels",
-        abstract: "Matrix-vector throughput (GB/s of weights) per kernel, AVX2 C path against portable Swift.")
+        abstract: "Matrix-vector throughput (GB/s of weights) per kernel, AVX2 C path against portable Swift; --compute: peaks and prefill GEMM GFLOPS.")
 
     @Option(name: .long, help: "Megabytes of q8_0 weights per pass (far above the caches).")
     var megabytes: Int = 256
@@ -80,13 +80,42 @@ struct BenchKernels: ParsableCommand {
     @Option(name: .long, help: "Compute threads (default: all cores).")
     var threads: Int?
 
+    @Flag(name: .long, help: "Compute instead: f32 FMA and int8 multiply-add peaks (AVX2 and AVX-512 VNNI), and the prefill GEMM kernels (q8_0 at each kernel level, bf16 panel, f32 sgemm) in GFLOPS at the Qwen3 models' prefill shapes.")
+    var compute = false
+
+    @Flag(name: .long, help: "Print the kernel levels this CPU runs (for EARSHOT_KERNELS), one per line, lowest first, and exit.")
+    var listLevels = false
+
     func validate() throws {
         try checkOption(megabytes, OptionBounds.benchMegabytes, "--megabytes")
         try checkOption(threads, OptionBounds.threads, "--threads")
     }
 
+    /// Which variant each kernel runs at the level in force (`EARSHOT_KERNELS` lowers it).
+    var levelLine: String {
+        let level = CPUFeatures.level
+        let gemm = level >= .avx512 ? "q8_0 GEMM avx512-vnni, bf16/q4_1 GEMM avx2 panel"
+            : level >= .avx2 ? "quantized and bf16 GEMM avx2 panel" : "GEMM dequantize + sgemm"
+        let matvec = level >= .avx2 ? "matvec avx2" : "matvec portable"
+        return "kernel level: \(level) (CPU best: \(CPUFeatures.bestLevel)); \(gemm); \(matvec); OpenBLAS core \(CPUFeatures.openBLASCoreType ?? "default")"
+    }
+
     func run() throws {
+        if listLevels {
+            for level in CPUFeatures.availableLevels { print(level) }
+            return
+        }
         if let threads { Kernels.setThreadCount(max(1, threads)) }
+        if compute {
+            let rows: [ComputeBenchmark.Row]
+            do { rows = try ComputeBenchmark.run() } catch { throw fail("earshot: \(error)") }
+            print("| Probe | Path | GFLOPS (Gops) |")
+            print("|---|---|---:|")
+            for r in rows { print("| \(r.probe) | \(r.path) | \(String(format: "%.1f", r.gigaOpsPerSecond)) |") }
+            print("threads: \(Kernels.threadCount)")
+            print(levelLine)
+            return
+        }
         let rows: [KernelBenchmark.Row]
         do { rows = try KernelBenchmark.run(weightBytes: megabytes << 20) } catch { throw fail("earshot: \(error)") }
         print("| Kernel | Path | GB/s of weights | Gweights/s |")
@@ -95,5 +124,6 @@ struct BenchKernels: ParsableCommand {
             print("| \(r.kernel) | \(r.path) | \(String(format: "%.2f", r.gbPerSecond)) | \(String(format: "%.2f", r.gigaWeightsPerSecond)) |")
         }
         print("threads: \(Kernels.threadCount)")
+        print(levelLine)
     }
 }

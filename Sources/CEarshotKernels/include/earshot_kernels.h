@@ -28,6 +28,8 @@ static inline void ek_pause(void) {
 
 /// 1 when the CPU supports AVX2, FMA and F16C (x86_64 only; 0 elsewhere).
 int ek_cpu_has_avx2_fma(void);
+/// 1 when the CPU also supports AVX-512 F/BW/VL/DQ and AVX-512 VNNI (gemm_vnni.c).
+int ek_cpu_has_avx512_vnni(void);
 
 /// The OpenBLAS core type matching the CPU's instructions ("SkylakeX" for AVX-512, "Haswell" for
 /// AVX2 + FMA), or NULL: for OPENBLAS_CORETYPE, which OpenBLAS reads when it loads (blas_core.c).
@@ -44,6 +46,24 @@ void ek_q8_0_dequantize(const uint8_t *w, int64_t blocks, float *out);
 void ek_q4_1_dequantize(const uint8_t *w, int64_t blocks, float *out);
 /// bfloat16 -> f32, any count.
 void ek_bf16_to_f32(const uint16_t *src, float *dst, int64_t count);
+
+/// Probes (probe_avx2.c): `iterations` x 12 ymm FMAs (192 flops each iteration) on registers;
+/// `iterations` x 256 int8 multiply-adds (vpmaddubsw, vpmaddwd, vpaddd) reading `buffer`
+/// (`bytes`: a power of two >= 64). The results only keep the work from being optimised away.
+float ek_probe_fma(int64_t iterations);
+int32_t ek_probe_int8_dot(const uint8_t *buffer, int64_t bytes, int64_t iterations);
+/// The same multiply-adds with vpdpbusd (AVX-512 VNNI CPUs only).
+int32_t ek_probe_vnni_dot(const uint8_t *buffer, int64_t bytes, int64_t iterations);
+
+/// AVX-512 VNNI q8_0 GEMM (gemm_vnni.c). A's rows are first quantized to int8 blocks of 32 with
+/// one scale each, interleaved in groups of 8 blocks: ek_q8_vnni_row_bytes(K) bytes per row.
+int64_t ek_q8_vnni_row_bytes(int64_t K);
+/// Quantizes rows [row_begin, row_end) of A [rows, K] (row stride lda floats) into out.
+void ek_q8_vnni_quantize_rows(const float *a, int64_t lda, int64_t K, uint8_t *out, int64_t row_begin, int64_t row_end);
+/// C[m, n] += sum_k A[m, k] * W[n, k] for m < M, n in [n_begin, n_end) (a multiple of 4 apart);
+/// W q8_0 [N, K], K a multiple of 32, aq the quantized A.
+void ek_q8_0_gemm_vnni(const uint8_t *w, int64_t K, const uint8_t *aq, int64_t M, float *c, int64_t ldc,
+                       int64_t n_begin, int64_t n_end);
 
 #define EK_WEIGHT_Q8_0 0
 #define EK_WEIGHT_Q4_1 1

@@ -28,6 +28,10 @@ extension Kernels {
             return
         }
         broadcastRows(bias, y: y, rows: rows, cols: outFeatures)
+        if format == .q8_0,
+           vnniGEMM(weight, x: x, rows: rows, inFeatures: inFeatures, outFeatures: outFeatures, y: y,
+                    scratch: UnsafeMutableRawPointer(scratch),
+                    scratchBytes: weightTileScratchFloats(rows: outFeatures, cols: inFeatures) * 4) { return }
         if panelGEMM(weight, type: format == .q8_0 ? EK_WEIGHT_Q8_0 : EK_WEIGHT_Q4_1, x: x, rows: rows,
                      inFeatures: inFeatures, outFeatures: outFeatures, y: y) { return }
         // Output features in tiles whose f32 weights fit in L2: each tile is dequantized and
@@ -65,6 +69,45 @@ extension Kernels {
             if r.isEmpty { return }
             ek_gemm_rows(type, w, Int64(inFeatures), x, Int64(inFeatures), Int64(rows), y, Int64(outFeatures),
                          Int64(r.lowerBound * 4), Int64(r.upperBound * 4))
+        }
+        return true
+        #else
+        return false
+        #endif
+    }
+
+    /// y[rows, out] += x[rows, in] · W^T with W q8_0, on the AVX-512 VNNI kernel (`ek_q8_0_gemm_vnni`):
+    /// the rows of x are quantized to int8 blocks into `scratch` (as many rows at a time as fit in
+    /// `scratchBytes`), then the product is split over output features across the kernel threads.
+    /// Returns false (doing nothing) when the level or the shape does not allow it.
+    static func vnniGEMM(_ w: UnsafeRawPointer, x: UnsafePointer<Float>, rows: Int, inFeatures: Int, outFeatures: Int,
+                         y: UnsafeMutablePointer<Float>, scratch: UnsafeMutableRawPointer, scratchBytes: Int) -> Bool {
+        #if arch(x86_64)
+        guard CPUFeatures.avx512, inFeatures % 32 == 0, outFeatures % 4 == 0 else { return false }
+        let rowBytes = Int(ek_q8_vnni_row_bytes(Int64(inFeatures)))
+        let chunk = scratchBytes / rowBytes
+        guard chunk >= 1 else { return false }
+        let aq = scratch.assumingMemoryBound(to: UInt8.self)
+        let wq = w.assumingMemoryBound(to: UInt8.self)
+        var r0 = 0
+        while r0 < rows {
+            let m = min(chunk, rows - r0)
+            let a = x + r0 * inFeatures, c = y + r0 * outFeatures
+            let quantizers = threadsFor(work: m * inFeatures, minimumPerThread: 1 << 16)
+            parallelFor(quantizers) { p in
+                let r = split(m, parts: quantizers, index: p, align: 1)
+                if r.isEmpty { return }
+                ek_q8_vnni_quantize_rows(a, Int64(inFeatures), Int64(inFeatures), aq, Int64(r.lowerBound), Int64(r.upperBound))
+            }
+            let units = outFeatures / 4
+            let parts = max(1, min(threadsFor(work: m * outFeatures * inFeatures, minimumPerThread: 1 << 20), units))
+            parallelFor(parts) { p in
+                let r = split(units, parts: parts, index: p, align: 1)
+                if r.isEmpty { return }
+                ek_q8_0_gemm_vnni(wq, Int64(inFeatures), aq, Int64(m), c, Int64(outFeatures),
+                                  Int64(r.lowerBound * 4), Int64(r.upperBound * 4))
+            }
+            r0 += m
         }
         return true
         #else
