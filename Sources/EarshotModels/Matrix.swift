@@ -37,6 +37,12 @@ public struct Matrix: @unchecked Sendable {
         return Matrix(storage: s, rows: range.count, cols: cols)
     }
 
+    /// The block format when the weights are quantized, else nil.
+    public var quantFormat: QuantFormat? {
+        if case .quantized(_, let format) = storage { return format }
+        return nil
+    }
+
     /// Bytes of weight data (what one matrix-vector product reads).
     public var byteCount: Int {
         switch storage {

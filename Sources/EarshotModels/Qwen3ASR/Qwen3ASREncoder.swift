@@ -20,9 +20,13 @@ public struct Qwen3ASREncoder: @unchecked Sendable {
     let positions: [Float]         // [tokensPerChunk, d] sinusoidal table
     /// Attention windows processed together: bounds scratch memory; results do not depend on it.
     let windowsPerGroup: Int
+    /// The conv stem as q8_0 GEMMs on channels-last activations (quantized encoders), else nil.
+    let convStem: Qwen3QuantizedConvStem?
 
-    init(weights: Qwen3ASRWeights, config: Qwen3ASRConfig.AudioConfig, windowsPerGroup: Int = 8) {
+    init(weights: Qwen3ASRWeights, config: Qwen3ASRConfig.AudioConfig, windowsPerGroup: Int = 8,
+         convStem: Qwen3QuantizedConvStem? = nil) {
         w = weights
+        self.convStem = convStem
         self.windowsPerGroup = max(1, windowsPerGroup)
         self.config = config
         chunkFrames = 2 * config.nWindow
@@ -66,7 +70,8 @@ public struct Qwen3ASREncoder: @unchecked Sendable {
         p.h3 = Qwen3ASRWeights.convolvedLength(p.h2); p.w3 = Qwen3ASRWeights.convolvedLength(p.w2)
         let flat = ch * p.h3
         let f = config.encoderFFNDim
-        let matrixScratch = ([w.convOut, w.proj1, w.proj2] + w.encoderLayers.flatMap { [$0.q, $0.fc1, $0.fc2] })
+        let stemMatrices = convStem.map { [$0.conv2, $0.conv3] } ?? []
+        let matrixScratch = ([w.convOut, w.proj1, w.proj2] + stemMatrices + w.encoderLayers.flatMap { [$0.q, $0.fc1, $0.fc2] })
             .map(\.scratchFloats).max() ?? 0
         var layout = ScratchLayout()
         p.sChunk = layout.add(bins * p.padded)                  // [bins, padded] one chunk of mel
@@ -121,6 +126,29 @@ public struct Qwen3ASREncoder: @unchecked Sendable {
                     row.update(from: mel + b * frames + start, count: valid)
                     if padded > valid { (row + valid).update(repeating: 0, count: padded - valid) }
                 }
+                let keep = Self.convolved(valid)
+                if let stem = convStem {
+                    // Channels-last: [h, w, ch] after each layer; row fr * w3 + t of the last one is (freq, time).
+                    Qwen3QuantizedConvStem.convolveFirst(input, height: bins, width: padded, channels: ch, weight: w.conv1,
+                                                         bias: w.conv1Bias, output: base + sConvA, im2col: base + sIm2col)
+                    Kernels.gelu(base + sConvA, count: ch * h1 * w1)
+                    Qwen3QuantizedConvStem.convolve(base + sConvA, height: h1, width: w1, channels: ch, matrix: stem.conv2,
+                                                    bias: w.conv2Bias, output: base + sConvB, im2col: base + sIm2col, scratch: scratchW)
+                    Kernels.gelu(base + sConvB, count: ch * h2 * w2)
+                    Qwen3QuantizedConvStem.convolve(base + sConvB, height: h2, width: w2, channels: ch, matrix: stem.conv3,
+                                                    bias: w.conv3Bias, output: base + sConvC, im2col: base + sIm2col, scratch: scratchW)
+                    Kernels.gelu(base + sConvC, count: ch * h3 * w3)
+                    let conv = base + sConvC                     // [h3 * w3, ch]
+                    for t in 0..<keep {
+                        let dst = base + sFlat + (tokens + t) * flat
+                        for fr in 0..<h3 {
+                            let src = conv + (fr * w3 + t) * ch
+                            for c2 in 0..<ch { dst[c2 * h3 + fr] = src[c2] }
+                        }
+                    }
+                    tokens += keep
+                    continue
+                }
                 Kernels.conv2d3x3s2(input: input, channels: 1, height: bins, width: padded, weight: w.conv1, bias: w.conv1Bias,
                                     outChannels: ch, output: base + sConvA, scratch: base + sIm2col)
                 Kernels.gelu(base + sConvA, count: ch * h1 * w1)
@@ -130,7 +158,6 @@ public struct Qwen3ASREncoder: @unchecked Sendable {
                 Kernels.conv2d3x3s2(input: base + sConvB, channels: ch, height: h2, width: w2, weight: w.conv3, bias: w.conv3Bias,
                                     outChannels: ch, output: base + sConvC, scratch: base + sIm2col)
                 Kernels.gelu(base + sConvC, count: ch * h3 * w3)
-                let keep = Self.convolved(valid)
                 let conv = base + sConvC                         // [ch, h3, w3]
                 for t in 0..<keep {
                     let dst = base + sFlat + (tokens + t) * flat

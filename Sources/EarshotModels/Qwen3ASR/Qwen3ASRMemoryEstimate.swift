@@ -24,6 +24,10 @@ extension Qwen3ASRModel {
         var weights: Int
         if files.isGGUF {
             weights = size(path)   // stored as it will be used: zero copies
+            // A quantized encoder gets its conv stem as q8_0 GEMM matrices too (Qwen3QuantizedConvStem).
+            if case .quantized? = weightFile.describe(Qwen3ASRNames.convOut)?.1 {
+                weights += 2 * QuantFormat.q8_0.byteCount(rows: a.downsampleHiddenSize, cols: 9 * a.downsampleHiddenSize)
+            }
         } else {
             let names = (try? fm.contentsOfDirectory(atPath: path)) ?? []
             let stored = names.filter { $0.hasSuffix(".safetensors") }.reduce(0) { $0 + size(files.location($1)) }

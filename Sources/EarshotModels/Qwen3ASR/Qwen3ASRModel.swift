@@ -78,7 +78,7 @@ public final class Qwen3ASRModel: Qwen3AudioEncoding, @unchecked Sendable {
     public var decodeParametersPerToken: Int { weights.decoderLayerParameters }
 
     /// Bytes mapped for this model's weights.
-    public var mappedBytes: Int { store.mappedBytes }
+    public var mappedBytes: Int { thinker.mappedBytes }
 
-    public func close() { store.close() }
+    public func close() { thinker.close() }
 }

@@ -18,6 +18,8 @@ struct Qwen3ThinkerParts {
     let weights: Qwen3ASRWeights
     let encoder: Qwen3ASREncoder
     let decoder: Qwen3ASRDecoder
+    /// The conv stem as q8_0 GEMMs when the encoder's linear layers are quantized (nil otherwise).
+    let convStem: Qwen3QuantizedConvStem?
 
     /// `aligner` says which of the two the caller expects; the other one is refused by name
     /// before any weight is mapped (an aligner's time-class head is no vocabulary projection).
@@ -54,8 +56,24 @@ struct Qwen3ThinkerParts {
             throw error
         }
         weights = Qwen3ASRWeights(store: store, config: config)
-        encoder = Qwen3ASREncoder(weights: weights, config: config.thinkerConfig.audioConfig)
+        do {
+            convStem = weights.convOut.quantFormat != nil
+                ? try Qwen3QuantizedConvStem(weights: weights, channels: config.thinkerConfig.audioConfig.downsampleHiddenSize)
+                : nil
+        } catch {
+            store.close()
+            throw .weights(error)
+        }
+        encoder = Qwen3ASREncoder(weights: weights, config: config.thinkerConfig.audioConfig, convStem: convStem)
         decoder = Qwen3ASRDecoder(w: weights, config: config.thinkerConfig.textConfig)
+    }
+
+    /// Bytes mapped for the weights (the file, converted tensors and the quantized conv stem).
+    var mappedBytes: Int { store.mappedBytes + (convStem?.mappedBytes ?? 0) }
+
+    func close() {
+        convStem?.close()
+        store.close()
     }
 
     /// `vocab.json` + `merges.txt` (+ `tokenizer_config.json`) when both exist, else `tokenizer.json`.

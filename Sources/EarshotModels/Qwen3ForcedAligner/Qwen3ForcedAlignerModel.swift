@@ -113,9 +113,9 @@ public final class Qwen3ForcedAlignerModel: Qwen3AudioEncoding, @unchecked Senda
     public var decodeParametersPerToken: Int { weights.decoderLayerParameters }
 
     /// Bytes mapped for this model's weights.
-    public var mappedBytes: Int { store.mappedBytes }
+    public var mappedBytes: Int { thinker.mappedBytes }
 
-    public func close() { store.close() }
+    public func close() { thinker.close() }
 }
 
 /// One aligned word: its text (as the aligner cut it) and times in whole milliseconds.
