@@ -1,9 +1,11 @@
+import EarshotModels
 import EarshotTokenizer
 import Foundation
 
 /// Streams transcript text as tokens arrive: the `language X<asr_text>` header is held back (unless
 /// the language was forced, when everything is transcript), and incomplete UTF-8 sequences wait
-/// for their remaining bytes.
+/// for their remaining bytes. An output that never writes the header is all transcript and is
+/// sent whole when the decode ends.
 struct TranscriptStream {
     private var decoder: StreamingDecoder
     private var header = ""
@@ -24,6 +26,14 @@ struct TranscriptStream {
     mutating func finish() {
         guard onText != nil else { return }
         emit(decoder.finish())
+        // No `<asr_text>` header came: the whole output is transcript, as `Qwen3ASROutput.parse`
+        // reads it, so it arrives now, in one piece and exactly as the result's text.
+        if !inText {
+            inText = true
+            let text = Qwen3ASROutput.parse(header, forcedLanguage: nil).text
+            header = ""
+            if !text.isEmpty { onText?(text) }
+        }
     }
 
     private mutating func emit(_ piece: String) {

@@ -3,6 +3,7 @@ import EarshotBench
 import EarshotModels
 import EarshotTestSupport
 import Foundation
+import Synchronization
 @testable import EarshotRuntime
 
 /// Models and audio for the lifecycle tests: micro checkpoints (load in milliseconds) written
@@ -49,4 +50,21 @@ enum ManagerFixtures {
     static func estimate(_ dir: String) -> Int {
         (try! Qwen3ASRModel.estimate(directory: dir)).total(sessions: 1)
     }
+}
+
+/// Holds the first caller of `pass()` (an inference thread, never the cooperative pool) until
+/// `open()`; later callers go straight through.
+final class FirstCallGate: Sendable {
+    private let released = DispatchSemaphore(value: 0)
+    private let first = Mutex(true)
+
+    func pass() {
+        let isFirst = first.withLock { value in
+            defer { value = false }
+            return value
+        }
+        if isFirst { released.wait() }
+    }
+
+    func open() { released.signal() }
 }

@@ -59,9 +59,20 @@ import Testing
         let m = try await ManagerFixtures.manager()
         let opts = TranscriptionOptions(maxNewTokens: 6, loopGuardRepeats: 0)
         let solo = try await m.transcribe(ManagerFixtures.short, model: "tiny", options: opts)
-        let running = Task { try await m.transcribe(ManagerFixtures.short, model: "tiny", options: opts) }
+        try #require(!solo.text.isEmpty, "the gate below holds the request at its first text")
+        // The request is held at its first piece of text (this random model's whole text, sent
+        // when its decode ends) until the unload is under way, so the test does not depend on how
+        // fast six tokens decode.
+        let gate = FirstCallGate()
+        defer { gate.open() }   // never leave an inference thread waiting, whatever fails below
+        let running = Task {
+            try await m.transcribe(ManagerFixtures.short, model: "tiny", options: opts, onText: { _ in gate.pass() })
+        }
         #expect(await ManagerFixtures.eventually { (try? await m.status(of: "tiny").inFlight) == 1 })
-        try await m.unload("tiny")
+        let unloading = Task { try await m.unload("tiny") }
+        #expect(await ManagerFixtures.eventually { (try? await m.state(of: "tiny")) == .unloading })
+        gate.open()
+        try await unloading.value
         // The request finished on intact weights before the unmap.
         let r = try await running.value
         #expect(r.tokenIDs == solo.tokenIDs)
