@@ -88,3 +88,31 @@ public struct Matrix: @unchecked Sendable {
         }
     }
 }
+
+extension Matrix {
+    /// `ya = a · x`, `yb = b · x` (and `yc = c · x`) for one row x: fused into one parallel pass
+    /// (`Kernels.matvecQuantized(_:_:_:)`) when all are quantized in one format over the same
+    /// columns, else one product after another. Decode uses it for q/k/v and gate/up.
+    @inline(__always)
+    public static func applyRow(_ x: UnsafePointer<Float>, _ a: Matrix, into ya: UnsafeMutablePointer<Float>,
+                                _ b: Matrix, into yb: UnsafeMutablePointer<Float>,
+                                _ c: Matrix? = nil, into yc: UnsafeMutablePointer<Float>? = nil,
+                                scratch: UnsafeMutablePointer<Float>) {
+        if case .quantized(let wa, let format) = a.storage, case .quantized(let wb, format) = b.storage, a.cols == b.cols {
+            var third: QuantizedMatVecPart?
+            if let c, let yc {
+                if case .quantized(let wc, format) = c.storage, c.cols == a.cols {
+                    third = QuantizedMatVecPart(w: wc, rows: c.rows, y: yc)
+                }
+            }
+            if c == nil || third != nil {
+                Kernels.matvecQuantized(QuantizedMatVecPart(w: wa, rows: a.rows, y: ya), QuantizedMatVecPart(w: wb, rows: b.rows, y: yb),
+                                        third, format: format, cols: a.cols, x: x)
+                return
+            }
+        }
+        a.apply(x, count: 1, bias: nil, into: ya, scratch: scratch)
+        b.apply(x, count: 1, bias: nil, into: yb, scratch: scratch)
+        if let c, let yc { c.apply(x, count: 1, bias: nil, into: yc, scratch: scratch) }
+    }
+}

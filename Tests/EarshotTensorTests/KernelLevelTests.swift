@@ -119,4 +119,56 @@ import EarshotTestSupport
         #expect(chunked == whole)
         for k in 0..<(rows * out) { #expect(abs(Double(whole[k]) - ref.int8[k]) < 1e-4 * (1 + abs(ref.exact[k]))) }
     }
+
+    /// Decode's fused q/k/v (three matrices, one pass) and gate/up (two): each row equals the
+    /// separate product's, bit for bit, at the level in force.
+    @Test(arguments: QuantFormat.allCases)
+    func fusedMatvecEqualsSeparateProducts(_ format: QuantFormat) {
+        let cols = 1024, rowsA = 2048, rowsB = 512, rowsC = 700
+        var r = SeededRandom(seed: 17)
+        let x = r.floats(cols)
+        let ws = [rowsA, rowsB, rowsC].map { rows -> [UInt8] in
+            var q = [UInt8](repeating: 0, count: format.byteCount(rows: rows, cols: cols))
+            let w = r.floats(rows * cols)
+            w.withUnsafeBufferPointer { src in
+                q.withUnsafeMutableBytes { Kernels.quantize(src.baseAddress!, rows: rows, cols: cols, format: format, into: $0.baseAddress!) }
+            }
+            return q
+        }
+        var separate = [[Float]]()
+        for (i, rows) in [rowsA, rowsB, rowsC].enumerated() {
+            var y = [Float](repeating: .nan, count: rows)
+            ws[i].withUnsafeBytes { Kernels.matvecQuantized($0.baseAddress!, format: format, rows: rows, cols: cols, x: x, bias: nil, y: &y) }
+            separate.append(y)
+        }
+        // Three parts, then two (the third nil), each into its own output arrays.
+        var a3 = [Float](repeating: .nan, count: rowsA), b3 = [Float](repeating: .nan, count: rowsB)
+        var c3 = [Float](repeating: .nan, count: rowsC)
+        var a2 = [Float](repeating: .nan, count: rowsA), b2 = [Float](repeating: .nan, count: rowsB)
+        ws[0].withUnsafeBytes { w0 in
+            ws[1].withUnsafeBytes { w1 in
+                ws[2].withUnsafeBytes { w2 in
+                    a3.withUnsafeMutableBufferPointer { y0 in
+                        b3.withUnsafeMutableBufferPointer { y1 in
+                            c3.withUnsafeMutableBufferPointer { y2 in
+                                Kernels.matvecQuantized(QuantizedMatVecPart(w: w0.baseAddress!, rows: rowsA, y: y0.baseAddress!),
+                                                        QuantizedMatVecPart(w: w1.baseAddress!, rows: rowsB, y: y1.baseAddress!),
+                                                        QuantizedMatVecPart(w: w2.baseAddress!, rows: rowsC, y: y2.baseAddress!),
+                                                        format: format, cols: cols, x: x)
+                            }
+                        }
+                    }
+                    a2.withUnsafeMutableBufferPointer { y0 in
+                        b2.withUnsafeMutableBufferPointer { y1 in
+                            Kernels.matvecQuantized(QuantizedMatVecPart(w: w0.baseAddress!, rows: rowsA, y: y0.baseAddress!),
+                                                    QuantizedMatVecPart(w: w1.baseAddress!, rows: rowsB, y: y1.baseAddress!),
+                                                    nil, format: format, cols: cols, x: x)
+                        }
+                    }
+                }
+            }
+        }
+        #expect([a3, b3, c3] == separate)
+        #expect([a2, b2] == Array(separate.prefix(2)))
+    }
 }

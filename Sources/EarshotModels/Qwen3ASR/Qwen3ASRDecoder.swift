@@ -105,10 +105,14 @@ public struct Qwen3ASRDecoder: @unchecked Sendable {
         for (l, layer) in w.decoderLayers.enumerated() {
             // Attention block.
             Kernels.rmsNorm(x, into: h, rows: rows, cols: hidden, weight: layer.inputNorm, eps: eps)
-            layer.q.apply(h, count: rows, bias: nil, into: q, scratch: ws)             // [rows, heads*hd]
             let kCache = s.keys(layer: l) + pos * kvWidth, vCache = s.values(layer: l) + pos * kvWidth
-            layer.k.apply(h, count: rows, bias: nil, into: kCache, scratch: ws)        // [rows, kvHeads*hd] straight into the cache
-            layer.v.apply(h, count: rows, bias: nil, into: vCache, scratch: ws)
+            if rows == 1 {
+                Matrix.applyRow(h, layer.q, into: q, layer.k, into: kCache, layer.v, into: vCache, scratch: ws)
+            } else {
+                layer.q.apply(h, count: rows, bias: nil, into: q, scratch: ws)         // [rows, heads*hd]
+                layer.k.apply(h, count: rows, bias: nil, into: kCache, scratch: ws)    // [rows, kvHeads*hd] straight into the cache
+                layer.v.apply(h, count: rows, bias: nil, into: vCache, scratch: ws)
+            }
             Kernels.rmsNorm(q, rows: rows * heads, cols: hd, weight: layer.qNorm, eps: eps)
             Kernels.rmsNorm(kCache, rows: rows * kvHeads, cols: hd, weight: layer.kNorm, eps: eps)
             Kernels.rope(q, tokens: rows, heads: heads, headDim: hd, startPosition: pos, theta: c.ropeTheta)
@@ -121,8 +125,12 @@ public struct Qwen3ASRDecoder: @unchecked Sendable {
             Kernels.add(x, h, count: rows * hidden)
             // MLP block.
             Kernels.rmsNorm(x, into: h, rows: rows, cols: hidden, weight: layer.postAttentionNorm, eps: eps)
-            layer.gate.apply(h, count: rows, bias: nil, into: gate, scratch: ws)       // [rows, I]
-            layer.up.apply(h, count: rows, bias: nil, into: up, scratch: ws)
+            if rows == 1 {
+                Matrix.applyRow(h, layer.gate, into: gate, layer.up, into: up, scratch: ws)
+            } else {
+                layer.gate.apply(h, count: rows, bias: nil, into: gate, scratch: ws)   // [rows, I]
+                layer.up.apply(h, count: rows, bias: nil, into: up, scratch: ws)
+            }
             Kernels.swiglu(gate: gate, up: up, out: gate, count: rows * inter)
             layer.down.apply(gate, count: rows, bias: nil, into: h, scratch: ws)
             Kernels.add(x, h, count: rows * hidden)

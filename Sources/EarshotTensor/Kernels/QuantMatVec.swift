@@ -203,3 +203,51 @@ struct QuantizedRowsLoop: KernelLoop {
                                     range: Kernels.split(rows, parts: parts, index: p, align: 1))
     }
 }
+
+/// One matrix of a fused matrix-vector product: `y[rows] = W[rows, cols] · x`.
+public struct QuantizedMatVecPart {
+    public let w: UnsafeRawPointer
+    public let rows: Int
+    public let y: UnsafeMutablePointer<Float>
+    public init(w: UnsafeRawPointer, rows: Int, y: UnsafeMutablePointer<Float>) {
+        self.w = w
+        self.rows = rows
+        self.y = y
+    }
+}
+
+extension Kernels {
+    /// Two or three matrix-vector products over the same x (decode: q, k and v; gate and up) in one
+    /// parallel pass: the threads split all the rows together, so there is one dispatch and one
+    /// wait instead of one per matrix. Each matrix's rows give the same sums as `matvecQuantized`.
+    public static func matvecQuantized(_ a: QuantizedMatVecPart, _ b: QuantizedMatVecPart, _ c: QuantizedMatVecPart?,
+                                       format: QuantFormat, cols: Int, x: UnsafePointer<Float>) {
+        precondition(QuantFormat.canQuantize(cols: cols), "quantized matvec: \(cols) columns")
+        let total = a.rows + b.rows + (c?.rows ?? 0)
+        if total <= 0 { return }
+        let parts = threadsFor(work: total * cols, minimumPerThread: matvecParallelThreshold / 2)
+        let loop = FusedRowsLoop(a: a, b: b, c: c, format: format, cols: cols, x: x, total: total, parts: parts)
+        if parts <= 1 { loop(0) } else { parallelLoop(parts, loop) }
+    }
+}
+
+/// One thread's share of a fused product: its slice of the concatenated rows, matrix by matrix.
+struct FusedRowsLoop: KernelLoop {
+    let a, b: QuantizedMatVecPart, c: QuantizedMatVecPart?
+    let format: QuantFormat, cols: Int, x: UnsafePointer<Float>, total: Int, parts: Int
+
+    func callAsFunction(_ p: Int) {
+        let r = Kernels.split(total, parts: parts, index: p, align: 1)
+        run(a, offset: 0, r)
+        run(b, offset: a.rows, r)
+        if let c { run(c, offset: a.rows + b.rows, r) }
+    }
+
+    @inline(__always)
+    func run(_ m: QuantizedMatVecPart, offset: Int, _ r: Range<Int>) {
+        let lo = max(r.lowerBound, offset), hi = min(r.upperBound, offset + m.rows)
+        if lo < hi {
+            Kernels.matvecQuantizedRows(m.w, format: format, cols: cols, x: x, y: m.y, range: (lo - offset)..<(hi - offset))
+        }
+    }
+}
