@@ -4,7 +4,7 @@
 # against the official float32 run and pass/fail against Earshot's speed goals.
 #
 #   bench/compare-official.sh [--shapes 0.6b,1.7b] [--threads 2] [--runs 3] [--max-tokens 32]
-#       [--official-dtypes float32,bfloat16] [--earshot-precisions q8,native]
+#       [--official-dtypes float32,bfloat16] [--earshot-precisions q8,native[,NAME=FILE.gguf]]
 #       [--checkpoint-0.6b DIR] [--checkpoint-1.7b DIR] [--audio CLIP.wav] [--earshot PATH]
 #       [--venv DIR] [--keep-venv] [--workdir DIR] [--json FILE] [--fail-on-goals]
 #       [--skip-official | --official-results FILE,...] [--skip-earshot | --earshot-results SHAPE=FILE,...]
@@ -209,12 +209,18 @@ elif (( run_earshot )); then
   if (( ${#official_jsons[@]} > 0 )); then sleep "${EARSHOT_COMPARE_SETTLE:-30}"; fi
   for s in "${shape_list[@]}"; do
     for p in "${prec_list[@]}"; do
-      out="$workdir/earshot-$s-$p.json"
-      echo "compare-official: earshot $s $p" >&2
-      "$earshot" bench speed --model "${ckpt[$s]}" --audio "$audio" --threads "$threads" --runs "$runs" \
-        --max-tokens "$max_tokens" --json "$out" --precision "$p" >&2 \
-        || die "earshot bench speed failed for $s $p"
+      # NAME=FILE.gguf: a converted file (e.g. `earshot convert --quantize-encoder`), labelled NAME.
+      local name="$p" model="${ckpt[$s]}" precision_args=(--precision "$p")
+      if [[ "$p" == *=* ]]; then name="${p%%=*}"; model="${p#*=}"; precision_args=(); fi
+      out="$workdir/earshot-$s-$name.json"
+      echo "compare-official: earshot $s $name" >&2
+      "$earshot" bench speed --model "$model" --audio "$audio" --threads "$threads" --runs "$runs" \
+        --max-tokens "$max_tokens" --json "$out" "${precision_args[@]}" >&2 \
+        || die "earshot bench speed failed for $s $name"
       [[ -s "$out" ]] || die "earshot bench speed wrote no JSON to $out"
+      if [[ "$p" == *=* ]]; then
+        "$python" -c 'import json,sys; d=json.load(open(sys.argv[1])); d["precision"]=sys.argv[2]; json.dump(d, open(sys.argv[1], "w"))' "$out" "$name"
+      fi
       earshot_args+=(--earshot "$s=$out")
     done
   done
