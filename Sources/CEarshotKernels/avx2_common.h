@@ -16,6 +16,10 @@ EK_TARGET static inline float ek_half(const uint8_t *p) {
     return _cvtsh_ss(h);
 }
 
+/// x[nb * 32] as int8 blocks of 32 (xq) with one f32 scale per block (xd), as ggml's q8_0
+/// activations (quant_avx2.c; the decode matvecs of every level share it).
+void ek_quantize_x(const float *x, int64_t nb, int8_t *xq, float *xd);
+
 /// Sum of the 8 lanes.
 EK_TARGET static inline float ek_hsum(__m256 v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));

@@ -17,7 +17,7 @@ EK_TARGET static inline __m256 ek_i8x8(const uint8_t *p) {
 // Quantizes x[cols] to int8 blocks of 32 (xq) with one f32 scale per block (xd), as ggml's q8_0
 // activations: the dot products then run on integer multiply-adds (vpmaddubsw), about twice the
 // weights per cycle of converting every weight to float, which lifts decode to the memory bound.
-EK_TARGET static void ek_quantize_x(const float *x, int64_t nb, int8_t *xq, float *xd) {
+EK_TARGET void ek_quantize_x(const float *x, int64_t nb, int8_t *xq, float *xd) {
     const __m256 sign = _mm256_set1_ps(-0.0f);
     for (int64_t i = 0; i < nb; i++) {
         const float *xb = x + i * 32;

@@ -42,9 +42,11 @@ public enum KernelBenchmark {
             // Plausible contents (small scales, mixed quants) so no path meets denormals or NaNs.
             let raw = w.raw.assumingMemoryBound(to: UInt8.self)
             for i in 0..<bytes { raw[i] = UInt8(truncatingIfNeeded: (i &* 2654435761) >> 13) & 0x3F }
-            // The matrix-vector kernels have AVX2 and portable variants (the AVX-512 level adds GEMMs).
-            for path in CPUFeatures.hasAVX2 ? ["avx2", "portable"] : ["portable"] {
-                CPUFeatures.use(path == "avx2" ? .avx2 : .portable)
+            // Every level the CPU runs that has its own variant of this kernel (AVX-512 VNNI: q8_0 only).
+            let levels = CPUFeatures.availableLevels.reversed().filter { $0 != .avx512 || kernel == .q8_0 }
+            for level in levels {
+                let path = level.description
+                CPUFeatures.use(level)
                 var best = Double.infinity
                 for _ in 0...passes {
                     let start = ContinuousClock.now

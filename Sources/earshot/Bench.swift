@@ -96,7 +96,8 @@ struct BenchKernels: ParsableCommand {
         let level = CPUFeatures.level
         let gemm = level >= .avx512 ? "q8_0 GEMM avx512-vnni, bf16/q4_1 GEMM avx2 panel"
             : level >= .avx2 ? "quantized and bf16 GEMM avx2 panel" : "GEMM dequantize + sgemm"
-        let matvec = level >= .avx2 ? "matvec avx2" : "matvec portable"
+        let matvec = level >= .avx512 ? "q8_0 matvec avx512-vnni, q4_1/bf16 matvec avx2"
+            : level >= .avx2 ? "matvec avx2" : "matvec portable"
         return "kernel level: \(level) (CPU best: \(CPUFeatures.bestLevel)); \(gemm); \(matvec); OpenBLAS core \(CPUFeatures.openBLASCoreType ?? "default")"
     }
 

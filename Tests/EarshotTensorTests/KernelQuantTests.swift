@@ -84,7 +84,9 @@ import EarshotTestSupport
         return (q, d)
     }
 
-    @Test(arguments: [(QuantFormat.q8_0, 1, 32), (.q8_0, 37, 96), (.q8_0, 1024, 1024), (.q4_1, 3, 64),
+    // q8_0 shapes cover every block loop of the AVX-512 kernel: 1, 2, 3, 6 and 32 blocks per row.
+    @Test(arguments: [(QuantFormat.q8_0, 1, 32), (.q8_0, 3, 64), (.q8_0, 37, 96), (.q8_0, 5, 192),
+                      (.q8_0, 1024, 1024), (.q4_1, 3, 64),
                       (.q4_1, 515, 160), (.q4_1, 1024, 1024)])
     func matvecMatchesTheDequantizedReference(_ format: QuantFormat, rows: Int, cols: Int) {
         var r = SeededRandom(seed: UInt64(rows * 31 + cols))

@@ -65,6 +65,9 @@ void ek_q8_vnni_quantize_rows(const float *a, int64_t lda, int64_t K, uint8_t *o
 void ek_q8_0_gemm_vnni(const uint8_t *w, int64_t K, const uint8_t *aq, int64_t M, float *c, int64_t ldc,
                        int64_t n_begin, int64_t n_end);
 
+/// ek_q8_0_matvec_rows on AVX-512 VNNI (matvec_vnni.c; AVX-512 VNNI CPUs only).
+void ek_q8_0_matvec_rows_vnni(const uint8_t *w, int64_t cols, const float *x, float *y, int64_t row_begin, int64_t row_end);
+
 #define EK_WEIGHT_Q8_0 0
 #define EK_WEIGHT_Q4_1 1
 #define EK_WEIGHT_BF16 2

@@ -8,7 +8,7 @@ public enum KernelLevel: Int, Comparable, CaseIterable, Sendable, CustomStringCo
     case portable = 0
     /// AVX2 + FMA + F16C (C kernels).
     case avx2 = 1
-    /// AVX-512 F/BW/VL/DQ + AVX-512 VNNI: the int8 q8_0 GEMM (vpdpbusd) on top of the AVX2 kernels.
+    /// AVX-512 F/BW/VL/DQ + AVX-512 VNNI: the int8 q8_0 GEMM and matvec (vpdpbusd) on top of the AVX2 kernels.
     case avx512 = 2
 
     public static func < (a: KernelLevel, b: KernelLevel) -> Bool { a.rawValue < b.rawValue }
@@ -62,7 +62,7 @@ public enum CPUFeatures {
     @inline(__always)
     public static var avx2: Bool { current.load(ordering: .relaxed) >= KernelLevel.avx2.rawValue }
 
-    /// Whether the q8_0 GEMM takes its AVX-512 VNNI path.
+    /// Whether the q8_0 GEMM and matvec take their AVX-512 VNNI paths.
     @inline(__always)
     public static var avx512: Bool { current.load(ordering: .relaxed) >= KernelLevel.avx512.rawValue }
 

@@ -123,6 +123,8 @@ extension Kernels {
         if CPUFeatures.avx2 {
             let b = w.assumingMemoryBound(to: UInt8.self)
             switch format {
+            case .q8_0 where CPUFeatures.avx512:
+                ek_q8_0_matvec_rows_vnni(b, Int64(cols), x, y, Int64(range.lowerBound), Int64(range.upperBound))
             case .q8_0: ek_q8_0_matvec_rows(b, Int64(cols), x, y, Int64(range.lowerBound), Int64(range.upperBound))
             case .q4_1: ek_q4_1_matvec_rows(b, Int64(cols), x, y, Int64(range.lowerBound), Int64(range.upperBound))
             }
