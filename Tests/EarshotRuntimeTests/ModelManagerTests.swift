@@ -123,13 +123,30 @@ import Testing
         for wait in [false, true] {
             let m = try await ManagerFixtures.manager(.init(memoryBudgetBytes: one + one / 2, waitForBusyModels: wait))
             try await m.load("a")
-            let busy = Task { try await m.transcribe(ManagerFixtures.short, model: "a", options: slow) }
-            #expect(await ManagerFixtures.eventually { (try? await m.status(of: "a").inFlight) == 1 })
-            let other: Result<TranscriptionResult, RuntimeError>
-            do { other = .success(try await m.transcribe(ManagerFixtures.short, model: "b", options: fast)) } catch {
-                other = .failure(error)
+            // a's request is held at its text (sent when its decode ends: a micro model decodes 400
+            // tokens in milliseconds) until b's request has been refused or is waiting for room.
+            let gate = FirstCallGate()
+            defer { gate.open() }
+            let busy = Task {
+                try await m.transcribe(ManagerFixtures.short, model: "a", options: slow, onText: { _ in gate.pass() })
             }
+            #expect(await ManagerFixtures.eventually { (try? await m.status(of: "a").inFlight) == 1 })
+            let fast = fast
+            let otherTask = Task { () -> Result<TranscriptionResult, RuntimeError> in
+                do throws(RuntimeError) {
+                    return .success(try await m.transcribe(ManagerFixtures.short, model: "b", options: fast))
+                } catch {
+                    return .failure(error)
+                }
+            }
+            if wait {
+                #expect(await ManagerFixtures.eventually { await m.counters.waitsForRoom >= 1 })
+                gate.open()
+            }
+            let other = await otherTask.value
+            gate.open()
             let first = try await busy.value
+            #expect(!first.text.isEmpty, "the gate held the request at its text")
             #expect(first.tokenIDs.count == 400)
             let counters = await m.counters
             if wait {
