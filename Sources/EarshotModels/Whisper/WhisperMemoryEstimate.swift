@@ -31,12 +31,12 @@ extension WhisperModel {
         try dims.validate(path: directory)
         let d = dims.modelDim, f = dims.ffnDim
         let layerMatrices = 4 * d * d + 2 * d * f
-        // Quantizable: the decoder's per-token matrices and the head; always f32: the encoder's and
-        // the cross-attention key/value projections (see `WhisperWeights.table`).
-        let quantizable = dims.decoderLayers * (layerMatrices + 2 * d * d) + dims.vocabSize * d
+        // Quantizable: every linear layer (a decoder layer's cross-attention adds 4 d x d) and the
+        // head (see `WhisperWeights.table`).
+        let quantizable = dims.encoderLayers * layerMatrices + dims.decoderLayers * (layerMatrices + 4 * d * d)
+            + dims.vocabSize * d
         let small = d * dims.melBins * 3 + 3 * d * d + (dims.audioContext + dims.textContext) * d
             + (dims.encoderLayers + dims.decoderLayers) * (10 * d + f)
-            + dims.encoderLayers * layerMatrices + dims.decoderLayers * 2 * d * d
         var weights = 4 * (quantizable + small)
         if let format = precision.quantFormat { weights = quantizable / 32 * format.blockBytes + 4 * small }
         let a = dims.audioContext, t = dims.textContext
