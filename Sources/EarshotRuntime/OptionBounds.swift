@@ -98,6 +98,8 @@ public enum OptionBounds {
     public static let iterations = OptionBound(0...1_000_000, unit: "iterations")
     /// Benchmark working sets in MB (shifted to bytes).
     public static let benchMegabytes = OptionBound(1...65_536, unit: "MB")
+    /// `bench kernels --batch --rows`: activation rows per product.
+    public static let batchRows = OptionBound(1...256, unit: "rows")
     /// Benchmark text to encode, in MB (becomes a byte count: finite and bounded).
     public static let textMegabytes = RealOptionBound(0.001...1_024.0, unit: "MB")
 

@@ -86,9 +86,16 @@ struct BenchKernels: ParsableCommand {
     @Flag(name: .long, help: "Print the kernel levels this CPU runs (for EARSHOT_KERNELS), one per line, lowest first, and exit.")
     var listLevels = false
 
+    @Flag(name: .long, help: "Batched products instead: y[M, out] = x[M, in] · W^T for a few rows M per format (f32 also through sgemm), GB/s of weights and GMAC/s per row count.")
+    var batch = false
+
+    @Option(name: .long, parsing: .upToNextOption, help: "--batch: the row counts M.")
+    var rows: [Int] = BatchedLinearBenchmark.defaultRows
+
     func validate() throws {
         try checkOption(megabytes, OptionBounds.benchMegabytes, "--megabytes")
         try checkOption(threads, OptionBounds.threads, "--threads")
+        for r in rows { try checkOption(r, OptionBounds.batchRows, "--rows") }
     }
 
     /// Which variant each kernel runs at the level in force (`EARSHOT_KERNELS` lowers it).
@@ -113,6 +120,21 @@ struct BenchKernels: ParsableCommand {
             print("| Probe | Path | GFLOPS (Gops) |")
             print("|---|---|---:|")
             for r in rows { print("| \(r.probe) | \(r.path) | \(String(format: "%.1f", r.gigaOpsPerSecond)) |") }
+            print("threads: \(Kernels.threadCount)")
+            print(levelLine)
+            return
+        }
+        if batch {
+            let table: [BatchedLinearBenchmark.Row]
+            do { table = try BatchedLinearBenchmark.run(rowCounts: rows, weightBytes: megabytes << 20) } catch {
+                throw fail("earshot: \(error)")
+            }
+            print("| Format | Path | Rows | ms per pass | GB/s of weights | GMAC/s |")
+            print("|---|---|---:|---:|---:|---:|")
+            for r in table {
+                print("| \(r.format) | \(r.path) | \(r.rows) | \(String(format: "%.1f", r.milliseconds)) | "
+                      + "\(String(format: "%.2f", r.gbPerSecond)) | \(String(format: "%.1f", r.gigaMACsPerSecond)) |")
+            }
             print("threads: \(Kernels.threadCount)")
             print(levelLine)
             return

@@ -58,6 +58,12 @@ import EarshotTestSupport
         Case(lq: 100, lk: 356, qHeads: 4, kvHeads: 2, headDim: 128, causal: true, queryOffset: 256, pad: 3),
         Case(lq: 70, lk: 70, qHeads: 2, kvHeads: 2, headDim: 16, causal: true, windows: [0, 33, 34, 70]),
         Case(lq: 16, lk: 16, qHeads: 1, kvHeads: 1, headDim: 1, windows: [0, 1, 16]),
+        // A few queries over shared keys (Whisper's beams in cross-attention): heads of 64, 8, 40
+        // (a 32-column tile and an 8-column one) and 96; keys not a multiple of 4; GQA; padded rows.
+        Case(lq: 5, lk: 1500, qHeads: 8, kvHeads: 8, headDim: 64),
+        Case(lq: 2, lk: 1499, qHeads: 4, kvHeads: 2, headDim: 8, pad: 3),
+        Case(lq: 8, lk: 3, qHeads: 6, kvHeads: 3, headDim: 40, pad: 1),
+        Case(lq: 7, lk: 37, qHeads: 2, kvHeads: 2, headDim: 96),
     ]
 
     @Test(arguments: cases)

@@ -90,6 +90,23 @@ func referenceMatvec(_ w: [Float], rows: Int, cols: Int, _ x: [Float], _ bias: [
         }
     }
 
+    /// A few rows (Whisper's beams, batched decode) take the one-stream kernel (`ek_gemm_few_rows`)
+    /// up to `fewRowsMax`, sgemm above: outputs not a multiple of 4 or 16, columns a multiple
+    /// of 8 but not 32, more rows than one pass of 8.
+    @Test(arguments: [2, 5, 8, 9, 16, Kernels.fewRowsMax, Kernels.fewRowsMax + 1])
+    func linearF32FewRows(rows: Int) {
+        var r = SeededRandom(seed: 40 + UInt64(rows))
+        for (inF, outF) in [(512, 51), (200, 130), (64, 1), (1024, 33)] {
+            let x = r.floats(rows * inF), w = r.floats(outF * inF), b = r.floats(outF)
+            var want: [Double] = []
+            for i in 0..<rows { want += referenceMatvec(w, rows: outF, cols: inF, Array(x[i * inF..<(i + 1) * inF]), b) }
+            let xb = Buffer(x), wb = Buffer(w), bb = Buffer(b)
+            let y = Buffer<Float>(repeating: .nan, count: rows * outF)
+            Kernels.linear(xb.p, rows: rows, inFeatures: inF, weight: wb.p, outFeatures: outF, bias: bb.p, y: y.p)
+            expectClose(y.array, want, tol: 2e-5, scale: Double(inF).squareRoot() * 0.1, "linear \(rows) \(inF)->\(outF)")
+        }
+    }
+
     @Test(arguments: [(false, false), (true, false), (false, true), (true, true)])
     func gemmTransposesAndStrides(transA: Bool, transB: Bool) {
         var r = SeededRandom(seed: 30)

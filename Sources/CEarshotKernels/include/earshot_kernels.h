@@ -71,10 +71,25 @@ void ek_q8_0_matvec_rows_vnni(const uint8_t *w, int64_t cols, const float *x, fl
 #define EK_WEIGHT_Q8_0 0
 #define EK_WEIGHT_Q4_1 1
 #define EK_WEIGHT_BF16 2
-/// C[m, n] += sum_k A[m, k] * W[n, k] for m < M, n in [n_begin, n_end) (a multiple of 4 apart);
-/// W is [N, K] of the given EK_WEIGHT_* type; K a multiple of 32.
+#define EK_WEIGHT_F32 3
+/// C[m, n] += sum_k A[m, k] * W[n, k] for m < M, n in [n_begin, n_end); W is [N, K] of the given
+/// EK_WEIGHT_* type; K a multiple of 32 (of 8 for f32).
 void ek_gemm_rows(int type, const void *w, int64_t K, const float *a, int64_t lda, int64_t M,
                   float *c, int64_t ldc, int64_t n_begin, int64_t n_end);
+/// The same for a few rows of A (gemm_few_avx2.c): W f32 or bf16 only, K a multiple of 8, each
+/// weight row read once as one stream against up to 8 rows of A at a time.
+void ek_gemm_few_rows(int type, const void *w, int64_t K, const float *a, int64_t lda, int64_t M,
+                      float *c, int64_t ldc, int64_t n_begin, int64_t n_end);
+/// The same with W's rows `ldw` elements apart (e.g. one head's keys inside a [lk, heads * hd] cache).
+void ek_gemm_few_rows_strided(int type, const void *w, int64_t ldw, int64_t K, const float *a, int64_t lda,
+                              int64_t M, float *c, int64_t ldc, int64_t n_begin, int64_t n_end);
+/// The f32 strided product on 3 x 4 register tiles (gemm_avx2.c), for short K (attention scores).
+void ek_gemm_f32_tiles_strided(const float *w, int64_t ldw, int64_t K, const float *a, int64_t lda,
+                               int64_t M, float *c, int64_t ldc, int64_t n_begin, int64_t n_end);
+/// out[t * os + i] = sum_j p[t * ps + j] * v[j * vs + i] for t < lq, i < hd (hd a multiple of 8):
+/// attention's weighted sum of values for a few queries sharing the values (attention_few_avx2.c).
+void ek_attention_values_few(const float *p, int64_t ps, int64_t lq, const float *v, int64_t vs, int64_t lk,
+                             int64_t hd, float *out, int64_t os);
 #endif
 
 #endif

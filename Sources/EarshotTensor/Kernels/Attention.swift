@@ -30,6 +30,10 @@ extension Kernels {
                              queryOffset: queryOffset, windows: windows, scratch: scratch)
             return
         }
+        if !causal, windows == nil,
+           fewQueryAttention(q: q, qStride: qStride, k: k, v: v, kvStride: kvStride, out: out, outStride: outStride,
+                             lq: lq, lk: lk, qHeads: qHeads, group: group, headDim: headDim, scale: scale,
+                             scratch: scratch) { return }
         let items = qHeads * lq
         var keysPerQuery = lk
         if let windows, windows.count > 1 { keysPerQuery = max(1, lk / (windows.count - 1)) }

@@ -145,9 +145,20 @@ extension Kernels {
             return
         }
         broadcastRows(bias, y: y, rows: rows, cols: outFeatures)
+        if rows <= fewRowsMax,
+           fewRowsGEMM(UnsafeRawPointer(weight), type: EK_WEIGHT_F32, x: x, rows: rows, inFeatures: inFeatures,
+                       outFeatures: outFeatures, y: y) { return }
         gemm(transB: true, m: rows, n: outFeatures, k: inFeatures, a: x, lda: inFeatures,
              b: weight, ldb: inFeatures, beta: bias == nil ? 0 : 1, c: y, ldc: outFeatures)
     }
+
+    /// Up to this many rows of x, f32 and bf16 `linear` read each weight row once, in place, as one
+    /// stream (`ek_gemm_few_rows`) instead of calling sgemm (which first packs all of W) or the
+    /// panel kernel (4 rows side by side): a few rows (Whisper's beams, short prompts, batched
+    /// decode) are bound by reading W. `earshot bench kernels --batch`, Zen 4, 2 threads, f32
+    /// [4096, 512] matrices: 5 rows 9.8 ms against sgemm's 27.5; 16 rows 24.2 against 29.3; 32
+    /// rows 54.3 against 40.9 (sgemm's packing pays from there).
+    public static let fewRowsMax = 16
 
     /// Bytes of f32 weights per batch tile (bf16 and quantized matrices). Measured on the 0.6B
     /// prefill (119 tokens, 2 threads), dequantize + sgemm: 4 MB tiles 885-894 ms against
@@ -175,6 +186,9 @@ extension Kernels {
             return
         }
         broadcastRows(bias, y: y, rows: rows, cols: outFeatures)
+        if rows <= fewRowsMax,
+           fewRowsGEMM(UnsafeRawPointer(weight), type: EK_WEIGHT_BF16, x: x, rows: rows, inFeatures: inFeatures,
+                       outFeatures: outFeatures, y: y) { return }
         if panelGEMM(UnsafeRawPointer(weight), type: EK_WEIGHT_BF16, x: x, rows: rows, inFeatures: inFeatures,
                      outFeatures: outFeatures, y: y) { return }
         let tileRows = weightTileRows(outFeatures: outFeatures, inFeatures: inFeatures)

@@ -61,14 +61,34 @@ extension Kernels {
     static func panelGEMM(_ w: UnsafeRawPointer, type: Int32, x: UnsafePointer<Float>, rows: Int, inFeatures: Int,
                           outFeatures: Int, y: UnsafeMutablePointer<Float>) -> Bool {
         #if arch(x86_64)
-        guard CPUFeatures.avx2, inFeatures % 32 == 0, outFeatures % 4 == 0 else { return false }
-        let units = outFeatures / 4
+        guard CPUFeatures.avx2, inFeatures % 32 == 0 else { return false }
+        let units = (outFeatures + 3) / 4                             // panels of 4 output features
         let parts = max(1, min(threadsFor(work: rows * outFeatures * inFeatures, minimumPerThread: 1 << 20), units))
         parallelFor(parts) { p in
             let r = split(units, parts: parts, index: p, align: 1)
             if r.isEmpty { return }
             ek_gemm_rows(type, w, Int64(inFeatures), x, Int64(inFeatures), Int64(rows), y, Int64(outFeatures),
-                         Int64(r.lowerBound * 4), Int64(r.upperBound * 4))
+                         Int64(r.lowerBound * 4), Int64(min(outFeatures, r.upperBound * 4)))
+        }
+        return true
+        #else
+        return false
+        #endif
+    }
+
+    /// y[rows, out] += x[rows, in] · W^T for a few rows of x with W f32 or bf16, each weight row
+    /// read once as one stream (`ek_gemm_few_rows`), split over output features across the kernel
+    /// threads. Returns false (doing nothing) when the CPU or the shape does not allow it.
+    static func fewRowsGEMM(_ w: UnsafeRawPointer, type: Int32, x: UnsafePointer<Float>, rows: Int, inFeatures: Int,
+                            outFeatures: Int, y: UnsafeMutablePointer<Float>) -> Bool {
+        #if arch(x86_64)
+        guard CPUFeatures.avx2, inFeatures % 8 == 0 else { return false }
+        let parts = max(1, min(threadsFor(work: rows * outFeatures * inFeatures, minimumPerThread: 1 << 20), outFeatures))
+        parallelFor(parts) { p in
+            let r = split(outFeatures, parts: parts, index: p, align: 16)
+            if r.isEmpty { return }
+            ek_gemm_few_rows(type, w, Int64(inFeatures), x, Int64(inFeatures), Int64(rows), y, Int64(outFeatures),
+                             Int64(r.lowerBound), Int64(r.upperBound))
         }
         return true
         #else
@@ -83,7 +103,7 @@ extension Kernels {
     static func vnniGEMM(_ w: UnsafeRawPointer, x: UnsafePointer<Float>, rows: Int, inFeatures: Int, outFeatures: Int,
                          y: UnsafeMutablePointer<Float>, scratch: UnsafeMutableRawPointer, scratchBytes: Int) -> Bool {
         #if arch(x86_64)
-        guard CPUFeatures.avx512, inFeatures % 32 == 0, outFeatures % 4 == 0 else { return false }
+        guard CPUFeatures.avx512, inFeatures % 32 == 0, outFeatures >= 4 else { return false }
         let rowBytes = Int(ek_q8_vnni_row_bytes(Int64(inFeatures)))
         let chunk = scratchBytes / rowBytes
         guard chunk >= 1 else { return false }
@@ -99,13 +119,20 @@ extension Kernels {
                 if r.isEmpty { return }
                 ek_q8_vnni_quantize_rows(a, Int64(inFeatures), Int64(inFeatures), aq, Int64(r.lowerBound), Int64(r.upperBound))
             }
-            let units = outFeatures / 4
+            // Panels of 4 output features; the last 1-3 (the 51,865-row Whisper head) on the last
+            // part's AVX2 panel kernel, in f32 on the dequantized weights.
+            let units = outFeatures / 4, tail = units * 4
             let parts = max(1, min(threadsFor(work: m * outFeatures * inFeatures, minimumPerThread: 1 << 20), units))
             parallelFor(parts) { p in
                 let r = split(units, parts: parts, index: p, align: 1)
-                if r.isEmpty { return }
-                ek_q8_0_gemm_vnni(wq, Int64(inFeatures), aq, Int64(m), c, Int64(outFeatures),
-                                  Int64(r.lowerBound * 4), Int64(r.upperBound * 4))
+                if !r.isEmpty {
+                    ek_q8_0_gemm_vnni(wq, Int64(inFeatures), aq, Int64(m), c, Int64(outFeatures),
+                                      Int64(r.lowerBound * 4), Int64(r.upperBound * 4))
+                }
+                if p == parts - 1 && tail < outFeatures {
+                    ek_gemm_rows(EK_WEIGHT_Q8_0, w, Int64(inFeatures), a, Int64(inFeatures), Int64(m), c,
+                                 Int64(outFeatures), Int64(tail), Int64(outFeatures))
+                }
             }
             r0 += m
         }
