@@ -8,8 +8,9 @@ import Foundation
 public enum BatchedLinearBenchmark {
     public struct Row: Sendable, Codable, Equatable {
         public var format: String
-        /// "earshot" (what `Matrix.apply` runs for a batch of rows) or "sgemm" (OpenBLAS on the same f32
-        /// weights).
+        /// "earshot" (what `Matrix.apply` runs for a batch of rows), "sgemm" (OpenBLAS on the same f32
+        /// weights) or, for q8_0, "decode batch" (`Matrix.applyRows`: each row bit-identical to its
+        /// one-row matrix-vector product, what batched decoding runs).
         public var path: String
         public var rows: Int
         /// Milliseconds per pass over every matrix.
@@ -34,7 +35,8 @@ public enum BatchedLinearBenchmark {
         let maxRows = rowCounts.max() ?? 1
         let x = try PageBuffer(byteCount: maxRows * cols * 4, owner: .scratch)
         let y = try PageBuffer(byteCount: maxRows * outFeatures * 4, owner: .scratch)
-        let scratch = try PageBuffer(byteCount: Kernels.weightTileScratchFloats(rows: outFeatures, cols: cols) * 4,
+        let scratch = try PageBuffer(byteCount: max(Kernels.weightTileScratchFloats(rows: outFeatures, cols: cols) * 4,
+                                                    Kernels.batchedMatVecScratchBytes(count: maxRows, cols: cols)),
                                      owner: .scratch)
         defer { x.close(); y.close(); scratch.close() }
         for i in 0..<(maxRows * cols) { x.floats()[i] = Float(i % 7) * 0.1 - 0.3 }
@@ -49,7 +51,7 @@ public enum BatchedLinearBenchmark {
             let w = try PageBuffer(byteCount: matrixBytes * matrices, owner: .scratch)
             defer { w.close() }
             fill(w, format: format, count: matrixBytes * matrices)
-            let paths = format == .f32 ? ["earshot", "sgemm"] : ["earshot"]
+            let paths = format == .f32 ? ["earshot", "sgemm"] : format == .q8_0 ? ["earshot", "decode batch"] : ["earshot"]
             for rows in rowCounts {
                 for path in paths {
                     var best = Double.infinity
@@ -85,6 +87,9 @@ public enum BatchedLinearBenchmark {
         case .bf16:
             Kernels.linearBF16(x, rows: rows, inFeatures: cols, weight: w.assumingMemoryBound(to: UInt16.self),
                                outFeatures: outFeatures, bias: nil, y: y, scratch: scratch)
+        case .q8_0 where path == "decode batch":
+            Kernels.matvecQuantizedBatch(UnsafeRawPointer(w), format: .q8_0, rows: outFeatures, cols: cols, x: x,
+                                         count: rows, bias: nil, y: y, scratch: UnsafeMutableRawPointer(scratch))
         case .q8_0:
             Kernels.linearQuantized(x, rows: rows, inFeatures: cols, weight: UnsafeRawPointer(w), format: .q8_0,
                                     outFeatures: outFeatures, bias: nil, y: y, scratch: scratch)

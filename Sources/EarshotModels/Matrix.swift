@@ -116,3 +116,26 @@ extension Matrix {
         if let c, let yc { c.apply(x, count: 1, bias: nil, into: yc, scratch: scratch) }
     }
 }
+
+extension Matrix {
+    /// Bytes of scratch `applyRows` needs for `count` rows.
+    public func rowsScratchBytes(count: Int) -> Int {
+        quantFormat == nil ? 0 : Kernels.batchedMatVecScratchBytes(count: count, cols: cols)
+    }
+
+    /// `y[i] = W · x[i]` for `count` rows of x `[count, cols]` into y `[count, rows]`: one decode
+    /// step of `count` sequences, each row bit-identical to `apply(x[i], count: 1)` (batched and
+    /// unbatched decoding agree token for token). Quantized weights are read once for all rows
+    /// where the kernel level allows it (`Kernels.matvecQuantizedBatch`).
+    public func applyRows(_ x: UnsafePointer<Float>, count: Int, into y: UnsafeMutablePointer<Float>,
+                          scratch: UnsafeMutableRawPointer) {
+        if case .quantized(let w, let format) = storage {
+            Kernels.matvecQuantizedBatch(w, format: format, rows: rows, cols: cols, x: x, count: count, bias: nil,
+                                         y: y, scratch: scratch)
+            return
+        }
+        // f32 and bf16 single rows are matrix-vector products that use no scratch.
+        let unused = scratch.assumingMemoryBound(to: Float.self)
+        for i in 0..<count { apply(x + i * cols, count: 1, bias: nil, into: y + i * rows, scratch: unused) }
+    }
+}

@@ -7,7 +7,7 @@ import Foundation
 
 struct Bench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Benchmarks.", subcommands: [BenchSpeed.self, BenchSwitch.self, BenchWER.self, BenchKernels.self, BenchTokenizer.self, BenchVAD.self])
+        abstract: "Benchmarks.", subcommands: [BenchSpeed.self, BenchBatch.self, BenchSwitch.self, BenchWER.self, BenchKernels.self, BenchTokenizer.self, BenchVAD.self])
 }
 
 struct BenchTokenizer: ParsableCommand {

@@ -84,9 +84,10 @@ import EarshotTestSupport
         return (q, d)
     }
 
-    // q8_0 shapes cover every block loop of the AVX-512 kernel: 1, 2, 3, 6 and 32 blocks per row.
+    // q8_0 shapes cover the AVX-512 decode kernel's pairs of 8-block groups: 1, 2, 3, 6 blocks
+    // (one partial pair), 20 (a whole pair and a partial one) and 32 (two whole pairs) per row.
     @Test(arguments: [(QuantFormat.q8_0, 1, 32), (.q8_0, 3, 64), (.q8_0, 37, 96), (.q8_0, 5, 192),
-                      (.q8_0, 1024, 1024), (.q4_1, 3, 64),
+                      (.q8_0, 9, 640), (.q8_0, 1024, 1024), (.q4_1, 3, 64),
                       (.q4_1, 515, 160), (.q4_1, 1024, 1024)])
     func matvecMatchesTheDequantizedReference(_ format: QuantFormat, rows: Int, cols: Int) {
         var r = SeededRandom(seed: UInt64(rows * 31 + cols))
@@ -158,6 +159,42 @@ import EarshotTestSupport
                     rounding += abs(Double(deq[o * cols + j])) * Double(xd[j / 32]) / 2
                 }
                 #expect(abs(Double(y[i * out + o]) - s) < 1e-3 * (1 + abs(s)) + (int8Activations ? rounding : 0), "row \(i) out \(o)")
+            }
+        }
+    }
+
+    /// A decode batch's rows are bit-identical to each row's own matrix-vector product (batched and
+    /// unbatched decoding pick the same tokens), for any number of rows, with and without a bias.
+    @Test(arguments: QuantFormat.allCases)
+    func batchedRowsEqualSingleRowsBitForBit(_ format: QuantFormat) {
+        var r = SeededRandom(seed: 131)
+        for (out, cols) in [(37, 640), (300, 1024), (8, 32)] {
+            let w = quantized(r.floats(out * cols), rows: out, cols: cols, format), bias = r.floats(out)
+            for count in [1, 2, 5, 8, 9, 17] {
+                let x = r.floats(count * cols)
+                var scratch = [UInt8](repeating: 0, count: Kernels.batchedMatVecScratchBytes(count: count, cols: cols))
+                for withBias in [false, true] {
+                    var batched = [Float](repeating: .nan, count: count * out)
+                    var single = [Float](repeating: .nan, count: count * out)
+                    w.withUnsafeBytes { wp in
+                        scratch.withUnsafeMutableBytes { sp in
+                            Kernels.matvecQuantizedBatch(wp.baseAddress!, format: format, rows: out, cols: cols, x: x,
+                                                         count: count, bias: withBias ? bias : nil, y: &batched,
+                                                         scratch: sp.baseAddress!)
+                        }
+                        for i in 0..<count {
+                            single.withUnsafeMutableBufferPointer { y in
+                                Array(x[i * cols..<(i + 1) * cols]).withUnsafeBufferPointer { xi in
+                                    Kernels.matvecQuantized(wp.baseAddress!, format: format, rows: out, cols: cols,
+                                                            x: xi.baseAddress!, bias: withBias ? bias : nil,
+                                                            y: y.baseAddress! + i * out)
+                                }
+                            }
+                        }
+                    }
+                    #expect(batched.map(\.bitPattern) == single.map(\.bitPattern),
+                            "\(format) \(out)x\(cols), \(count) rows, bias \(withBias)")
+                }
             }
         }
     }

@@ -65,8 +65,18 @@ void ek_q8_vnni_quantize_rows(const float *a, int64_t lda, int64_t K, uint8_t *o
 void ek_q8_0_gemm_vnni(const uint8_t *w, int64_t K, const uint8_t *aq, int64_t M, float *c, int64_t ldc,
                        int64_t n_begin, int64_t n_end);
 
-/// ek_q8_0_matvec_rows on AVX-512 VNNI (matvec_vnni.c; AVX-512 VNNI CPUs only).
+/// ek_q8_0_matvec_rows on AVX-512 VNNI (decode_vnni.c; AVX-512 VNNI CPUs only): x quantized in
+/// the GEMM's interleaved layout, then ek_q8_0_decode_vnni with one row.
 void ek_q8_0_matvec_rows_vnni(const uint8_t *w, int64_t cols, const float *x, float *y, int64_t row_begin, int64_t row_end);
+/// Bytes per activation row of the decode kernel's layout, and rows m < M of A [M, K] (row stride
+/// lda floats) quantized into it (decode_vnni.c; AVX-512 VNNI CPUs only).
+int64_t ek_q8_decode_row_bytes(int64_t K);
+void ek_q8_decode_quantize_rows(const float *a, int64_t lda, int64_t K, uint8_t *out, int64_t M);
+/// y[m * ldy + n] = sum_k A[m, k] * W[n, k] for m < M, n in [n_begin, n_end): W q8_0 [N, K] read in
+/// place, A from ek_q8_decode_quantize_rows; every row's result is independent of M, so a decode
+/// batch and a single sequence get bit-identical sums (decode_vnni.c; AVX-512 VNNI only).
+void ek_q8_0_decode_vnni(const uint8_t *w, int64_t K, const uint8_t *aq, int64_t M, float *y, int64_t ldy,
+                         int64_t n_begin, int64_t n_end);
 
 #define EK_WEIGHT_Q8_0 0
 #define EK_WEIGHT_Q4_1 1
