@@ -29,7 +29,6 @@ int64_t ek_q8_decode_row_bytes(int64_t K) { return (K / 32 + 15) / 16 * EK_DEC_P
 
 EK_VNNI_TARGET void ek_q8_decode_quantize_rows(const float *a, int64_t lda, int64_t K, uint8_t *out, int64_t M) {
     const int64_t nb = K / 32, pairs = (nb + 15) / 16, row_bytes = pairs * EK_DEC_PAIR_BYTES;
-    const __m256 sign = _mm256_set1_ps(-0.0f);
     const __m256i bias = _mm256_set1_epi32(128);
     for (int64_t r = 0; r < M; r++) {
         const float *x = a + r * lda;
@@ -43,24 +42,9 @@ EK_VNNI_TARGET void ek_q8_decode_quantize_rows(const float *a, int64_t lda, int6
                     scales[j] = 0;
                     continue;
                 }
-                // The same rounding as every q8_0 activation quantizer here (ek_quantize_x, the GEMM's).
-                const float *xb = x + b * 32;
-                __m256 v0 = _mm256_loadu_ps(xb), v1 = _mm256_loadu_ps(xb + 8);
-                __m256 v2 = _mm256_loadu_ps(xb + 16), v3 = _mm256_loadu_ps(xb + 24);
-                __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v0), _mm256_andnot_ps(sign, v1)),
-                                         _mm256_max_ps(_mm256_andnot_ps(sign, v2), _mm256_andnot_ps(sign, v3)));
-                __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-                h = _mm_max_ps(h, _mm_movehl_ps(h, h));
-                h = _mm_max_ss(h, _mm_movehdup_ps(h));
-                const float d = _mm_cvtss_f32(h) / 127.0f;
-                scales[j] = d;
-                const __m256 inv = _mm256_set1_ps(d > 0 ? 1.0f / d : 0.0f);
-                const __m256i q[4] = {
-                    _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(v0, inv)), bias),
-                    _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(v1, inv)), bias),
-                    _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(v2, inv)), bias),
-                    _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(v3, inv)), bias),
-                };
+                __m256i q[4];
+                scales[j] = ek_quantize_block32(x + b * 32, q);   // the same rounding as every quantizer here
+                for (int t = 0; t < 4; t++) q[t] = _mm256_add_epi32(q[t], bias);
                 for (int t = 0; t < 4; t++) {
                     // 8 int32 (1...255) -> 8 bytes: elements 8t ... 8t + 7, i.e. words 2t and 2t + 1.
                     const __m128i bytes = _mm256_cvtepi32_epi8(q[t]);

@@ -48,7 +48,6 @@ static inline int ek_vnni_offset(int j, int e) { return (e >> 2) * 32 + j * 4 + 
 EK_VNNI_TARGET void ek_q8_vnni_quantize_rows(const float *a, int64_t lda, int64_t K, uint8_t *out,
                                             int64_t row_begin, int64_t row_end) {
     const int64_t nb = K / 32, groups = (nb + 7) / 8, row_bytes = groups * EK_VNNI_GROUP_BYTES;
-    const __m256 sign = _mm256_set1_ps(-0.0f);
     for (int64_t r = row_begin; r < row_end; r++) {
         const float *x = a + r * lda;
         uint8_t *row = out + r * row_bytes;
@@ -62,26 +61,12 @@ EK_VNNI_TARGET void ek_q8_vnni_quantize_rows(const float *a, int64_t lda, int64_
                     scales[j] = 0;
                     continue;
                 }
-                const float *xb = x + b * 32;
-                __m256 v0 = _mm256_loadu_ps(xb), v1 = _mm256_loadu_ps(xb + 8);
-                __m256 v2 = _mm256_loadu_ps(xb + 16), v3 = _mm256_loadu_ps(xb + 24);
-                __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v0), _mm256_andnot_ps(sign, v1)),
-                                         _mm256_max_ps(_mm256_andnot_ps(sign, v2), _mm256_andnot_ps(sign, v3)));
-                __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-                h = _mm_max_ps(h, _mm_movehl_ps(h, h));
-                h = _mm_max_ss(h, _mm_movehdup_ps(h));
-                const float d = _mm_cvtss_f32(h) / 127.0f;
-                scales[j] = d;
-                const __m256 inv = _mm256_set1_ps(d > 0 ? 1.0f / d : 0.0f);
-                // Round to nearest as the decode kernels do, then + 128 and one 32-bit lane (4 values)
-                // to each of the 8 rows of the group.
+                // Round as every activation quantizer here (ek_quantize_block32), then + 128 and
+                // one 32-bit lane (4 values) to each of the 8 rows of the group.
                 const __m256i bias = _mm256_set1_epi32(128);
-                __m256i q[4] = {
-                    _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(v0, inv)), bias),
-                    _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(v1, inv)), bias),
-                    _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(v2, inv)), bias),
-                    _mm256_add_epi32(_mm256_cvtps_epi32(_mm256_mul_ps(v3, inv)), bias),
-                };
+                __m256i q[4];
+                scales[j] = ek_quantize_block32(x + b * 32, q);
+                for (int t = 0; t < 4; t++) q[t] = _mm256_add_epi32(q[t], bias);
                 for (int t = 0; t < 4; t++) {
                     // 8 int32 (1...255) -> 8 bytes: elements 8t ... 8t + 7 of the block.
                     const __m128i bytes = _mm256_cvtepi32_epi8(q[t]);

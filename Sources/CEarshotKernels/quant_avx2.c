@@ -18,24 +18,11 @@ EK_TARGET static inline __m256 ek_i8x8(const uint8_t *p) {
 // activations: the dot products then run on integer multiply-adds (vpmaddubsw), about twice the
 // weights per cycle of converting every weight to float, which lifts decode to the memory bound.
 EK_TARGET void ek_quantize_x(const float *x, int64_t nb, int8_t *xq, float *xd) {
-    const __m256 sign = _mm256_set1_ps(-0.0f);
     for (int64_t i = 0; i < nb; i++) {
-        const float *xb = x + i * 32;
-        __m256 v0 = _mm256_loadu_ps(xb), v1 = _mm256_loadu_ps(xb + 8);
-        __m256 v2 = _mm256_loadu_ps(xb + 16), v3 = _mm256_loadu_ps(xb + 24);
-        __m256 m = _mm256_max_ps(_mm256_max_ps(_mm256_andnot_ps(sign, v0), _mm256_andnot_ps(sign, v1)),
-                                 _mm256_max_ps(_mm256_andnot_ps(sign, v2), _mm256_andnot_ps(sign, v3)));
-        __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
-        h = _mm_max_ps(h, _mm_movehl_ps(h, h));
-        h = _mm_max_ss(h, _mm_movehdup_ps(h));
-        const float amax = _mm_cvtss_f32(h);
-        const float d = amax / 127.0f;
-        xd[i] = d;
-        const __m256 inv = _mm256_set1_ps(d > 0 ? 1.0f / d : 0.0f);
-        // Round to nearest (MXCSR default), then pack 32 int32 -> 32 int8 and undo the lane interleave.
-        __m256i i0 = _mm256_cvtps_epi32(_mm256_mul_ps(v0, inv)), i1 = _mm256_cvtps_epi32(_mm256_mul_ps(v1, inv));
-        __m256i i2 = _mm256_cvtps_epi32(_mm256_mul_ps(v2, inv)), i3 = _mm256_cvtps_epi32(_mm256_mul_ps(v3, inv));
-        __m256i p01 = _mm256_packs_epi32(i0, i1), p23 = _mm256_packs_epi32(i2, i3);
+        __m256i q[4];
+        xd[i] = ek_quantize_block32(x + i * 32, q);
+        // Pack 32 int32 -> 32 int8 and undo the lane interleave.
+        __m256i p01 = _mm256_packs_epi32(q[0], q[1]), p23 = _mm256_packs_epi32(q[2], q[3]);
         __m256i p = _mm256_packs_epi16(p01, p23);
         p = _mm256_permutevar8x32_epi32(p, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7));
         _mm256_storeu_si256((__m256i *)(xq + i * 32), p);
