@@ -110,10 +110,14 @@ EK_VNNI_TARGET static inline void ek_dec_pair(const uint8_t *row, int64_t nb, in
     r[2] = _mm512_permutex2var_epi64(u2, lo, u6); r[3] = _mm512_permutex2var_epi64(u3, lo, u7);
     r[4] = _mm512_permutex2var_epi64(u0, hi, u4); r[5] = _mm512_permutex2var_epi64(u1, hi, u5);
     r[6] = _mm512_permutex2var_epi64(u2, hi, u6); r[7] = _mm512_permutex2var_epi64(u3, hi, u7);
+    // Integer sums are exact in any order: two chains of 4 keep the dependency short.
     const __m512i k128 = _mm512_set1_epi8((char)0x80);
-    __m512i sum = _mm512_setzero_si512();
-    for (int s = 0; s < 8; s++) sum = _mm512_dpbusd_epi32(sum, k128, r[s]);
-    *start = _mm512_sub_epi32(_mm512_setzero_si512(), sum);
+    __m512i sa = _mm512_setzero_si512(), sb = _mm512_setzero_si512();
+    for (int s = 0; s < 4; s++) {
+        sa = _mm512_dpbusd_epi32(sa, k128, r[s]);
+        sb = _mm512_dpbusd_epi32(sb, k128, r[s + 4]);
+    }
+    *start = _mm512_sub_epi32(_mm512_setzero_si512(), _mm512_add_epi32(sa, sb));
 }
 
 // y[m * ldy] = row . A[m] for m < mr (a compile-time constant after inlining).
@@ -129,9 +133,13 @@ __attribute__((always_inline)) EK_VNNI_TARGET static inline void ek_dec_row(cons
         ek_dec_pair(row, nb, p, r, &ws, &start);
         for (int m = 0; m < mr; m++) {
             const uint8_t *a = aq + m * row_bytes + p * EK_DEC_PAIR_BYTES;
-            __m512i isum = start;
-            for (int s = 0; s < 8; s++)
-                isum = _mm512_dpbusd_epi32(isum, _mm512_loadu_si512((const void *)(a + s * 64)), r[s]);
+            // Two chains of 4 (exact integer sums: the order does not change them).
+            __m512i ia = start, ib = _mm512_setzero_si512();
+            for (int s = 0; s < 4; s++) {
+                ia = _mm512_dpbusd_epi32(ia, _mm512_loadu_si512((const void *)(a + s * 64)), r[s]);
+                ib = _mm512_dpbusd_epi32(ib, _mm512_loadu_si512((const void *)(a + (s + 4) * 64)), r[s + 4]);
+            }
+            const __m512i isum = _mm512_add_epi32(ia, ib);
             const __m512 xs = _mm512_loadu_ps((const float *)(a + 512));
             acc[m] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(xs, ws), acc[m]);
         }
