@@ -11,6 +11,10 @@ public final class Qwen3ASRBatch: @unchecked Sendable {
     let vocab: Int
     let buffer: PageBuffer
     let x, h, q, a, k, v, gate, up, logits, attention, quant: Int
+    /// Rows' attention runs on this many threads at once, each with its own attention scratch of
+    /// `attentionStride` floats.
+    let attentionParts: Int
+    let attentionStride: Int
 
     init(config: Qwen3ASRConfig.TextConfig, maxRows: Int, maxTokens: Int, quantBytes: Int) throws(TensorError) {
         self.maxRows = maxRows
@@ -27,7 +31,9 @@ public final class Qwen3ASRBatch: @unchecked Sendable {
         gate = s.add(maxRows * config.intermediateSize)      // [n, I]
         up = s.add(maxRows * config.intermediateSize)
         logits = s.add(maxRows * config.vocabSize)           // [n, V]
-        attention = s.add(Kernels.attentionScratchCount(lk: maxTokens))
+        attentionParts = max(1, min(maxRows, Kernels.threadCount))
+        attentionStride = Kernels.attentionScratchCount(lk: maxTokens)
+        attention = s.add(attentionParts * attentionStride)
         quant = s.add((quantBytes + 3) / 4)                  // the rows quantized for the batched matvec
         buffer = try PageBuffer(byteCount: s.floats * 4, owner: .scratch)
     }
@@ -82,18 +88,25 @@ extension Qwen3ASRDecoder {
             layer.k.applyRows(h, count: n, into: kRows, scratch: qs)         // [n, kvHeads*hd]
             layer.v.applyRows(h, count: n, into: vRows, scratch: qs)
             Kernels.rmsNorm(q, rows: n * heads, cols: hd, weight: layer.qNorm, eps: eps)
-            for i in 0..<n {                                                 // each row at its own position
-                let s = states[i], pos = s.length
-                let kCache = s.keys(layer: l) + pos * kvWidth
-                kCache.update(from: kRows + i * kvWidth, count: kvWidth)
-                (s.values(layer: l) + pos * kvWidth).update(from: vRows + i * kvWidth, count: kvWidth)
-                Kernels.rmsNorm(kCache, rows: kvHeads, cols: hd, weight: layer.kNorm, eps: eps)
-                Kernels.rope(q + i * qWidth, tokens: 1, heads: heads, headDim: hd, startPosition: pos, theta: c.ropeTheta)
-                Kernels.rope(kCache, tokens: 1, heads: kvHeads, headDim: hd, startPosition: pos, theta: c.ropeTheta)
-                Kernels.attention(q: q + i * qWidth, qStride: qWidth, k: s.keys(layer: l), v: s.values(layer: l),
-                                  kvStride: kvWidth, out: a + i * qWidth, outStride: qWidth, lq: 1, lk: pos + 1,
-                                  qHeads: heads, kvHeads: kvHeads, headDim: hd, scale: 1 / Float(hd).squareRoot(),
-                                  causal: true, queryOffset: pos, windows: nil, scratch: b.ptr(b.attention))
+            // Each row at its own position, the rows split across the kernel threads (one
+            // parallel pass per layer instead of one per row; the attention inside runs on its
+            // part's thread and scratch, with the same results: its items are independent).
+            Kernels.parallelRows(n, parts: b.attentionParts) { part, range in
+                let scores = b.ptr(b.attention) + part * b.attentionStride
+                for i in range {
+                    let s = states[i], pos = s.length
+                    let kCache = s.keys(layer: l) + pos * kvWidth
+                    kCache.update(from: kRows + i * kvWidth, count: kvWidth)
+                    (s.values(layer: l) + pos * kvWidth).update(from: vRows + i * kvWidth, count: kvWidth)
+                    Kernels.rmsNorm(kCache, rows: kvHeads, cols: hd, weight: layer.kNorm, eps: eps)
+                    Kernels.rope(q + i * qWidth, tokens: 1, heads: heads, headDim: hd, startPosition: pos,
+                                 theta: c.ropeTheta)
+                    Kernels.rope(kCache, tokens: 1, heads: kvHeads, headDim: hd, startPosition: pos, theta: c.ropeTheta)
+                    Kernels.attention(q: q + i * qWidth, qStride: qWidth, k: s.keys(layer: l), v: s.values(layer: l),
+                                      kvStride: kvWidth, out: a + i * qWidth, outStride: qWidth, lq: 1, lk: pos + 1,
+                                      qHeads: heads, kvHeads: kvHeads, headDim: hd, scale: 1 / Float(hd).squareRoot(),
+                                      causal: true, queryOffset: pos, windows: nil, scratch: scores)
+                }
             }
             layer.o.applyRows(a, count: n, into: h, scratch: qs)
             Kernels.add(x, h, count: n * hidden)
