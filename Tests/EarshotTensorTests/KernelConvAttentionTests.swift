@@ -64,6 +64,11 @@ import EarshotTestSupport
         Case(lq: 2, lk: 1499, qHeads: 4, kvHeads: 2, headDim: 8, pad: 3),
         Case(lq: 8, lk: 3, qHeads: 6, kvHeads: 3, headDim: 40, pad: 1),
         Case(lq: 7, lk: 37, qHeads: 2, kvHeads: 2, headDim: 96),
+        // One decode query with grouped heads (every key visible): a KV head's heads as its queries.
+        Case(lq: 1, lk: 130, qHeads: 16, kvHeads: 8, headDim: 128, causal: true, queryOffset: 129),
+        Case(lq: 1, lk: 37, qHeads: 8, kvHeads: 2, headDim: 64, causal: true, queryOffset: 36, pad: 3),
+        // ... and one that sees only part of the keys (not that path).
+        Case(lq: 1, lk: 40, qHeads: 4, kvHeads: 2, headDim: 16, causal: true, queryOffset: 20),
     ]
 
     @Test(arguments: cases)

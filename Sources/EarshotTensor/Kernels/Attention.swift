@@ -30,6 +30,12 @@ extension Kernels {
                              queryOffset: queryOffset, windows: windows, scratch: scratch)
             return
         }
+        // One decode query (every key visible) with grouped heads: the `group` heads sharing a KV
+        // head are that head's queries, so its keys and values are read once for all of them.
+        if lq == 1, group >= 2, windows == nil, !causal || queryOffset + 1 >= lk,
+           fewQueryAttention(q: q, qStride: headDim, k: k, v: v, kvStride: kvStride, out: out, outStride: headDim,
+                             lq: group, lk: lk, qHeads: qHeads / group, group: 1, headDim: headDim, scale: scale,
+                             scratch: scratch, headStride: group * headDim) { return }
         if !causal, windows == nil,
            fewQueryAttention(q: q, qStride: qStride, k: k, v: v, kvStride: kvStride, out: out, outStride: outStride,
                              lq: lq, lk: lk, qHeads: qHeads, group: group, headDim: headDim, scale: scale,
