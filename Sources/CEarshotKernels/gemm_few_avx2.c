@@ -17,9 +17,6 @@
 
 #define EK_FEW_MR 8
 
-void ek_gemm_few_rows_strided(int type, const void *w, int64_t ldw, int64_t K, const float *a, int64_t lda,
-                              int64_t M, float *c, int64_t ldc, int64_t n_begin, int64_t n_end);
-
 EK_TARGET static inline __m256 ek_load_w8(const void *w, int bf16, int64_t off) {
     if (bf16) {
         const __m256i v = _mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)((const uint16_t *)w + off)));

@@ -118,6 +118,12 @@ import Testing
                 try one.withUnsafeBufferPointer { s in try model.stepBatch(tokens: t, states: s, batch: batch) }
             }
         }
+        let two = [1, 2], same = [state, state]
+        #expect(throws: ModelError.self) {
+            try two.withUnsafeBufferPointer { t in
+                try same.withUnsafeBufferPointer { s in try model.stepBatch(tokens: t, states: s, batch: batch) }
+            }
+        }
         #expect(state.length == 0, "a refused step must not touch the state")
         #expect(throws: ModelError.self) { _ = try model.makeBatch(maxRows: 0, maxTokens: 64) }
     }

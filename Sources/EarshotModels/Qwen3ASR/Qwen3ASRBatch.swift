@@ -67,6 +67,10 @@ extension Qwen3ASRDecoder {
             throw .unsupportedOption("a decode batch of \(n) tokens for \(states.count) states (at most \(b.maxRows) rows)")
         }
         for i in 0..<n {
+            // Two rows on one state would write the same cache position: refused, not garbled.
+            for j in 0..<i where states[j] === states[i] {
+                throw .unsupportedOption("rows \(j) and \(i) of a decode batch share one state")
+            }
             guard states[i].length < states[i].maxTokens else {
                 throw .promptTooLong(tokens: states[i].length + 1, limit: states[i].maxTokens)
             }
